@@ -1,0 +1,58 @@
+//! Serves the HttpApi `$default` route: every request no route matches gets
+//! `405 METHOD_NOT_ALLOWED` (known path) or `404 NOT_FOUND`, in the API's envelope.
+
+use shared::domain::error::ApiError;
+use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture};
+use shared::template::{match_route, routes, RouteMatch};
+
+pub const FUNCTION: Function = Function {
+    name: "route-fallback",
+    access: Access::Public,
+    handler,
+};
+
+fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
+    Box::pin(handle(ctx, req))
+}
+
+async fn handle(_ctx: Ctx, req: ApiRequest) -> ApiResult {
+    Err(unmatched(&req.method, &req.path))
+}
+
+/// The answer for a request that reached no route.
+pub fn unmatched(method: &str, path: &str) -> ApiError {
+    let routes = routes();
+    match match_route(&routes, method, path) {
+        RouteMatch::MethodNotAllowed => ApiError::MethodNotAllowed,
+        // A matched route never reaches this function; answer as if unknown.
+        RouteMatch::Found(..) | RouteMatch::NotFound => {
+            ApiError::NotFound("No such resource".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::testing::{ctx, TestRequest};
+
+    #[tokio::test]
+    async fn known_path_with_another_method_is_405() {
+        let ctx = ctx().await;
+        let resp = TestRequest::event("route-fallback")
+            .send(&FUNCTION, &ctx)
+            .await;
+        resp.assert_error(405, "METHOD_NOT_ALLOWED");
+        assert_eq!(resp.body["origin"]["module"], "route-fallback");
+    }
+
+    #[test]
+    fn unknown_paths_are_404() {
+        assert_eq!(unmatched("GET", "/v2/nothing").code(), "NOT_FOUND");
+        assert_eq!(unmatched("GET", "/").code(), "NOT_FOUND");
+        assert_eq!(
+            unmatched("POST", "/v1/establishments/x/availability").code(),
+            "METHOD_NOT_ALLOWED"
+        );
+    }
+}

@@ -1,0 +1,335 @@
+//! The capacity pool: per night and unit type, `capacity`, `allotted`, `pickedUp`
+//! and `available = capacity - allotted`.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::dates::{format_date, NightRange};
+use super::error::{ApiError, NightConflict};
+use super::ids::UnitTypeId;
+use super::validate::{date, integer, unit_type_id, Fields, QueryParams};
+
+pub const MAX_INVENTORY_NIGHTS: i64 = 731;
+pub const MAX_AVAILABILITY_NIGHTS: i64 = 366;
+pub const MAX_CAPACITY: i64 = 100_000;
+
+/// The body of `PUT .../inventory`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InventoryChange {
+    pub unit_type_id: UnitTypeId,
+    pub range: NightRange,
+    pub capacity: i64,
+}
+
+impl InventoryChange {
+    pub fn parse(obj: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut f = Fields::new(obj);
+        let unit_type_id = f.required("unitTypeId", &unit_type_id);
+        let from = f.required("from", &date);
+        let to = f.required("to", &date);
+        let capacity = f.required("capacity", &integer(0, MAX_CAPACITY));
+        let range = match (from, to) {
+            (Some(from), Some(to)) => match NightRange::new(from, to, MAX_INVENTORY_NIGHTS) {
+                Ok(r) => Some(r),
+                Err(issue) => {
+                    f.issue("to", range_issue(issue));
+                    None
+                }
+            },
+            _ => None,
+        };
+        f.finish()?;
+        match (unit_type_id, range, capacity) {
+            (Some(unit_type_id), Some(range), Some(capacity)) => Ok(InventoryChange {
+                unit_type_id,
+                range,
+                capacity,
+            }),
+            _ => Err(ApiError::Internal("validated fields missing".into())),
+        }
+    }
+}
+
+fn range_issue(issue: String) -> String {
+    if issue.starts_with("must be on or after") {
+        "must be on or after from".to_string()
+    } else {
+        issue
+    }
+}
+
+/// The query of `GET .../availability`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AvailabilityQuery {
+    pub range: NightRange,
+    pub unit_type_id: Option<UnitTypeId>,
+}
+
+impl AvailabilityQuery {
+    pub fn parse(params: Vec<(String, String)>) -> Result<Self, ApiError> {
+        let mut q = QueryParams::new(params);
+        let from = q.required("from", &date);
+        let to = q.required("to", &date);
+        let unit_type_id = q.optional("unitTypeId", &unit_type_id);
+        let range = match (from, to) {
+            (Some(from), Some(to)) => match NightRange::new(from, to, MAX_AVAILABILITY_NIGHTS) {
+                Ok(r) => Some(r),
+                Err(issue) => {
+                    q.issue("to", range_issue(issue));
+                    None
+                }
+            },
+            _ => None,
+        };
+        q.finish()?;
+        let range = range.ok_or_else(|| ApiError::Internal("validated range missing".into()))?;
+        Ok(AvailabilityQuery {
+            range,
+            unit_type_id,
+        })
+    }
+}
+
+/// One night of the pool for one unit type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolNight {
+    pub capacity: i64,
+    pub allotted: i64,
+    pub picked_up: i64,
+    pub available: i64,
+}
+
+impl PoolNight {
+    /// The counters agree with each other (`available = capacity - allotted`, no oversell).
+    pub fn is_consistent(&self) -> bool {
+        self.available == self.capacity - self.allotted
+            && self.allotted <= self.capacity
+            && self.allotted >= 0
+            && self.picked_up >= 0
+            && self.picked_up <= self.allotted
+    }
+
+    /// Shown in availability when it has any capacity or allotment.
+    pub fn is_listed(&self) -> bool {
+        self.capacity > 0 || self.allotted > 0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AvailabilityRow {
+    pub date: String,
+    pub unit_type_id: String,
+    pub capacity: i64,
+    pub allotted: i64,
+    pub picked_up: i64,
+    pub available: i64,
+}
+
+impl AvailabilityRow {
+    pub fn new(unit_type_id: &UnitTypeId, date: NaiveDate, n: PoolNight) -> Self {
+        AvailabilityRow {
+            date: format_date(date),
+            unit_type_id: unit_type_id.to_string(),
+            capacity: n.capacity,
+            allotted: n.allotted,
+            picked_up: n.picked_up,
+            available: n.available,
+        }
+    }
+}
+
+/// Nights where a new capacity would fall below what is allotted.
+pub fn capacity_conflicts(
+    unit_type_id: &UnitTypeId,
+    capacity: i64,
+    nights: impl IntoIterator<Item = (NaiveDate, PoolNight)>,
+) -> Vec<NightConflict> {
+    nights
+        .into_iter()
+        .filter(|(_, n)| n.allotted > capacity)
+        .map(|(date, n)| NightConflict {
+            unit_type_id: unit_type_id.to_string(),
+            date,
+            requested: capacity,
+            actual: n.allotted,
+        })
+        .collect()
+}
+
+/// A request to hold `quantity` rooms of a unit type on one night.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NightHold {
+    pub unit_type_id: UnitTypeId,
+    pub date: NaiveDate,
+    pub quantity: i64,
+}
+
+/// Nights where the pool cannot cover a hold (`available < quantity`).
+pub fn hold_conflicts<'a>(
+    holds: impl IntoIterator<Item = &'a NightHold>,
+    night: impl Fn(&UnitTypeId, NaiveDate) -> PoolNight,
+) -> Vec<NightConflict> {
+    holds
+        .into_iter()
+        .filter_map(|h| {
+            let n = night(&h.unit_type_id, h.date);
+            (h.quantity > 0 && n.available < h.quantity).then(|| NightConflict {
+                unit_type_id: h.unit_type_id.to_string(),
+                date: h.date,
+                requested: h.quantity,
+                actual: n.available,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::dates::parse_date;
+    use serde_json::json;
+
+    fn d(s: &str) -> NaiveDate {
+        parse_date(s).unwrap()
+    }
+
+    #[test]
+    fn parses_inventory_changes() {
+        let o =
+            json!({"unitTypeId": "dbl", "from": "2026-09-01", "to": "2026-09-30", "capacity": 30});
+        let c = InventoryChange::parse(o.as_object().unwrap()).unwrap();
+        assert_eq!(c.range.nights(), 30);
+        assert_eq!(c.capacity, 30);
+    }
+
+    #[test]
+    fn inventory_rules() {
+        let cases = [
+            (
+                json!({"unitTypeId": "dbl", "from": "2026-09-02", "to": "2026-09-01", "capacity": 1}),
+                vec!["to"],
+            ),
+            (
+                json!({"unitTypeId": "dbl", "from": "2026-01-01", "to": "2028-01-02", "capacity": 1}),
+                vec!["to"],
+            ),
+            (
+                json!({"unitTypeId": "d b", "from": "2026-09-01", "to": "2026-09-01", "capacity": 100_001}),
+                vec!["unitTypeId", "capacity"],
+            ),
+            (
+                json!({"capacity": -1}),
+                vec!["unitTypeId", "from", "to", "capacity"],
+            ),
+            (
+                json!({"unitTypeId": "dbl", "from": "2026-09-01", "to": "2026-09-01", "capacity": 1, "allotted": 3}),
+                vec!["allotted"],
+            ),
+        ];
+        for (body, fields) in cases {
+            let Err(ApiError::Validation(issues)) =
+                InventoryChange::parse(body.as_object().unwrap())
+            else {
+                panic!("expected validation error for {body}")
+            };
+            let got: Vec<_> = issues.iter().map(|i| i.field.as_str()).collect();
+            assert_eq!(got, fields, "{body}");
+        }
+    }
+
+    #[test]
+    fn availability_is_limited_to_366_nights() {
+        let q = |from: &str, to: &str| {
+            AvailabilityQuery::parse(vec![("from".into(), from.into()), ("to".into(), to.into())])
+        };
+        assert!(q("2026-01-01", "2026-12-31").is_ok());
+        assert!(q("2028-01-01", "2028-12-31").is_ok()); // 366 nights, leap year
+        assert!(q("2026-01-01", "2027-01-01").is_ok());
+        assert!(q("2026-01-01", "2027-01-02").is_err());
+        assert!(q("2026-01-02", "2026-01-01").is_err());
+    }
+
+    #[test]
+    fn conflicts_list_every_short_night() {
+        let ut = UnitTypeId::parse("dbl").unwrap();
+        let nights = [
+            (
+                d("2026-09-01"),
+                PoolNight {
+                    capacity: 10,
+                    allotted: 5,
+                    picked_up: 0,
+                    available: 5,
+                },
+            ),
+            (
+                d("2026-09-02"),
+                PoolNight {
+                    capacity: 10,
+                    allotted: 8,
+                    picked_up: 0,
+                    available: 2,
+                },
+            ),
+            (
+                d("2026-09-03"),
+                PoolNight {
+                    capacity: 10,
+                    allotted: 7,
+                    picked_up: 0,
+                    available: 3,
+                },
+            ),
+        ];
+        let c = capacity_conflicts(&ut, 6, nights);
+        assert_eq!(
+            c.iter().map(|c| c.date).collect::<Vec<_>>(),
+            [d("2026-09-02"), d("2026-09-03")]
+        );
+        assert_eq!((c[0].requested, c[0].actual), (6, 8));
+
+        let holds: Vec<NightHold> = nights
+            .iter()
+            .map(|(date, _)| NightHold {
+                unit_type_id: ut.clone(),
+                date: *date,
+                quantity: 3,
+            })
+            .collect();
+        let short = hold_conflicts(&holds, |_, date| {
+            nights.iter().find(|n| n.0 == date).unwrap().1
+        });
+        assert_eq!(short.len(), 1);
+        assert_eq!(
+            (short[0].date, short[0].requested, short[0].actual),
+            (d("2026-09-02"), 3, 2)
+        );
+    }
+
+    #[test]
+    fn consistency_rule() {
+        assert!(PoolNight {
+            capacity: 10,
+            allotted: 4,
+            picked_up: 1,
+            available: 6
+        }
+        .is_consistent());
+        assert!(!PoolNight {
+            capacity: 10,
+            allotted: 4,
+            picked_up: 0,
+            available: 5
+        }
+        .is_consistent());
+        assert!(!PoolNight {
+            capacity: 3,
+            allotted: 4,
+            picked_up: 0,
+            available: -1
+        }
+        .is_consistent());
+    }
+}

@@ -1,0 +1,9 @@
+//! Pure rules: value types that validate on construction, validation, errors.
+
+pub mod auth;
+pub mod dates;
+pub mod error;
+pub mod establishment;
+pub mod ids;
+pub mod inventory;
+pub mod validate;

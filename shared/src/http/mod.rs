@@ -1,0 +1,81 @@
+//! The HTTP edge shared by every function: request parsing, body limits, auth,
+//! the one error envelope, responses and the Lambda runtime wiring.
+
+mod dispatch;
+mod request;
+mod response;
+mod runtime;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::error::ApiError;
+use crate::store::Store;
+
+pub use dispatch::{dispatch, BODY_LIMIT};
+pub use lambda_http::Error as LambdaError;
+pub use request::ApiRequest;
+pub use response::{error_body, ApiResponse};
+pub use runtime::{init_tracing, run};
+
+/// What a function needs to serve a request: the store (built once per process)
+/// and the clock.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub store: Store,
+    fixed_now: Option<DateTime<Utc>>,
+}
+
+impl Ctx {
+    pub fn new(store: Store) -> Self {
+        Ctx {
+            store,
+            fixed_now: None,
+        }
+    }
+
+    /// A context whose clock always reads `now` (tests).
+    pub fn with_now(store: Store, now: DateTime<Utc>) -> Self {
+        Ctx {
+            store,
+            fixed_now: Some(now),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.fixed_now.unwrap_or_else(Utc::now)
+    }
+}
+
+/// Which key scope a function needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No key needed (the route fallback, the OpenAPI document).
+    Public,
+    Read,
+    Write,
+}
+
+pub type ApiResult = Result<ApiResponse, ApiError>;
+pub type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
+pub type Handler = fn(Ctx, ApiRequest) -> HandlerFuture;
+
+/// One deployable function: its name (the binary and the error `origin.module`),
+/// the scope it needs, and its handler.
+#[derive(Clone, Copy)]
+pub struct Function {
+    pub name: &'static str,
+    pub access: Access,
+    pub handler: Handler,
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function")
+            .field("name", &self.name)
+            .field("access", &self.access)
+            .finish()
+    }
+}

@@ -1,0 +1,17 @@
+//! The Allotments domain crate shared by every function.
+//!
+//! - [`domain`]: pure rules and value types (no I/O).
+//! - [`store`]: the one DynamoDB adapter.
+//! - [`http`]: the edge: request parsing, auth, the error envelope, responses.
+//! - [`template`]: reads `infra/template.yaml` (routes and table definition), so the
+//!   local server and the tests use exactly what is deployed.
+
+pub mod domain;
+pub mod http;
+pub mod store;
+pub mod template;
+
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+pub use domain::error::ApiError;

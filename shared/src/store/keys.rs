@@ -1,0 +1,82 @@
+//! Item keys of the single table. Every tenant-owned item's partition key starts
+//! with the tenant (`T#<tenant>#...`), so no key built from a request can reach
+//! another tenant's items.
+//!
+//! | item | PK | SK | GSI1PK / GSI1SK |
+//! |---|---|---|---|
+//! | tenant | `T#<t>` | `TENANT` | |
+//! | API key | `KEY#<keyId>` | `KEY` | `T#<t>#KEYS` / `KEY#<keyId>` |
+//! | establishment | `T#<t>#E#<id>` | `EST` | |
+//! | pool month | `T#<t>#E#<id>` | `POOL#<unitType>#<YYYY-MM>` | |
+
+use uuid::Uuid;
+
+use crate::domain::dates::Month;
+use crate::domain::ids::{TenantId, UnitTypeId};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+
+pub fn tenant(t: &TenantId) -> (String, String) {
+    (format!("T#{t}"), "TENANT".into())
+}
+
+pub fn api_key(key_id: &str) -> (String, String) {
+    (format!("KEY#{key_id}"), "KEY".into())
+}
+
+pub fn tenant_keys_index(t: &TenantId, key_id: &str) -> (String, String) {
+    (format!("T#{t}#KEYS"), format!("KEY#{key_id}"))
+}
+
+pub fn establishment_pk(t: &TenantId, est: Uuid) -> String {
+    format!("T#{t}#E#{est}")
+}
+
+pub fn establishment(t: &TenantId, est: Uuid) -> (String, String) {
+    (establishment_pk(t, est), "EST".into())
+}
+
+pub const POOL_PREFIX: &str = "POOL#";
+
+pub fn pool_sk_prefix(ut: &UnitTypeId) -> String {
+    format!("{POOL_PREFIX}{ut}#")
+}
+
+pub fn pool(t: &TenantId, est: Uuid, ut: &UnitTypeId, month: Month) -> (String, String) {
+    (
+        establishment_pk(t, est),
+        format!("{}{}", pool_sk_prefix(ut), month.key()),
+    )
+}
+
+/// Splits a pool sort key back into unit type and month.
+pub fn parse_pool_sk(sk: &str) -> Option<(UnitTypeId, Month)> {
+    let rest = sk.strip_prefix(POOL_PREFIX)?;
+    let (ut, month) = rest.rsplit_once('#')?;
+    Some((UnitTypeId::parse(ut).ok()?, Month::parse_key(month)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_keys_round_trip_and_sort_by_unit_type_then_month() {
+        let t = TenantId::parse("acme").unwrap();
+        let e = Uuid::nil();
+        let m = Month {
+            year: 2026,
+            month: 9,
+        };
+        let dbl = UnitTypeId::parse("dbl").unwrap();
+        let dblx = UnitTypeId::parse("dbl-x").unwrap();
+        let (_, a) = pool(&t, e, &dbl, m.next());
+        let (_, b) = pool(&t, e, &dblx, m);
+        assert!(a < b, "all months of `dbl` sort before `dbl-x`");
+        assert_eq!(parse_pool_sk(&a), Some((dbl, m.next())));
+    }
+}

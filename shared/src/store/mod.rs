@@ -1,0 +1,281 @@
+//! The one DynamoDB adapter. Every read and write of the table goes through here.
+//!
+//! Single-table design (see `keys`): the table and its indexes are defined once, in
+//! `infra/template.yaml`, and [`schema`] creates the same table locally and in tests.
+
+mod api_keys;
+mod attr;
+mod establishments;
+pub mod keys;
+mod pool;
+pub mod schema;
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::Client;
+
+use crate::domain::error::ApiError;
+
+pub use api_keys::StoredKey;
+
+/// Default table and endpoint of the local setup (`make dev`, the admin tool).
+pub const LOCAL_TABLE: &str = "allotments";
+pub const LOCAL_ENDPOINT: &str = "http://127.0.0.1:8000";
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The store the deployed functions use: `TABLE_NAME`, and the AWS endpoint
+    /// unless `DYNAMODB_ENDPOINT` overrides it (local runs).
+    pub async fn from_env() -> Result<Self, String> {
+        let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+        match std::env::var("DYNAMODB_ENDPOINT") {
+            Ok(endpoint) if !endpoint.is_empty() => Ok(Store::local(&endpoint, &table)),
+            _ => {
+                let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .timeout_config(timeouts())
+                    .retry_config(retries())
+                    .load()
+                    .await;
+                Ok(Store::new(Client::new(&conf), table))
+            }
+        }
+    }
+
+    /// The store local tools use: `DYNAMODB_ENDPOINT` and `TABLE_NAME`, defaulting to
+    /// DynamoDB Local on 127.0.0.1:8000 (or `DYNAMODB_PORT`) and the table `allotments`.
+    pub fn local_from_env() -> Self {
+        let endpoint = std::env::var("DYNAMODB_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| match std::env::var("DYNAMODB_PORT") {
+                Ok(port) if !port.is_empty() => format!("http://127.0.0.1:{port}"),
+                _ => LOCAL_ENDPOINT.to_string(),
+            });
+        let table = std::env::var("TABLE_NAME")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| LOCAL_TABLE.to_string());
+        Store::local(&endpoint, &table)
+    }
+
+    /// A client for DynamoDB Local (any credentials work with `-sharedDb`).
+    pub fn local(endpoint: &str, table: &str) -> Self {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new("local", "local", None, None, "local"))
+            .timeout_config(timeouts())
+            .retry_config(retries())
+            .build();
+        Store::new(Client::from_conf(conf), table)
+    }
+}
+
+/// Every call is bounded so that a function answers `503` well within its timeout.
+fn timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(6))
+        .build()
+}
+
+fn retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+    aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(3)
+}
+
+/// Maps an SDK failure: unreachable, timing out or throttling → `Unavailable`;
+/// anything else is a bug → `Internal`. The detail goes to the log only.
+pub(crate) fn sdk_error<E, R>(op: &str, err: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let unavailable = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(e) => matches!(
+            e.err().code(),
+            Some(
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+                    | "LimitExceededException"
+            )
+        ),
+        _ => false,
+    };
+    let detail = format!(
+        "{op}: {} ({})",
+        err.code().unwrap_or("no code"),
+        aws_smithy_types::error::display::DisplayErrorContext(&err)
+    );
+    if unavailable {
+        tracing::warn!(error = %detail, "store unavailable");
+        ApiError::Unavailable(detail)
+    } else {
+        tracing::error!(error = %detail, "store error");
+        ApiError::Internal(detail)
+    }
+}
+
+/// How a transaction ended when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxOutcome {
+    Done,
+    /// A condition was false: nothing was written. The caller reads the current
+    /// state to say why (or retries if the state has moved on).
+    ConditionFailed,
+}
+
+/// What to do with a cancelled transaction, from its cancellation reason codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cancelled {
+    ConditionFailed,
+    Retry,
+    Fail,
+}
+
+/// Classifies `CancellationReasons` codes: a false condition is an answer; conflicts
+/// with other transactions and throttling are retried; anything else is a bug.
+pub(crate) fn classify_cancellation<'a>(
+    codes: impl IntoIterator<Item = Option<&'a str>>,
+) -> Cancelled {
+    let mut retry = false;
+    for code in codes {
+        match code {
+            Some("ConditionalCheckFailed") => return Cancelled::ConditionFailed,
+            None | Some("None") => {}
+            Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded") => {
+                retry = true
+            }
+            Some(_) => return Cancelled::Fail,
+        }
+    }
+    if retry {
+        Cancelled::Retry
+    } else {
+        Cancelled::Fail
+    }
+}
+
+/// Full-jitter exponential backoff: a random wait in `[0, min(cap, base·2^attempt))`.
+pub(crate) fn backoff(attempt: u32, unit: f64) -> Duration {
+    let ceiling_ms = (25u64 << attempt.min(6)).min(1_000);
+    Duration::from_millis((ceiling_ms as f64 * unit.clamp(0.0, 1.0)) as u64)
+}
+
+const TX_ATTEMPTS: u32 = 5;
+
+impl Store {
+    /// Runs one `TransactWriteItems`, retrying conflicts and throttling with jittered
+    /// backoff. A transaction is all-or-nothing: on any outcome but `Done` nothing
+    /// was written.
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<TxOutcome, ApiError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        if items.len() > 100 {
+            return Err(ApiError::Internal("transaction over 100 items".into()));
+        }
+        for attempt in 0..TX_ATTEMPTS {
+            let result = self
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(TxOutcome::Done),
+                Err(e) => e,
+            };
+            let retry = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    let codes = c.cancellation_reasons().iter().map(|r| r.code());
+                    match classify_cancellation(codes) {
+                        Cancelled::ConditionFailed => return Ok(TxOutcome::ConditionFailed),
+                        Cancelled::Retry => true,
+                        Cancelled::Fail => false,
+                    }
+                }
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
+                _ => false,
+            };
+            if !retry {
+                return Err(sdk_error("transact_write_items", err));
+            }
+            tokio::time::sleep(backoff(attempt, rand::random::<f64>())).await;
+        }
+        Err(ApiError::Unavailable(
+            "transact_write_items: conflicts persisted".into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancellation_reasons_decide_the_outcome() {
+        use Cancelled::*;
+        let cases: [(&[Option<&str>], Cancelled); 7] = [
+            (
+                &[Some("None"), Some("ConditionalCheckFailed")],
+                ConditionFailed,
+            ),
+            (
+                &[Some("TransactionConflict"), Some("ConditionalCheckFailed")],
+                ConditionFailed,
+            ),
+            (&[Some("None"), Some("TransactionConflict")], Retry),
+            (&[Some("ThrottlingError")], Retry),
+            (&[None, Some("ProvisionedThroughputExceeded")], Retry),
+            (&[Some("ValidationError")], Fail),
+            (&[Some("None")], Fail),
+        ];
+        for (codes, want) in cases {
+            assert_eq!(
+                classify_cancellation(codes.iter().copied()),
+                want,
+                "{codes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_is_jittered_and_capped() {
+        assert_eq!(backoff(0, 0.0), Duration::ZERO);
+        assert_eq!(backoff(0, 1.0), Duration::from_millis(25));
+        assert_eq!(backoff(2, 0.5), Duration::from_millis(50));
+        assert_eq!(backoff(30, 1.0), Duration::from_millis(1_000));
+        assert!(backoff(3, 0.999) < Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,404 @@
+//! The capacity pool in month buckets.
+//!
+//! One item per (establishment, unit type, month) holds every night of the month in
+//! the map `n`: `{"05": {"c": capacity, "a": allotted, "p": pickedUp, "v": available}}`.
+//! A single conditional update checks and changes up to 31 nights, so a change over
+//! any range is one transaction of at most one item per month and unit type.
+//! Buckets are created whole (every day at zero, which reads exactly like a night
+//! that was never set) the first time an inventory change touches them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
+use chrono::{Datelike, NaiveDate};
+use uuid::Uuid;
+
+use super::attr::{get_m, get_n, get_s, key, n, s, Item};
+use super::{keys, sdk_error, Store, TxOutcome};
+use crate::domain::dates::{day_key, Month, NightRange};
+use crate::domain::error::ApiError;
+use crate::domain::ids::{TenantId, UnitTypeId};
+use crate::domain::inventory::{
+    capacity_conflicts, hold_conflicts, InventoryChange, NightHold, PoolNight,
+};
+
+/// The nights of one pool bucket, by day of month.
+pub type MonthNights = BTreeMap<u32, PoolNight>;
+
+const ATTEMPTS: usize = 6;
+
+/// Expression names shared by the pool updates.
+fn names(days: impl IntoIterator<Item = u32>) -> HashMap<String, String> {
+    let mut names: HashMap<String, String> = [
+        ("#n", "n"),
+        ("#c", "c"),
+        ("#a", "a"),
+        ("#v", "v"),
+        ("#p", "p"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for d in days {
+        names.insert(format!("#d{d:02}"), format!("{d:02}"));
+    }
+    names
+}
+
+fn parse_nights(item: &Item) -> Result<MonthNights, ApiError> {
+    let map = get_m(item, "n")?;
+    let mut out = MonthNights::new();
+    for (day, v) in map {
+        let AttributeValue::M(night) = v else {
+            return Err(ApiError::Internal("pool night of the wrong type".into()));
+        };
+        let day: u32 = day
+            .parse()
+            .map_err(|_| ApiError::Internal("pool day key".into()))?;
+        out.insert(
+            day,
+            PoolNight {
+                capacity: get_n(night, "c")?,
+                allotted: get_n(night, "a")?,
+                picked_up: get_n(night, "p")?,
+                available: get_n(night, "v")?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// One conditional update of a pool bucket that takes (`quantity > 0`, only if
+    /// `available ≥ quantity`) or returns (`quantity < 0`) rooms on some of its nights.
+    pub(crate) fn pool_delta_update(
+        &self,
+        t: &TenantId,
+        est: Uuid,
+        ut: &UnitTypeId,
+        month: Month,
+        deltas: &[(NaiveDate, i64)],
+    ) -> Result<TransactWriteItem, ApiError> {
+        let (pk, sk) = keys::pool(t, est, ut, month);
+        let mut conditions = Vec::new();
+        let mut sets = Vec::new();
+        let mut values = HashMap::new();
+        for (date, q) in deltas {
+            let d = day_key(*date);
+            let night = format!("#n.#d{d}");
+            if *q > 0 {
+                conditions.push(format!("{night}.#v >= :q{d}"));
+            } else {
+                conditions.push(format!("{night}.#a >= :r{d}"));
+                values.insert(format!(":r{d}"), n(-q));
+            }
+            sets.push(format!("{night}.#v = {night}.#v - :q{d}"));
+            sets.push(format!("{night}.#a = {night}.#a + :q{d}"));
+            values.insert(format!(":q{d}"), n(*q));
+        }
+        let update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key(pk, sk)))
+            .condition_expression(conditions.join(" AND "))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .set_expression_attribute_names(Some(names(deltas.iter().map(|(d, _)| d.day()))))
+            .set_expression_attribute_values(Some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| ApiError::Internal(format!("pool update: {e}")))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Sets the capacity of one unit type over a range of nights, refusing the whole
+    /// change (`CAPACITY_BELOW_ALLOTTED`, every short night) if any night has more
+    /// rooms allotted than the new capacity.
+    pub async fn set_capacity(
+        &self,
+        t: &TenantId,
+        est: Uuid,
+        change: &InventoryChange,
+    ) -> Result<(), ApiError> {
+        let months = change.range.by_month();
+        for _ in 0..ATTEMPTS {
+            let mut items = Vec::with_capacity(months.len());
+            for (month, part) in &months {
+                items.push(self.capacity_update(
+                    t,
+                    est,
+                    &change.unit_type_id,
+                    *month,
+                    part,
+                    change.capacity,
+                )?);
+            }
+            match self.transact(items).await? {
+                TxOutcome::Done => return Ok(()),
+                TxOutcome::ConditionFailed => {
+                    let wanted: Vec<_> = months
+                        .iter()
+                        .map(|(m, _)| (change.unit_type_id.clone(), *m))
+                        .collect();
+                    let buckets = self.read_pool_months(t, est, &wanted).await?;
+                    let nights = change.range.iter().map(|date| {
+                        let night = buckets
+                            .get(&(change.unit_type_id.clone(), Month::of(date)))
+                            .and_then(|b| b.get(&date.day()).copied())
+                            .unwrap_or_default();
+                        (date, night)
+                    });
+                    let conflicts =
+                        capacity_conflicts(&change.unit_type_id, change.capacity, nights);
+                    if !conflicts.is_empty() {
+                        return Err(ApiError::CapacityBelowAllotted(conflicts));
+                    }
+                    let missing: Vec<Month> = months
+                        .iter()
+                        .map(|(m, _)| *m)
+                        .filter(|m| !buckets.contains_key(&(change.unit_type_id.clone(), *m)))
+                        .collect();
+                    for m in missing {
+                        self.ensure_pool_month(t, est, &change.unit_type_id, m)
+                            .await?;
+                    }
+                }
+            }
+        }
+        Err(ApiError::Unavailable(
+            "set_capacity: too much contention".into(),
+        ))
+    }
+
+    fn capacity_update(
+        &self,
+        t: &TenantId,
+        est: Uuid,
+        ut: &UnitTypeId,
+        month: Month,
+        part: &NightRange,
+        capacity: i64,
+    ) -> Result<TransactWriteItem, ApiError> {
+        let (pk, sk) = keys::pool(t, est, ut, month);
+        let mut conditions = vec!["attribute_exists(#n)".to_string()];
+        let mut sets = Vec::new();
+        for date in part.iter() {
+            let night = format!("#n.#d{}", day_key(date));
+            conditions.push(format!("{night}.#a <= :c"));
+            sets.push(format!("{night}.#c = :c"));
+            sets.push(format!("{night}.#v = :c - {night}.#a"));
+        }
+        let update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key(pk, sk)))
+            .condition_expression(conditions.join(" AND "))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .set_expression_attribute_names(Some(names(part.iter().map(|d| d.day()))))
+            .expression_attribute_values(":c", n(capacity))
+            .build()
+            .map_err(|e| ApiError::Internal(format!("capacity update: {e}")))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Creates a bucket with every night of the month at zero, if it does not exist.
+    /// Harmless to repeat or race: a bucket of zeros reads like no bucket at all.
+    async fn ensure_pool_month(
+        &self,
+        t: &TenantId,
+        est: Uuid,
+        ut: &UnitTypeId,
+        month: Month,
+    ) -> Result<(), ApiError> {
+        let (pk, sk) = keys::pool(t, est, ut, month);
+        let zero = AttributeValue::M(HashMap::from([
+            ("c".to_string(), n(0)),
+            ("a".to_string(), n(0)),
+            ("p".to_string(), n(0)),
+            ("v".to_string(), n(0)),
+        ]));
+        let nights: HashMap<String, AttributeValue> = (1..=month.days())
+            .map(|d| (format!("{d:02}"), zero.clone()))
+            .collect();
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET #n = if_not_exists(#n, :nights), #ut = :ut, #m = :m")
+            .expression_attribute_names("#n", "n")
+            .expression_attribute_names("#ut", "unitTypeId")
+            .expression_attribute_names("#m", "month")
+            .expression_attribute_values(":nights", AttributeValue::M(nights))
+            .expression_attribute_values(":ut", s(ut.as_str()))
+            .expression_attribute_values(":m", s(month.key()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("ensure_pool_month", e))?;
+        Ok(())
+    }
+
+    /// Takes (positive quantities) or returns (negative) rooms on many nights at once,
+    /// all or nothing: `INSUFFICIENT_CAPACITY` lists every short night.
+    pub async fn adjust_pool(
+        &self,
+        t: &TenantId,
+        est: Uuid,
+        holds: &[NightHold],
+    ) -> Result<(), ApiError> {
+        let mut groups: BTreeMap<(UnitTypeId, Month), Vec<(NaiveDate, i64)>> = BTreeMap::new();
+        for h in holds.iter().filter(|h| h.quantity != 0) {
+            groups
+                .entry((h.unit_type_id.clone(), Month::of(h.date)))
+                .or_default()
+                .push((h.date, h.quantity));
+        }
+        if groups.is_empty() {
+            return Ok(());
+        }
+        for _ in 0..ATTEMPTS {
+            let items = groups
+                .iter()
+                .map(|((ut, m), deltas)| self.pool_delta_update(t, est, ut, *m, deltas))
+                .collect::<Result<Vec<_>, _>>()?;
+            match self.transact(items).await? {
+                TxOutcome::Done => return Ok(()),
+                TxOutcome::ConditionFailed => {
+                    let wanted: Vec<_> = groups.keys().cloned().collect();
+                    let buckets = self.read_pool_months(t, est, &wanted).await?;
+                    let conflicts = hold_conflicts(holds, |ut, date| {
+                        buckets
+                            .get(&(ut.clone(), Month::of(date)))
+                            .and_then(|b| b.get(&date.day()).copied())
+                            .unwrap_or_default()
+                    });
+                    if !conflicts.is_empty() {
+                        return Err(ApiError::InsufficientCapacity(conflicts));
+                    }
+                }
+            }
+        }
+        Err(ApiError::Unavailable(
+            "adjust_pool: too much contention".into(),
+        ))
+    }
+
+    /// Reads whole buckets (strongly consistent). Absent buckets are absent from the map.
+    pub async fn read_pool_months(
+        &self,
+        t: &TenantId,
+        est: Uuid,
+        wanted: &[(UnitTypeId, Month)],
+    ) -> Result<HashMap<(UnitTypeId, Month), MonthNights>, ApiError> {
+        let mut out = HashMap::new();
+        for chunk in wanted.chunks(100) {
+            let mut pending: Vec<Item> = chunk
+                .iter()
+                .map(|(ut, m)| {
+                    let (pk, sk) = keys::pool(t, est, ut, *m);
+                    key(pk, sk)
+                })
+                .collect();
+            let mut rounds = 0;
+            while !pending.is_empty() {
+                rounds += 1;
+                if rounds > 10 {
+                    return Err(ApiError::Unavailable(
+                        "read_pool_months: unprocessed keys".into(),
+                    ));
+                }
+                let req = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| ApiError::Internal(format!("batch get: {e}")))?;
+                let resp = self
+                    .client()
+                    .batch_get_item()
+                    .request_items(self.table(), req)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("read_pool_months", e))?;
+                for item in resp
+                    .responses()
+                    .and_then(|r| r.get(self.table()))
+                    .into_iter()
+                    .flatten()
+                {
+                    let sk = get_s(item, keys::SK)?;
+                    let (ut, m) = keys::parse_pool_sk(sk)
+                        .ok_or_else(|| ApiError::Internal("pool sort key".into()))?;
+                    out.insert((ut, m), parse_nights(item)?);
+                }
+                if let Some(left) = resp.unprocessed_keys().and_then(|u| u.get(self.table())) {
+                    pending = left.keys().to_vec();
+                    if !pending.is_empty() {
+                        tokio::time::sleep(std::time::Duration::from_millis(20 * rounds)).await;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The pool over a range of nights, ordered by unit type then date. Every night of
+    /// every bucket found is returned (callers filter what they list).
+    pub async fn read_pool(
+        &self,
+        t: &TenantId,
+        est: Uuid,
+        unit_type: Option<&UnitTypeId>,
+        range: &NightRange,
+    ) -> Result<Vec<(UnitTypeId, NaiveDate, PoolNight)>, ApiError> {
+        let pk = keys::establishment_pk(t, est);
+        let first = Month::of(range.from());
+        let last = Month::of(range.to());
+        let mut query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .consistent_read(true)
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", s(pk));
+        query = match unit_type {
+            Some(ut) => query
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+                .expression_attribute_values(":lo", s(keys::pool(t, est, ut, first).1))
+                .expression_attribute_values(":hi", s(keys::pool(t, est, ut, last).1)),
+            None => query
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .filter_expression("#m BETWEEN :lo AND :hi")
+                .expression_attribute_names("#m", "month")
+                .expression_attribute_values(":prefix", s(keys::POOL_PREFIX))
+                .expression_attribute_values(":lo", s(first.key()))
+                .expression_attribute_values(":hi", s(last.key())),
+        };
+        let mut rows = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let resp = query
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("read_pool", e))?;
+            for item in resp.items() {
+                let (ut, month) = keys::parse_pool_sk(get_s(item, keys::SK)?)
+                    .ok_or_else(|| ApiError::Internal("pool sort key".into()))?;
+                for (day, night) in parse_nights(item)? {
+                    let Some(date) = NaiveDate::from_ymd_opt(month.year, month.month, day) else {
+                        continue;
+                    };
+                    if range.contains(date) {
+                        rows.push((ut.clone(), date, night));
+                    }
+                }
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(rows)
+    }
+}

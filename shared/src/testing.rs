@@ -1,0 +1,214 @@
+//! Test helpers: a fresh table on DynamoDB Local per test, keys, requests.
+//!
+//! `DYNAMODB_ENDPOINT` must point at a running DynamoDB Local (`make test` starts
+//! one). Tests fail, never skip, when it is missing.
+
+use chrono::{DateTime, TimeZone, Utc};
+use uuid::Uuid;
+
+use crate::domain::auth::Scope;
+use crate::domain::ids::TenantId;
+use crate::http::Ctx;
+use crate::store::Store;
+
+pub fn endpoint() -> String {
+    std::env::var("DYNAMODB_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .expect("DYNAMODB_ENDPOINT is not set: run the tests with `make test` (it starts DynamoDB Local)")
+}
+
+/// A store on a new table with a random name, created from the template.
+pub async fn store() -> Store {
+    let table = format!("test-{}", Uuid::new_v4().simple());
+    let store = Store::local(&endpoint(), &table);
+    store.ensure_table().await.expect("create test table");
+    store
+}
+
+/// A fixed "now" for handler tests: 2026-06-01T10:00:00Z.
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
+}
+
+pub async fn ctx() -> Ctx {
+    Ctx::with_now(store().await, now())
+}
+
+pub fn tenant(name: &str) -> TenantId {
+    TenantId::parse(name).unwrap()
+}
+
+/// Mints a key for `tenant` with both scopes on every establishment.
+pub async fn key(store: &Store, tenant: &str) -> String {
+    key_with(store, tenant, None, &[Scope::Read, Scope::Write]).await
+}
+
+pub async fn key_with(
+    store: &Store,
+    tenant: &str,
+    establishments: Option<&[Uuid]>,
+    scopes: &[Scope],
+) -> String {
+    store
+        .create_key(
+            &TenantId::parse(tenant).unwrap(),
+            establishments,
+            scopes,
+            now(),
+        )
+        .await
+        .expect("create key")
+        .1
+}
+
+/// A request built from a sample event of `events/` (the same file
+/// `cargo lambda invoke --data-file` uses), adjusted per test.
+pub struct TestRequest {
+    req: lambda_http::Request,
+}
+
+/// A response as a test sees it.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: serde_json::Value,
+    pub raw: String,
+}
+
+impl TestResponse {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn data(&self) -> &serde_json::Value {
+        &self.body["data"]
+    }
+
+    /// The `field` of every `details` entry.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["details"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Asserts the status and the error envelope of API.md.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.raw);
+        assert_eq!(self.code(), code, "body: {}", self.raw);
+        assert_eq!(self.body["status"], status);
+        let trace = self.headers["x-trace-id"].to_str().unwrap();
+        assert_eq!(self.body["traceId"], trace);
+        assert_eq!(self.body["origin"]["boundedContext"], "allotments");
+        assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
+
+pub fn events_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+impl TestRequest {
+    /// Loads `events/<name>.json`.
+    pub fn event(name: &str) -> Self {
+        let path = events_dir().join(format!("{name}.json"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let req = lambda_http::request::from_str(&text)
+            .unwrap_or_else(|e| panic!("parse {}: {e}", path.display()));
+        TestRequest { req }
+    }
+
+    pub fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.req
+            .headers_mut()
+            .insert(name, http::HeaderValue::from_str(value).unwrap());
+        self
+    }
+
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.req.headers_mut().remove(name);
+        self
+    }
+
+    pub fn key(self, key: &str) -> Self {
+        self.header("x-api-key", key)
+    }
+
+    pub fn path_param(self, name: &str, value: &str) -> Self {
+        use lambda_http::RequestExt;
+        let mut params: std::collections::HashMap<String, String> = self
+            .req
+            .path_parameters()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        params.insert(name.to_string(), value.to_string());
+        TestRequest {
+            req: self.req.with_path_parameters(params),
+        }
+    }
+
+    pub fn establishment(self, id: Uuid) -> Self {
+        self.path_param("establishmentId", &id.to_string())
+    }
+
+    pub fn query(self, pairs: &[(&str, &str)]) -> Self {
+        use lambda_http::RequestExt;
+        let mut map: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (k, v) in pairs {
+            map.entry(k.to_string()).or_default().push(v.to_string());
+        }
+        TestRequest {
+            req: self.req.with_query_string_parameters(map),
+        }
+    }
+
+    pub fn json(self, body: serde_json::Value) -> Self {
+        self.raw_body(body.to_string().into_bytes(), Some("application/json"))
+    }
+
+    pub fn raw_body(mut self, body: Vec<u8>, content_type: Option<&str>) -> Self {
+        match content_type {
+            Some(ct) => {
+                self = self.header("content-type", ct);
+            }
+            None => {
+                self = self.without_header("content-type");
+            }
+        }
+        *self.req.body_mut() = if body.is_empty() {
+            lambda_http::Body::Empty
+        } else {
+            lambda_http::Body::Binary(body)
+        };
+        self
+    }
+
+    pub async fn send(self, function: &crate::http::Function, ctx: &Ctx) -> TestResponse {
+        let resp = crate::http::dispatch(function, ctx, self.req).await;
+        let (parts, body) = resp.into_parts();
+        let raw = String::from_utf8(body.to_vec()).expect("utf-8 body");
+        let body = if raw.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&raw).expect("JSON body")
+        };
+        assert!(
+            parts.headers.contains_key("x-trace-id"),
+            "every response has X-Trace-Id"
+        );
+        TestResponse {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+            raw,
+        }
+    }
+}
