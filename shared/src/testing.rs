@@ -212,3 +212,52 @@ impl TestRequest {
         }
     }
 }
+
+/// Creates an establishment (Europe/Paris) directly in the store; returns its id.
+pub async fn establishment(store: &Store, tenant_name: &str) -> Uuid {
+    let id = Uuid::new_v4();
+    let input = crate::domain::establishment::EstablishmentInput {
+        name: "Hôtel du Port".into(),
+        time_zone: chrono_tz::Europe::Paris,
+    };
+    store
+        .put_establishment(&tenant(tenant_name), id, &input, now())
+        .await
+        .expect("create establishment");
+    id
+}
+
+/// Marks an establishment as holding active allotments or groups (as allotments
+/// will), so that its time zone may no longer change.
+pub async fn set_active_holds(store: &Store, tenant_name: &str, est: Uuid, holds: i64) {
+    let (pk, sk) = crate::store::keys::establishment(&tenant(tenant_name), est);
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key(
+            crate::store::keys::PK,
+            aws_sdk_dynamodb::types::AttributeValue::S(pk),
+        )
+        .key(
+            crate::store::keys::SK,
+            aws_sdk_dynamodb::types::AttributeValue::S(sk),
+        )
+        .update_expression("SET activeHolds = :h")
+        .expression_attribute_values(
+            ":h",
+            aws_sdk_dynamodb::types::AttributeValue::N(holds.to_string()),
+        )
+        .send()
+        .await
+        .expect("set activeHolds");
+}
+
+/// A context whose store cannot be reached (nothing listens on the port).
+pub fn unreachable_ctx() -> Ctx {
+    Ctx::with_now(Store::local("http://127.0.0.1:9", "unreachable"), now())
+}
+
+pub fn date(s: &str) -> chrono::NaiveDate {
+    crate::domain::dates::parse_date(s).expect("valid date")
+}

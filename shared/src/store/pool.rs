@@ -30,18 +30,13 @@ pub type MonthNights = BTreeMap<u32, PoolNight>;
 
 const ATTEMPTS: usize = 6;
 
-/// Expression names shared by the pool updates.
-fn names(days: impl IntoIterator<Item = u32>) -> HashMap<String, String> {
-    let mut names: HashMap<String, String> = [
-        ("#n", "n"),
-        ("#c", "c"),
-        ("#a", "a"),
-        ("#v", "v"),
-        ("#p", "p"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+/// Expression names of a pool update: the map `#n`, the counters it uses
+/// (`c`, `a`, `p`, `v` as `#c`...) and one `#dDD` per day.
+fn names(counters: &[&str], days: impl IntoIterator<Item = u32>) -> HashMap<String, String> {
+    let mut names = HashMap::from([("#n".to_string(), "n".to_string())]);
+    for c in counters {
+        names.insert(format!("#{c}"), c.to_string());
+    }
     for d in days {
         names.insert(format!("#d{d:02}"), format!("{d:02}"));
     }
@@ -104,7 +99,10 @@ impl Store {
             .set_key(Some(key(pk, sk)))
             .condition_expression(conditions.join(" AND "))
             .update_expression(format!("SET {}", sets.join(", ")))
-            .set_expression_attribute_names(Some(names(deltas.iter().map(|(d, _)| d.day()))))
+            .set_expression_attribute_names(Some(names(
+                &["a", "v"],
+                deltas.iter().map(|(d, _)| d.day()),
+            )))
             .set_expression_attribute_values(Some(values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
@@ -194,7 +192,10 @@ impl Store {
             .set_key(Some(key(pk, sk)))
             .condition_expression(conditions.join(" AND "))
             .update_expression(format!("SET {}", sets.join(", ")))
-            .set_expression_attribute_names(Some(names(part.iter().map(|d| d.day()))))
+            .set_expression_attribute_names(Some(names(
+                &["a", "c", "v"],
+                part.iter().map(|d| d.day()),
+            )))
             .expression_attribute_values(":c", n(capacity))
             .build()
             .map_err(|e| ApiError::Internal(format!("capacity update: {e}")))?;
