@@ -15,3 +15,6 @@ pub mod template;
 pub mod testing;
 
 pub use domain::error::ApiError;
+
+/// An instant in UTC, as used throughout the crate.
+pub type Instant = chrono::DateTime<chrono::Utc>;

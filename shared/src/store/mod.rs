@@ -52,15 +52,18 @@ impl Store {
         let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
         match std::env::var("DYNAMODB_ENDPOINT") {
             Ok(endpoint) if !endpoint.is_empty() => Ok(Store::local(&endpoint, &table)),
-            _ => {
-                let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .timeout_config(timeouts())
-                    .retry_config(retries())
-                    .load()
-                    .await;
-                Ok(Store::new(Client::new(&conf), table))
-            }
+            _ => Ok(Store::aws(&table).await),
         }
+    }
+
+    /// The table on AWS, with the credentials and region of the environment.
+    pub async fn aws(table: &str) -> Self {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(timeouts())
+            .retry_config(retries())
+            .load()
+            .await;
+        Store::new(Client::new(&conf), table)
     }
 
     /// The store local tools use: `DYNAMODB_ENDPOINT` and `TABLE_NAME`, defaulting to

@@ -1,0 +1,130 @@
+//! The local server: every route of `infra/template.yaml` served on one port by the
+//! same handler code the Lambda functions run (through `shared::http::dispatch`),
+//! plus the local-only `POST /_local/events/{function}`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body as AxumBody};
+use axum::extract::State;
+use axum::response::Response as AxumResponse;
+use axum::Router;
+use lambda_http::RequestExt;
+use shared::domain::error::ApiError;
+use shared::http::{dispatch, error_body, Ctx, Function, BODY_LIMIT};
+use shared::template::{match_route, routes, Route, RouteMatch};
+
+/// Every HTTP function, by the binary name the template gives it.
+pub fn functions() -> Vec<Function> {
+    vec![
+        put_establishment::FUNCTION,
+        get_establishment::FUNCTION,
+        put_inventory::FUNCTION,
+        get_availability::FUNCTION,
+        route_fallback::FUNCTION,
+    ]
+}
+
+/// Functions triggered by events (`POST /_local/events/{function}`).
+/// None yet: the scheduled cutoff function comes with the cutoff engine.
+pub fn event_functions() -> Vec<&'static str> {
+    Vec::new()
+}
+
+struct App {
+    ctx: Ctx,
+    routes: Vec<Route>,
+    functions: HashMap<&'static str, Function>,
+}
+
+/// The router: a single fallback that matches the template's routes itself.
+pub fn app(ctx: Ctx) -> Router {
+    let app = App {
+        ctx,
+        routes: routes(),
+        functions: functions().into_iter().map(|f| (f.name, f)).collect(),
+    };
+    Router::new().fallback(handle).with_state(Arc::new(app))
+}
+
+/// Serves until the listener fails or the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, ctx: Ctx) -> std::io::Result<()> {
+    axum::serve(listener, app(ctx)).await
+}
+
+fn error_response(err: ApiError, module: &str) -> AxumResponse {
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let body = error_body(&err, &trace_id, module);
+    AxumResponse::builder()
+        .status(err.status())
+        .header("Content-Type", "application/json")
+        .header("X-Trace-Id", trace_id)
+        .body(AxumBody::from(body.to_string()))
+        .expect("static response parts")
+}
+
+async fn handle(State(app): State<Arc<App>>, req: http::Request<AxumBody>) -> AxumResponse {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+
+    if let Some(name) = path.strip_prefix("/_local/events/") {
+        return local_event(name, &parts.method);
+    }
+
+    let (function, params) = match match_route(&app.routes, parts.method.as_str(), &path) {
+        RouteMatch::Found(route, params) => match app.functions.get(route.function.as_str()) {
+            Some(f) => (*f, params),
+            None => {
+                return error_response(
+                    ApiError::Internal(format!("no handler for {}", route.function)),
+                    "local-server",
+                )
+            }
+        },
+        _ => (route_fallback::FUNCTION, Vec::new()),
+    };
+
+    let bytes = match to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return error_response(ApiError::PayloadTooLarge, function.name),
+    };
+    let query: HashMap<String, Vec<String>> = parts
+        .uri
+        .query()
+        .map(|q| {
+            let mut map: HashMap<String, Vec<String>> = HashMap::new();
+            for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+                map.entry(k.into_owned()).or_default().push(v.into_owned());
+            }
+            map
+        })
+        .unwrap_or_default();
+    let body = if bytes.is_empty() {
+        lambda_http::Body::Empty
+    } else {
+        lambda_http::Body::Binary(bytes.to_vec())
+    };
+    let request = http::Request::from_parts(parts, body)
+        .with_path_parameters(params.into_iter().collect::<HashMap<_, _>>())
+        .with_query_string_parameters(query);
+
+    let response = dispatch(&function, &app.ctx, request).await;
+    let (parts, body) = response.into_parts();
+    AxumResponse::from_parts(parts, AxumBody::from(body.to_vec()))
+}
+
+fn local_event(name: &str, method: &http::Method) -> AxumResponse {
+    if !event_functions().contains(&name) {
+        return error_response(
+            ApiError::NotFound("No such event function".into()),
+            "local-server",
+        );
+    }
+    if method != http::Method::POST {
+        return error_response(ApiError::MethodNotAllowed, "local-server");
+    }
+    error_response(
+        ApiError::Internal("event functions are not wired yet".into()),
+        "local-server",
+    )
+}
