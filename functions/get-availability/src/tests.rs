@@ -105,7 +105,8 @@ async fn query_rules() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
     let est = testing::establishment(&ctx.store, "acme").await;
-    let cases: [(&[(&str, &str)], &[&str]); 5] = [
+    type Query<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Query, &[&str]); 5] = [
         (&[("from", "2026-01-01"), ("to", "2027-01-02")], &["to"]),
         (&[("to", "2026-01-02")], &["from"]),
         (
