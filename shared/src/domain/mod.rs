@@ -1,6 +1,7 @@
 //! Pure rules: value types that validate on construction, validation, errors.
 
 pub mod auth;
+pub mod cutoff;
 pub mod dates;
 pub mod error;
 pub mod establishment;
