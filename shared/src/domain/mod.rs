@@ -1,5 +1,6 @@
 //! Pure rules: value types that validate on construction, validation, errors.
 
+pub mod allotment;
 pub mod auth;
 pub mod cutoff;
 pub mod dates;

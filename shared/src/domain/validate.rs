@@ -70,6 +70,11 @@ impl<'a> Fields<'a> {
         self.issues.push(FieldIssue::new(name, issue));
     }
 
+    /// Records an issue whose field is already fully named (from a nested validator).
+    pub fn issue_raw(&mut self, issue: FieldIssue) {
+        self.issues.push(issue);
+    }
+
     pub fn has_issue(&self, field: &str) -> bool {
         let name = self.name(field);
         self.issues.iter().any(|i| i.field == name)
