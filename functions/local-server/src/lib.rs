@@ -21,6 +21,13 @@ pub fn functions() -> Vec<Function> {
         get_establishment::FUNCTION,
         put_inventory::FUNCTION,
         get_availability::FUNCTION,
+        create_allotment::FUNCTION,
+        get_allotment::FUNCTION,
+        get_allotment_nights::FUNCTION,
+        patch_allotment::FUNCTION,
+        confirm_allotment::FUNCTION,
+        release_allotment::FUNCTION,
+        cancel_allotment::FUNCTION,
         route_fallback::FUNCTION,
     ]
 }

@@ -680,3 +680,376 @@ mod tests {
         assert_eq!(fields(b), ["unitAllocations"]);
     }
 }
+
+/// The nights of an allotment, by unit type then date.
+pub type Grid = std::collections::BTreeMap<(UnitTypeId, NaiveDate), GridNight>;
+
+/// The grid of a new allotment: every night of the period at the agreed quantity.
+pub fn initial_grid(period: &NightRange, allocations: &[(UnitTypeId, i64)]) -> Grid {
+    let mut grid = Grid::new();
+    for (ut, q) in allocations {
+        for night in period.iter() {
+            grid.insert(
+                (ut.clone(), night),
+                GridNight {
+                    contracted: *q,
+                    allocated: *q,
+                    ..GridNight::default()
+                },
+            );
+        }
+    }
+    grid
+}
+
+/// Totals per unit type, in unit type order.
+pub fn totals(grid: &Grid) -> Vec<UnitTotals> {
+    let mut out: Vec<UnitTotals> = Vec::new();
+    for ((ut, _), n) in grid {
+        if out.last().map(|t| t.unit_type_id.as_str()) != Some(ut.as_str()) {
+            out.push(UnitTotals {
+                unit_type_id: ut.to_string(),
+                ..UnitTotals::default()
+            });
+        }
+        let t = out.last_mut().expect("pushed above");
+        t.contracted_room_nights += n.contracted;
+        t.allocated_room_nights += n.allocated;
+        t.picked_up_room_nights += n.picked_up;
+        t.released_room_nights += n.released;
+    }
+    out
+}
+
+/// One night's change in an allocation history entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NightChange {
+    pub date: NaiveDate,
+    pub previous_quantity: i64,
+    pub quantity: i64,
+}
+
+/// An allocation history entry: immutable once written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocationEntry {
+    pub allocation_id: Uuid,
+    pub allotment_id: Uuid,
+    pub unit_type_id: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub quantity: Option<i64>,
+    pub previous_quantity: Option<i64>,
+    pub memo: Option<String>,
+    #[serde(serialize_with = "super::establishment::instant")]
+    pub timestamp: DateTime<Utc>,
+    pub nights: Vec<NightChange>,
+}
+
+impl AllocationEntry {
+    /// An entry over some nights of one unit type; `quantity`/`previousQuantity` are
+    /// set when uniform over those nights, else `None`.
+    pub fn new(
+        allotment_id: Uuid,
+        unit_type_id: &UnitTypeId,
+        nights: Vec<NightChange>,
+        memo: Option<String>,
+        timestamp: DateTime<Utc>,
+    ) -> Option<Self> {
+        let first = nights.first()?;
+        let last = nights.last()?;
+        let uniform = |f: fn(&NightChange) -> i64| {
+            let v = f(first);
+            nights.iter().all(|n| f(n) == v).then_some(v)
+        };
+        Some(AllocationEntry {
+            allocation_id: Uuid::new_v4(),
+            allotment_id,
+            unit_type_id: unit_type_id.to_string(),
+            from: first.date,
+            to: last.date,
+            quantity: uniform(|n| n.quantity),
+            previous_quantity: uniform(|n| n.previous_quantity),
+            memo,
+            timestamp,
+            nights,
+        })
+    }
+}
+
+/// Why nights are released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseReason {
+    Cutoff,
+    Manual(Option<String>),
+}
+
+impl ReleaseReason {
+    pub fn memo(&self) -> String {
+        match self {
+            ReleaseReason::Cutoff => "released at cutoff".into(),
+            ReleaseReason::Manual(None) => "released manually".into(),
+            ReleaseReason::Manual(Some(r)) => format!("released manually: {r}"),
+        }
+    }
+}
+
+/// What releasing nights does to one night of the grid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NightRelease {
+    pub unit_type_id: UnitTypeId,
+    pub date: NaiveDate,
+    /// Rooms given back to the pool (`allocated - pickedUp`).
+    pub returned: i64,
+    pub night: GridNight,
+}
+
+/// Releases every unreleased night up to `through`: `allocated` becomes `pickedUp`,
+/// the difference returns to the pool, `released = contracted - allocated`.
+/// Returns the per-night changes and one history entry per unit type.
+pub fn plan_release(
+    record: &AllotmentRecord,
+    grid: &Grid,
+    through: NaiveDate,
+    reason: &ReleaseReason,
+    now: DateTime<Utc>,
+) -> (Vec<NightRelease>, Vec<AllocationEntry>) {
+    let mut changes = Vec::new();
+    let mut by_unit: std::collections::BTreeMap<UnitTypeId, Vec<NightChange>> = Default::default();
+    for ((ut, date), n) in grid {
+        if *date > through || record.is_night_released(*date) {
+            continue;
+        }
+        let night = GridNight {
+            contracted: n.contracted,
+            allocated: n.picked_up,
+            picked_up: n.picked_up,
+            released: n.contracted - n.picked_up,
+            released_at: Some(now),
+        };
+        by_unit.entry(ut.clone()).or_default().push(NightChange {
+            date: *date,
+            previous_quantity: n.allocated,
+            quantity: n.picked_up,
+        });
+        changes.push(NightRelease {
+            unit_type_id: ut.clone(),
+            date: *date,
+            returned: n.allocated - n.picked_up,
+            night,
+        });
+    }
+    let entries = by_unit
+        .into_iter()
+        .filter_map(|(ut, nights)| {
+            AllocationEntry::new(record.allotment_id, &ut, nights, Some(reason.memo()), now)
+        })
+        .collect();
+    (changes, entries)
+}
+
+impl AllotmentRecord {
+    /// The representation of API.md: the record's public fields, `cutoff`, `totals`.
+    pub fn view(&self, grid: &Grid) -> Value {
+        use super::establishment::format_instant;
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            for internal in [
+                "timeZone",
+                "releasedThrough",
+                "manuallyReleasedAt",
+                "activePickups",
+            ] {
+                m.remove(internal);
+            }
+            let fmt = |t: &Option<DateTime<Utc>>| {
+                t.as_ref()
+                    .map(format_instant)
+                    .map(Value::String)
+                    .unwrap_or(Value::Null)
+            };
+            m.insert(
+                "createdAt".into(),
+                Value::String(format_instant(&self.created_at)),
+            );
+            m.insert(
+                "updatedAt".into(),
+                Value::String(format_instant(&self.updated_at)),
+            );
+            m.insert("confirmedAt".into(), fmt(&self.confirmed_at));
+            m.insert("cancelledAt".into(), fmt(&self.cancelled_at));
+            m.insert(
+                "cutoff".into(),
+                serde_json::to_value(self.cutoff_view()).unwrap_or(Value::Null),
+            );
+            m.insert(
+                "totals".into(),
+                serde_json::to_value(totals(grid)).unwrap_or(Value::Null),
+            );
+        }
+        v
+    }
+}
+
+impl AllotmentRecord {
+    /// A new active allotment, version 1.
+    pub fn create(
+        new: &NewAllotment,
+        allotment_id: Uuid,
+        time_zone: chrono_tz::Tz,
+        now: DateTime<Utc>,
+    ) -> Self {
+        AllotmentRecord {
+            allotment_id,
+            establishment_id: new.establishment_id,
+            channel_type: new.channel_type,
+            allotment_type: new.allotment_type,
+            currency: new.currency,
+            period_from: new.period.from(),
+            period_to: new.period.to(),
+            unit_allocations: new
+                .unit_allocations
+                .iter()
+                .map(|(u, q)| UnitAllocation {
+                    unit_type_id: u.to_string(),
+                    quantity: *q,
+                })
+                .collect(),
+            terms: new.terms.clone(),
+            status: Status::Active,
+            version: 1,
+            time_zone: time_zone.name().to_string(),
+            created_at: now,
+            updated_at: now,
+            confirmed_at: None,
+            cancelled_at: None,
+            released_through: None,
+            manually_released_at: None,
+            active_pickups: 0,
+        }
+    }
+
+    /// `"<version>"`
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.version)
+    }
+
+    /// The allotment's `today` (in its establishment's zone).
+    pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.tz()).date_naive()
+    }
+
+    /// `409 INVALID_STATE` unless active.
+    pub fn require_active(&self, action: &str) -> Result<(), ApiError> {
+        if self.status == Status::Active {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidState(format!(
+                "Cannot {action} an allotment that is {}",
+                self.status.as_str()
+            )))
+        }
+    }
+
+    /// Applies a JSON merge patch of the commercial terms (all rules of creation).
+    pub fn patched(
+        &self,
+        obj: &Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> Result<AllotmentRecord, ApiError> {
+        let mut f = Fields::new(obj);
+        let mut terms = self.terms.clone();
+        macro_rules! required {
+            ($field:literal, $rule:expr, $slot:expr) => {
+                match f.nullable($field, &$rule) {
+                    Patch::Value(v) => $slot = v,
+                    Patch::Null => f.issue($field, "must not be null"),
+                    Patch::Absent | Patch::Invalid => {}
+                }
+            };
+        }
+        macro_rules! nullable {
+            ($field:literal, $rule:expr, $slot:expr) => {
+                match f.nullable($field, &$rule) {
+                    Patch::Value(v) => $slot = Some(v),
+                    Patch::Null => $slot = None,
+                    Patch::Absent | Patch::Invalid => {}
+                }
+            };
+        }
+        nullable!(
+            "channelExternalId",
+            rules::channel_external_id,
+            terms.channel_external_id
+        );
+        required!("ratePlanId", uuid, terms.rate_plan_id);
+        required!("cutoffDate", date, terms.cutoff_date);
+        nullable!("releaseDays", rules::release_days, terms.release_days);
+        required!(
+            "minimumPickupPercent",
+            Percent::rule,
+            terms.minimum_pickup_percent
+        );
+        let penalty_before = f.has_issue("penaltyPerRoomNightCents");
+        nullable!(
+            "penaltyPerRoomNightCents",
+            Cents::rule,
+            terms.penalty_per_room_night_cents
+        );
+        let penalty_invalid = !penalty_before && f.has_issue("penaltyPerRoomNightCents");
+        required!(
+            "complimentaryRooms",
+            rules::complimentary_rooms,
+            terms.complimentary_rooms
+        );
+        nullable!(
+            "contractualHeadcount",
+            rules::contractual_headcount,
+            terms.contractual_headcount
+        );
+        required!("invoicingMode", InvoicingMode::rule, terms.invoicing_mode);
+        nullable!("billingFolioId", uuid, terms.billing_folio_id);
+        let mut issues = f.into_issues();
+        let cutoff_moved = terms.cutoff_date != self.terms.cutoff_date;
+        let today = cutoff_moved.then(|| self.today(now));
+        check_terms(
+            &terms,
+            self.allotment_type,
+            self.period_to,
+            today,
+            &mut issues,
+        );
+        if penalty_invalid {
+            issues.retain(|i| {
+                !(i.field == "penaltyPerRoomNightCents" && i.issue.starts_with("is required"))
+            });
+        }
+        if !issues.is_empty() {
+            return Err(ApiError::Validation(issues));
+        }
+        let mut next = self.clone();
+        next.terms = terms;
+        next.version += 1;
+        next.updated_at = now;
+        Ok(next)
+    }
+}
+
+/// The optional body of confirm: `{"penaltyPerRoomNightCents": "..."}`.
+pub fn parse_confirm(obj: &Map<String, Value>) -> Result<Option<Cents>, ApiError> {
+    let mut f = Fields::new(obj);
+    let penalty = f.optional("penaltyPerRoomNightCents", &Cents::rule);
+    f.finish()?;
+    Ok(penalty)
+}
+
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// The optional body of release and cancel: `{"reason": "..."}`.
+pub fn parse_reason(obj: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    let mut f = Fields::new(obj);
+    let reason = opt(f.nullable("reason", &string(1, MAX_REASON_CHARS)));
+    f.finish()?;
+    Ok(reason)
+}

@@ -47,6 +47,13 @@ impl Ctx {
     pub fn now(&self) -> DateTime<Utc> {
         self.fixed_now.unwrap_or_else(Utc::now)
     }
+
+    /// Now, to the whole second (the precision of every stored instant).
+    pub fn now_seconds(&self) -> DateTime<Utc> {
+        use chrono::{SubsecRound, Timelike};
+        let now = self.now();
+        now.trunc_subsecs(0).with_nanosecond(0).unwrap_or(now)
+    }
 }
 
 /// Which key scope a function needs.

@@ -60,6 +60,37 @@ impl ApiRequest {
         }
     }
 
+    /// The allotment of the path, for this tenant (`404` otherwise) and within the
+    /// key's establishment scope (`403`).
+    pub async fn allotment(
+        &self,
+        ctx: &super::Ctx,
+    ) -> Result<
+        (
+            crate::domain::allotment::AllotmentRecord,
+            crate::domain::allotment::Grid,
+        ),
+        ApiError,
+    > {
+        let id = self.path_uuid("allotmentId")?;
+        let principal = self.principal()?;
+        let (record, grid) = ctx.store.require_allotment(&principal.tenant, id).await?;
+        principal.check_establishment(record.establishment_id)?;
+        Ok((record, grid))
+    }
+
+    /// The version named by `If-Match` (`"3"`, `W/"3"` or `3`), if the header is sent.
+    /// A value that names no version can never match: `412`.
+    pub fn if_match(&self) -> Result<Option<i64>, ApiError> {
+        let Some(raw) = self.header("if-match") else {
+            return Ok(None);
+        };
+        let v = raw.trim().trim_start_matches("W/").trim_matches('"');
+        v.parse()
+            .map(Some)
+            .map_err(|_| ApiError::PreconditionFailed)
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

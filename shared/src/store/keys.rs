@@ -8,6 +8,9 @@
 //! | API key | `KEY#<keyId>` | `KEY` | `T#<t>#KEYS` / `KEY#<keyId>` |
 //! | establishment | `T#<t>#E#<id>` | `EST` | |
 //! | pool month | `T#<t>#E#<id>` | `POOL#<unitType>#<YYYY-MM>` | |
+//! | allotment header | `T#<t>#A#<id>` | `A` | `T#<t>#E#<est>#A` / `<periodFrom>#<id>` |
+//! | allotment grid month | `T#<t>#A#<id>` | `G#<YYYY-MM>` | |
+//! | allotment history | `T#<t>#A#<id>` | `H#<version>` | |
 
 use uuid::Uuid;
 
@@ -50,6 +53,32 @@ pub fn pool(t: &TenantId, est: Uuid, ut: &UnitTypeId, month: Month) -> (String, 
     (
         establishment_pk(t, est),
         format!("{}{}", pool_sk_prefix(ut), month.key()),
+    )
+}
+
+pub fn allotment(t: &TenantId, id: Uuid) -> (String, String) {
+    (format!("T#{t}#A#{id}"), "A".into())
+}
+
+pub fn allotment_grid(t: &TenantId, id: Uuid, month: Month) -> (String, String) {
+    (format!("T#{t}#A#{id}"), format!("G#{}", month.key()))
+}
+
+/// History items sort by the header version that wrote them.
+pub fn allotment_history(t: &TenantId, id: Uuid, version: i64) -> (String, String) {
+    (format!("T#{t}#A#{id}"), format!("H#{version:012}"))
+}
+
+/// GSI1 keys listing an establishment's allotments by `periodFrom`, then id.
+pub fn allotment_index(
+    t: &TenantId,
+    est: Uuid,
+    period_from: chrono::NaiveDate,
+    id: Uuid,
+) -> (String, String) {
+    (
+        format!("{}#A", establishment_pk(t, est)),
+        format!("{period_from}#{id}"),
     )
 }
 

@@ -3,6 +3,7 @@
 //! Single-table design (see `keys`): the table and its indexes are defined once, in
 //! `infra/template.yaml`, and [`schema`] creates the same table locally and in tests.
 
+mod allotments;
 mod api_keys;
 mod attr;
 mod establishments;
@@ -18,6 +19,7 @@ use aws_sdk_dynamodb::Client;
 
 use crate::domain::error::ApiError;
 
+pub use allotments::initial_entries;
 pub use api_keys::StoredKey;
 
 /// Default table and endpoint of the local setup (`make dev`, the admin tool).

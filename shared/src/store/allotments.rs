@@ -1,0 +1,617 @@
+//! Allotments: header, night grid and history, changed together with the pool in
+//! one transaction.
+//!
+//! | item | PK | SK |
+//! |---|---|---|
+//! | header | `T#<t>#A#<id>` | `A` (GSI1: `T#<t>#E#<est>#A` / `<periodFrom>#<id>`) |
+//! | grid month | `T#<t>#A#<id>` | `G#<YYYY-MM>`: `n.<unitType>.<dd>` = `{k, l, p, r, ra}` |
+//! | history | `T#<t>#A#<id>` | `H#<version>`: the entries one change wrote |
+//!
+//! The header carries a `version`; every change of an allotment is conditioned on
+//! it (optimistic concurrency), so two changes never interleave.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::attr::{get_m, get_n, get_s, key, n, s, Item};
+use super::{keys, sdk_error, Store, TxOutcome};
+use crate::domain::allotment::{
+    plan_release, AllocationEntry, AllotmentRecord, Grid, GridNight, NightChange, ReleaseReason,
+    Status, MAX_TRANSACTION_ITEMS,
+};
+use crate::domain::dates::{day_key, Month};
+use crate::domain::error::ApiError;
+use crate::domain::ids::{TenantId, UnitTypeId};
+use crate::domain::inventory::{hold_conflicts, NightHold};
+
+/// What the header write requires of the stored header.
+#[derive(Debug, Clone, Copy)]
+enum HeaderCondition {
+    New,
+    Version(i64),
+    VersionWithoutPickups(i64),
+}
+
+fn internal(what: &str) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> ApiError + '_ {
+    move |e| ApiError::Internal(format!("{what}: {e}"))
+}
+
+fn header_item(t: &TenantId, r: &AllotmentRecord) -> Result<Item, ApiError> {
+    let (pk, sk) = keys::allotment(t, r.allotment_id);
+    let (gpk, gsk) = keys::allotment_index(t, r.establishment_id, r.period_from, r.allotment_id);
+    let doc = serde_json::to_string(r).map_err(|e| ApiError::Internal(format!("record: {e}")))?;
+    let mut item = key(pk, sk);
+    item.insert(keys::GSI1PK.into(), s(gpk));
+    item.insert(keys::GSI1SK.into(), s(gsk));
+    item.insert("status".into(), s(r.status.as_str()));
+    item.insert("allotmentType".into(), s(r.allotment_type.as_str()));
+    item.insert("channelType".into(), s(r.channel_type.as_str()));
+    item.insert("periodFrom".into(), s(r.period_from.to_string()));
+    item.insert("periodTo".into(), s(r.period_to.to_string()));
+    item.insert("version".into(), n(r.version));
+    item.insert("activePickups".into(), n(r.active_pickups));
+    item.insert("doc".into(), s(doc));
+    Ok(item)
+}
+
+pub(crate) fn parse_header(item: &Item) -> Result<AllotmentRecord, ApiError> {
+    let mut r: AllotmentRecord = serde_json::from_str(get_s(item, "doc")?)
+        .map_err(|e| ApiError::Internal(format!("stored allotment: {e}")))?;
+    // Counters kept as attributes (changed by pickups without rewriting the doc).
+    r.version = get_n(item, "version")?;
+    r.active_pickups = get_n(item, "activePickups").unwrap_or(0);
+    Ok(r)
+}
+
+fn night_attr(n: &GridNight) -> AttributeValue {
+    let mut m = HashMap::from([
+        ("k".to_string(), super::attr::n(n.contracted)),
+        ("l".to_string(), super::attr::n(n.allocated)),
+        ("p".to_string(), super::attr::n(n.picked_up)),
+        ("r".to_string(), super::attr::n(n.released)),
+    ]);
+    if let Some(at) = n.released_at {
+        m.insert("ra".to_string(), s(at.to_rfc3339()));
+    }
+    AttributeValue::M(m)
+}
+
+fn parse_grid_item(item: &Item, grid: &mut Grid) -> Result<(), ApiError> {
+    let month = Month::parse_key(get_s(item, keys::SK)?.trim_start_matches("G#"))
+        .ok_or_else(|| ApiError::Internal("grid month".into()))?;
+    for (ut, days) in get_m(item, "n")? {
+        let ut = UnitTypeId::parse(ut).map_err(|_| ApiError::Internal("grid unit type".into()))?;
+        let AttributeValue::M(days) = days else {
+            return Err(ApiError::Internal("grid days".into()));
+        };
+        for (day, v) in days {
+            let AttributeValue::M(night) = v else {
+                return Err(ApiError::Internal("grid night".into()));
+            };
+            let day: u32 = day
+                .parse()
+                .map_err(|_| ApiError::Internal("grid day".into()))?;
+            let date = NaiveDate::from_ymd_opt(month.year, month.month, day)
+                .ok_or_else(|| ApiError::Internal("grid date".into()))?;
+            let released_at = match night.get("ra") {
+                Some(AttributeValue::S(t)) => Some(
+                    DateTime::parse_from_rfc3339(t)
+                        .map_err(|_| ApiError::Internal("grid releasedAt".into()))?
+                        .with_timezone(&Utc),
+                ),
+                _ => None,
+            };
+            grid.insert(
+                (ut.clone(), date),
+                GridNight {
+                    contracted: get_n(night, "k")?,
+                    allocated: get_n(night, "l")?,
+                    picked_up: get_n(night, "p")?,
+                    released: get_n(night, "r")?,
+                    released_at,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Groups grid nights by month.
+fn by_month(grid: &Grid) -> BTreeMap<Month, Vec<(&UnitTypeId, NaiveDate, &GridNight)>> {
+    let mut out: BTreeMap<Month, Vec<_>> = BTreeMap::new();
+    for ((ut, d), night) in grid {
+        out.entry(Month::of(*d)).or_default().push((ut, *d, night));
+    }
+    out
+}
+
+/// Pool holds grouped for the conditional bucket updates.
+fn pool_groups(holds: &[NightHold]) -> BTreeMap<(UnitTypeId, Month), Vec<(NaiveDate, i64)>> {
+    let mut groups: BTreeMap<(UnitTypeId, Month), Vec<(NaiveDate, i64)>> = BTreeMap::new();
+    for h in holds.iter().filter(|h| h.quantity != 0) {
+        groups
+            .entry((h.unit_type_id.clone(), Month::of(h.date)))
+            .or_default()
+            .push((h.date, h.quantity));
+    }
+    groups
+}
+
+impl Store {
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, ApiError> {
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_string))
+            .build()
+            .map_err(internal("put"))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The header: created new, or replaced only if its version is still the one read.
+    fn header_put(
+        &self,
+        t: &TenantId,
+        r: &AllotmentRecord,
+        expected: HeaderCondition,
+    ) -> Result<TransactWriteItem, ApiError> {
+        let item = header_item(t, r)?;
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let put = match expected {
+            HeaderCondition::New => put.condition_expression("attribute_not_exists(PK)"),
+            HeaderCondition::Version(v) => put
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":v", n(v)),
+            HeaderCondition::VersionWithoutPickups(v) => put
+                .condition_expression("#v = :v AND #p = :zero")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_names("#p", "activePickups")
+                .expression_attribute_values(":v", n(v))
+                .expression_attribute_values(":zero", n(0)),
+        };
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(internal("header"))?)
+            .build())
+    }
+
+    fn history_put(
+        &self,
+        t: &TenantId,
+        r: &AllotmentRecord,
+        entries: &[AllocationEntry],
+    ) -> Result<Option<TransactWriteItem>, ApiError> {
+        if entries.is_empty() {
+            return Ok(None);
+        }
+        let (pk, sk) = keys::allotment_history(t, r.allotment_id, r.version);
+        let mut item = key(pk, sk);
+        let doc = serde_json::to_string(entries)
+            .map_err(|e| ApiError::Internal(format!("history: {e}")))?;
+        item.insert("doc".into(), s(doc));
+        self.put(item, Some("attribute_not_exists(PK)")).map(Some)
+    }
+
+    /// Changes the establishment's count of active holdings (allotments, groups),
+    /// which freezes its time zone; also checks that it exists.
+    fn establishment_holds(
+        &self,
+        t: &TenantId,
+        est: Uuid,
+        delta: i64,
+    ) -> Result<TransactWriteItem, ApiError> {
+        let (pk, sk) = keys::establishment(t, est);
+        let update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key(pk, sk)))
+            .condition_expression("attribute_exists(PK)")
+            .update_expression("ADD activeHolds :d")
+            .expression_attribute_values(":d", n(delta))
+            .build()
+            .map_err(internal("establishment holds"))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn grid_puts(
+        &self,
+        t: &TenantId,
+        id: Uuid,
+        grid: &Grid,
+    ) -> Result<Vec<TransactWriteItem>, ApiError> {
+        let mut out = Vec::new();
+        for (month, nights) in by_month(grid) {
+            let (pk, sk) = keys::allotment_grid(t, id, month);
+            let mut units: HashMap<String, HashMap<String, AttributeValue>> = HashMap::new();
+            for (ut, d, night) in nights {
+                units
+                    .entry(ut.to_string())
+                    .or_default()
+                    .insert(day_key(d), night_attr(night));
+            }
+            let mut item = key(pk, sk);
+            item.insert(
+                "n".into(),
+                AttributeValue::M(
+                    units
+                        .into_iter()
+                        .map(|(k, v)| (k, AttributeValue::M(v)))
+                        .collect(),
+                ),
+            );
+            out.push(self.put(item, None)?);
+        }
+        Ok(out)
+    }
+
+    /// Creates an allotment with its grid and initial history, taking its rooms from
+    /// the pool: one transaction, so a refusal holds nothing.
+    pub async fn create_allotment(
+        &self,
+        t: &TenantId,
+        record: &AllotmentRecord,
+        grid: &Grid,
+        entries: &[AllocationEntry],
+    ) -> Result<(), ApiError> {
+        let holds: Vec<NightHold> = grid
+            .iter()
+            .map(|((ut, d), n)| NightHold {
+                unit_type_id: ut.clone(),
+                date: *d,
+                quantity: n.allocated,
+            })
+            .collect();
+        let groups = pool_groups(&holds);
+        for _ in 0..4 {
+            let mut items = vec![self.header_put(t, record, HeaderCondition::New)?];
+            items.extend(self.grid_puts(t, record.allotment_id, grid)?);
+            items.extend(self.history_put(t, record, entries)?);
+            items.push(self.establishment_holds(t, record.establishment_id, 1)?);
+            for ((ut, m), deltas) in &groups {
+                items.push(self.pool_delta_update(t, record.establishment_id, ut, *m, deltas)?);
+            }
+            if items.len() > MAX_TRANSACTION_ITEMS {
+                return Err(ApiError::Internal(
+                    "allotment creation over 100 items".into(),
+                ));
+            }
+            match self.transact(items).await? {
+                TxOutcome::Done => return Ok(()),
+                TxOutcome::ConditionFailed => {
+                    let wanted: Vec<_> = groups.keys().cloned().collect();
+                    let buckets = self
+                        .read_pool_months(t, record.establishment_id, &wanted)
+                        .await?;
+                    let conflicts = hold_conflicts(&holds, |ut, date| {
+                        buckets
+                            .get(&(ut.clone(), Month::of(date)))
+                            .and_then(|b| b.get(&date.day()).copied())
+                            .unwrap_or_default()
+                    });
+                    if !conflicts.is_empty() {
+                        return Err(ApiError::InsufficientCapacity(conflicts));
+                    }
+                    if self
+                        .get_establishment(t, record.establishment_id)
+                        .await?
+                        .is_none()
+                    {
+                        return Err(ApiError::NotFound("No such establishment".into()));
+                    }
+                }
+            }
+        }
+        Err(ApiError::Unavailable("create_allotment: contention".into()))
+    }
+
+    /// The header and grid of an allotment of this tenant (`None` otherwise).
+    pub async fn load_allotment(
+        &self,
+        t: &TenantId,
+        id: Uuid,
+    ) -> Result<Option<(AllotmentRecord, Grid)>, ApiError> {
+        let (pk, _) = keys::allotment(t, id);
+        let mut header = None;
+        let mut grid = Grid::new();
+        let mut start = None;
+        loop {
+            let resp = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .consistent_read(true)
+                .key_condition_expression("#pk = :pk AND #sk < :h")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":h", s("H"))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("load_allotment", e))?;
+            for item in resp.items() {
+                match get_s(item, keys::SK)? {
+                    "A" => header = Some(parse_header(item)?),
+                    sk if sk.starts_with("G#") => parse_grid_item(item, &mut grid)?,
+                    _ => {}
+                }
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(header.map(|h| (h, grid)))
+    }
+
+    /// Like [`Self::load_allotment`], `NOT_FOUND` when absent.
+    pub async fn require_allotment(
+        &self,
+        t: &TenantId,
+        id: Uuid,
+    ) -> Result<(AllotmentRecord, Grid), ApiError> {
+        self.load_allotment(t, id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("No such allotment".into()))
+    }
+
+    /// Replaces the header if its version is still `expected` (`false` if it moved on).
+    pub async fn replace_allotment_header(
+        &self,
+        t: &TenantId,
+        record: &AllotmentRecord,
+        expected: i64,
+    ) -> Result<bool, ApiError> {
+        let item = self.header_put(t, record, HeaderCondition::Version(expected))?;
+        match self.transact(vec![item]).await? {
+            TxOutcome::Done => Ok(true),
+            TxOutcome::ConditionFailed => Ok(false),
+        }
+    }
+
+    /// Releases every unreleased night up to `through` (the whole rest of the period
+    /// for a manual release): unpicked rooms back to the pool, `released` on the
+    /// nights, a history entry per unit type; `released` status when no night is left.
+    /// `false` if the allotment changed meanwhile (reload and retry).
+    pub async fn release_allotment(
+        &self,
+        t: &TenantId,
+        record: &AllotmentRecord,
+        grid: &Grid,
+        through: NaiveDate,
+        reason: &ReleaseReason,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        let (changes, entries) = plan_release(record, grid, through, reason, now);
+        let mut next = record.clone();
+        next.version += 1;
+        next.updated_at = now;
+        let through = through.min(record.period_to);
+        next.released_through = Some(match record.released_through {
+            Some(prev) => prev.max(through),
+            None => through,
+        });
+        let finished = next.released_through == Some(record.period_to);
+        if finished {
+            next.status = Status::Released;
+        }
+        if let ReleaseReason::Manual(_) = reason {
+            next.manually_released_at = Some(now);
+        }
+
+        let mut items =
+            vec![self.header_put(t, &next, HeaderCondition::Version(record.version))?];
+        items.extend(self.history_put(t, &next, &entries)?);
+        if finished {
+            items.push(self.establishment_holds(t, record.establishment_id, -1)?);
+        }
+        // Grid: each released night takes its new values, if nothing was picked up meanwhile
+        // (the header version condition already guarantees it; this is belt and braces).
+        let mut per_month: BTreeMap<Month, Vec<&crate::domain::allotment::NightRelease>> =
+            BTreeMap::new();
+        for c in &changes {
+            per_month.entry(Month::of(c.date)).or_default().push(c);
+        }
+        for (month, nights) in &per_month {
+            items.push(self.grid_night_update(
+                t,
+                record.allotment_id,
+                *month,
+                nights.iter().map(|c| (&c.unit_type_id, c.date, &c.night)),
+            )?);
+        }
+        let returns: Vec<NightHold> = changes
+            .iter()
+            .map(|c| NightHold {
+                unit_type_id: c.unit_type_id.clone(),
+                date: c.date,
+                quantity: -c.returned,
+            })
+            .collect();
+        for ((ut, m), deltas) in pool_groups(&returns) {
+            items.push(self.pool_delta_update(t, record.establishment_id, &ut, m, &deltas)?);
+        }
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(ApiError::Internal("release over 100 items".into()));
+        }
+        Ok(self.transact(items).await? == TxOutcome::Done)
+    }
+
+    /// Sets some nights of one grid month to new values.
+    fn grid_night_update<'a>(
+        &self,
+        t: &TenantId,
+        id: Uuid,
+        month: Month,
+        nights: impl Iterator<Item = (&'a UnitTypeId, NaiveDate, &'a GridNight)>,
+    ) -> Result<TransactWriteItem, ApiError> {
+        let (pk, sk) = keys::allotment_grid(t, id, month);
+        let mut names = HashMap::from([("#n".to_string(), "n".to_string())]);
+        let mut values = HashMap::new();
+        let mut sets = Vec::new();
+        let mut units: Vec<&UnitTypeId> = Vec::new();
+        for (ut, d, night) in nights {
+            let ui = match units.iter().position(|u| *u == ut) {
+                Some(i) => i,
+                None => {
+                    units.push(ut);
+                    names.insert(format!("#u{}", units.len() - 1), ut.to_string());
+                    units.len() - 1
+                }
+            };
+            let dk = day_key(d);
+            names.insert(format!("#d{dk}"), dk.clone());
+            let v = format!(":u{ui}d{dk}");
+            sets.push(format!("#n.#u{ui}.#d{dk} = {v}"));
+            values.insert(v, night_attr(night));
+        }
+        let update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key(pk, sk)))
+            .condition_expression("attribute_exists(PK)")
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(internal("grid update"))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Cancels an allotment: every held room back to the pool, `allocated` 0 on
+    /// every night, status `cancelled`. `false` if it changed meanwhile.
+    /// Refused (`ALLOTMENT_HAS_PICKUPS`) while pickups are active.
+    pub async fn cancel_allotment(
+        &self,
+        t: &TenantId,
+        record: &AllotmentRecord,
+        grid: &Grid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        let mut next = record.clone();
+        next.version += 1;
+        next.updated_at = now;
+        next.status = Status::Cancelled;
+        next.cancelled_at = Some(now);
+        let header = self.header_put(
+            t,
+            &next,
+            HeaderCondition::VersionWithoutPickups(record.version),
+        )?;
+        let mut items = vec![
+            header,
+            self.establishment_holds(t, record.establishment_id, -1)?,
+        ];
+        let mut zeroed = Grid::new();
+        let mut returns = Vec::new();
+        for ((ut, d), night) in grid {
+            zeroed.insert(
+                (ut.clone(), *d),
+                GridNight {
+                    allocated: 0,
+                    ..night.clone()
+                },
+            );
+            returns.push(NightHold {
+                unit_type_id: ut.clone(),
+                date: *d,
+                quantity: -night.allocated,
+            });
+        }
+        for (month, nights) in by_month(&zeroed) {
+            items.push(self.grid_night_update(
+                t,
+                record.allotment_id,
+                month,
+                nights.into_iter(),
+            )?);
+        }
+        for ((ut, m), deltas) in pool_groups(&returns) {
+            items.push(self.pool_delta_update(t, record.establishment_id, &ut, m, &deltas)?);
+        }
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(ApiError::Internal("cancel over 100 items".into()));
+        }
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(true),
+            TxOutcome::ConditionFailed => {
+                let fresh = self.load_allotment(t, record.allotment_id).await?;
+                if fresh
+                    .as_ref()
+                    .is_some_and(|(r, _)| r.version == record.version && r.active_pickups > 0)
+                {
+                    return Err(ApiError::AllotmentHasPickups);
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// History entries, newest first: `(entries, sort key of the item they came from)`.
+    pub async fn allocation_history(
+        &self,
+        t: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<AllocationEntry>, ApiError> {
+        let (pk, _) = keys::allotment(t, id);
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let resp = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .consistent_read(true)
+                .scan_index_forward(false)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :h)")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":h", s("H#"))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("allocation_history", e))?;
+            for item in resp.items() {
+                let entries: Vec<AllocationEntry> = serde_json::from_str(get_s(item, "doc")?)
+                    .map_err(|e| ApiError::Internal(format!("stored history: {e}")))?;
+                out.extend(entries);
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The initial history: one entry per unit type over the whole period.
+pub fn initial_entries(record: &AllotmentRecord, grid: &Grid) -> Vec<AllocationEntry> {
+    let mut by_unit: BTreeMap<&UnitTypeId, Vec<NightChange>> = BTreeMap::new();
+    for ((ut, d), night) in grid {
+        by_unit.entry(ut).or_default().push(NightChange {
+            date: *d,
+            previous_quantity: 0,
+            quantity: night.allocated,
+        });
+    }
+    by_unit
+        .into_iter()
+        .filter_map(|(ut, nights)| {
+            AllocationEntry::new(
+                record.allotment_id,
+                ut,
+                nights,
+                Some("initial allocation".into()),
+                record.created_at,
+            )
+        })
+        .collect()
+}
