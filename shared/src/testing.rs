@@ -261,3 +261,69 @@ pub fn unreachable_ctx() -> Ctx {
 pub fn date(s: &str) -> chrono::NaiveDate {
     crate::domain::dates::parse_date(s).expect("valid date")
 }
+
+/// Sets the pool capacity of a unit type over a range (inclusive).
+pub async fn inventory(
+    store: &Store,
+    tenant_name: &str,
+    est: Uuid,
+    unit: &str,
+    from: &str,
+    to: &str,
+    capacity: i64,
+) {
+    let change = crate::domain::inventory::InventoryChange {
+        unit_type_id: crate::domain::ids::UnitTypeId::parse(unit).unwrap(),
+        range: crate::domain::dates::NightRange::new(date(from), date(to), 731).unwrap(),
+        capacity,
+    };
+    store
+        .set_capacity(&tenant(tenant_name), est, &change)
+        .await
+        .expect("set inventory");
+}
+
+/// Every pool night of an establishment in a range: `(unit type, date, night)`.
+pub async fn pool_nights(
+    store: &Store,
+    tenant_name: &str,
+    est: Uuid,
+    from: &str,
+    to: &str,
+) -> Vec<(
+    String,
+    chrono::NaiveDate,
+    crate::domain::inventory::PoolNight,
+)> {
+    let range = crate::domain::dates::NightRange::new(date(from), date(to), 3000).unwrap();
+    store
+        .read_pool(&tenant(tenant_name), est, None, &range)
+        .await
+        .expect("read pool")
+        .into_iter()
+        .map(|(u, d, n)| (u.to_string(), d, n))
+        .collect()
+}
+
+/// A valid creation body (the example of API.md) for an establishment.
+pub fn allotment_body(est: Uuid) -> serde_json::Value {
+    serde_json::json!({
+        "establishmentId": est.to_string(),
+        "ratePlanId": "2489e9ad-2ee2-8e00-8ec9-32d5f69181c1",
+        "channelType": "to",
+        "channelExternalId": "TUI-2026-SEPT",
+        "allotmentType": "allotment",
+        "currency": "EUR",
+        "periodFrom": "2026-09-01",
+        "periodTo": "2026-09-07",
+        "unitAllocations": [{"unitTypeId": "dbl", "quantity": 10}],
+        "cutoffDate": "2026-08-01",
+        "releaseDays": 7,
+        "minimumPickupPercent": 70,
+        "penaltyPerRoomNightCents": "5000",
+        "complimentaryRooms": 1,
+        "contractualHeadcount": 20,
+        "invoicingMode": "master_single",
+        "billingFolioId": null
+    })
+}

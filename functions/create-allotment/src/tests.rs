@@ -1,1 +1,319 @@
+use std::collections::BTreeMap;
 
+use serde_json::json;
+use shared::domain::auth::Scope;
+use shared::testing::{
+    self, allotment_body, ctx, date, inventory, key, key_with, pool_nights, TestRequest,
+};
+use uuid::Uuid;
+
+use super::FUNCTION;
+
+fn create(body: serde_json::Value) -> TestRequest {
+    TestRequest::event("create-allotment").json(body)
+}
+
+#[tokio::test]
+async fn creates_holds_the_rooms_and_arms_the_cutoff() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::establishment(&ctx.store, "acme").await;
+    inventory(
+        &ctx.store,
+        "acme",
+        est,
+        "dbl",
+        "2026-09-01",
+        "2026-09-30",
+        30,
+    )
+    .await;
+
+    let resp = create(allotment_body(est))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(resp.status, 201, "{}", resp.raw);
+    let d = resp.data();
+    let id = d["allotmentId"].as_str().unwrap();
+    assert_eq!(
+        resp.headers["location"],
+        format!("/v1/allotments/{id}").as_str()
+    );
+    assert_eq!(resp.headers["etag"], "\"1\"");
+    assert_eq!(d["status"], "active");
+    assert_eq!(d["version"], 1);
+    assert_eq!(d["establishmentId"], est.to_string());
+    assert_eq!(d["penaltyPerRoomNightCents"], "5000");
+    assert_eq!(d["minimumPickupPercent"], 70);
+    assert_eq!(d["releaseDays"], 7);
+    assert_eq!(d["billingFolioId"], json!(null));
+    assert_eq!(d["confirmedAt"], json!(null));
+    assert_eq!(d["createdAt"], "2026-06-01T10:00:00Z");
+    // Paris in summer: 00:00 local on 2 Aug is 22:00Z on 1 Aug; rolling release of
+    // 1 Sep - 7 days = 25 Aug is later, so every night goes at the fixed cutoff.
+    assert_eq!(
+        d["cutoff"],
+        json!({"cutoffDate": "2026-08-01", "releaseDays": 7,
+               "nextReleaseAt": "2026-08-01T22:00:00Z", "finalReleaseAt": "2026-08-01T22:00:00Z"})
+    );
+    assert_eq!(
+        d["totals"],
+        json!([{"unitTypeId": "dbl", "contractedRoomNights": 70, "allocatedRoomNights": 70,
+                "pickedUpRoomNights": 0, "releasedRoomNights": 0}])
+    );
+    for internal in [
+        "timeZone",
+        "releasedThrough",
+        "activePickups",
+        "manuallyReleasedAt",
+    ] {
+        assert!(d.get(internal).is_none(), "{internal} leaked");
+    }
+
+    let pool = pool_nights(&ctx.store, "acme", est, "2026-08-31", "2026-09-08").await;
+    for (_, night, n) in pool {
+        let held = if (date("2026-09-01")..=date("2026-09-07")).contains(&night) {
+            10
+        } else {
+            0
+        };
+        assert_eq!((n.allotted, n.available), (held, 30 - held), "{night}");
+    }
+}
+
+#[tokio::test]
+async fn rolling_release_moments_are_computed_per_night() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::establishment(&ctx.store, "acme").await;
+    inventory(
+        &ctx.store,
+        "acme",
+        est,
+        "dbl",
+        "2026-09-01",
+        "2026-09-30",
+        30,
+    )
+    .await;
+    let mut body = allotment_body(est);
+    body["cutoffDate"] = json!("2026-09-05");
+    body["releaseDays"] = json!(3);
+    let resp = create(body).key(&k).send(&FUNCTION, &ctx).await;
+    assert_eq!(resp.status, 201, "{}", resp.raw);
+    // Night 1 Sep releases at 00:00 local 29 Aug; the last (7 Sep) at 00:00 local 4 Sep.
+    assert_eq!(
+        resp.data()["cutoff"]["nextReleaseAt"],
+        "2026-08-28T22:00:00Z"
+    );
+    assert_eq!(
+        resp.data()["cutoff"]["finalReleaseAt"],
+        "2026-09-03T22:00:00Z"
+    );
+}
+
+/// A 365-night allotment of 4 unit types is one transaction: with only its very
+/// last night short, nothing at all is held.
+#[tokio::test]
+async fn a_year_of_four_unit_types_is_all_or_nothing() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::establishment(&ctx.store, "acme").await;
+    let units = ["dbl", "sgl", "ste", "twn"];
+    for u in units {
+        inventory(&ctx.store, "acme", est, u, "2026-09-15", "2027-09-14", 5).await;
+    }
+    inventory(
+        &ctx.store,
+        "acme",
+        est,
+        "twn",
+        "2027-09-14",
+        "2027-09-14",
+        1,
+    )
+    .await;
+    let mut body = allotment_body(est);
+    body["periodFrom"] = json!("2026-09-15");
+    body["periodTo"] = json!("2027-09-14");
+    body["cutoffDate"] = json!("2026-09-01");
+    body["unitAllocations"] = json!(units
+        .iter()
+        .map(|u| json!({"unitTypeId": u, "quantity": 2}))
+        .collect::<Vec<_>>());
+
+    let refused = create(body.clone()).key(&k).send(&FUNCTION, &ctx).await;
+    refused.assert_error(409, "INSUFFICIENT_CAPACITY");
+    assert_eq!(
+        refused.body["details"],
+        json!([{"unitTypeId": "twn", "date": "2027-09-14", "requested": 2, "available": 1}])
+    );
+    let pool = pool_nights(&ctx.store, "acme", est, "2026-09-15", "2027-09-14").await;
+    assert_eq!(pool.len(), 4 * 365);
+    assert!(
+        pool.iter().all(|(_, _, n)| n.allotted == 0),
+        "a refused creation holds nothing"
+    );
+
+    inventory(
+        &ctx.store,
+        "acme",
+        est,
+        "twn",
+        "2027-09-14",
+        "2027-09-14",
+        5,
+    )
+    .await;
+    let created = create(body).key(&k).send(&FUNCTION, &ctx).await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let totals = created.data()["totals"].as_array().unwrap().clone();
+    assert_eq!(totals.len(), 4);
+    assert!(totals.iter().all(|t| t["contractedRoomNights"] == 730));
+    let pool = pool_nights(&ctx.store, "acme", est, "2026-09-15", "2027-09-14").await;
+    assert!(pool
+        .iter()
+        .all(|(_, _, n)| n.allotted == 2 && n.available == 3));
+}
+
+#[tokio::test]
+async fn every_short_night_is_listed() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::establishment(&ctx.store, "acme").await;
+    inventory(
+        &ctx.store,
+        "acme",
+        est,
+        "dbl",
+        "2026-09-01",
+        "2026-09-30",
+        12,
+    )
+    .await;
+    inventory(
+        &ctx.store,
+        "acme",
+        est,
+        "dbl",
+        "2026-09-03",
+        "2026-09-04",
+        7,
+    )
+    .await;
+    let resp = create(allotment_body(est))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    resp.assert_error(409, "INSUFFICIENT_CAPACITY");
+    assert_eq!(
+        resp.body["details"],
+        json!([
+            {"unitTypeId": "dbl", "date": "2026-09-03", "requested": 10, "available": 7},
+            {"unitTypeId": "dbl", "date": "2026-09-04", "requested": 10, "available": 7},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn validation_and_existence() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::establishment(&ctx.store, "acme").await;
+    let mut body = allotment_body(est);
+    body["cutoffDate"] = json!("2026-05-31"); // before today (1 Jun in Paris)
+    body["currency"] = json!("USD");
+    body["allotmentId"] = json!(Uuid::new_v4().to_string());
+    body["status"] = json!("active");
+    let resp = create(body).key(&k).send(&FUNCTION, &ctx).await;
+    resp.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(
+        resp.fields(),
+        ["currency", "allotmentId", "status", "cutoffDate"]
+    );
+
+    let missing = create(allotment_body(Uuid::new_v4()))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    missing.assert_error(404, "NOT_FOUND");
+    let theirs = testing::establishment(&ctx.store, "globex").await;
+    inventory(
+        &ctx.store,
+        "globex",
+        theirs,
+        "dbl",
+        "2026-09-01",
+        "2026-09-30",
+        30,
+    )
+    .await;
+    create(allotment_body(theirs))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    assert!(
+        pool_nights(&ctx.store, "globex", theirs, "2026-09-01", "2026-09-30")
+            .await
+            .iter()
+            .all(|(_, _, n)| n.allotted == 0)
+    );
+
+    let read_only = key_with(&ctx.store, "acme", None, &[Scope::Read]).await;
+    create(allotment_body(est))
+        .key(&read_only)
+        .send(&FUNCTION, &ctx)
+        .await
+        .assert_error(403, "FORBIDDEN");
+    let elsewhere = key_with(&ctx.store, "acme", Some(&[theirs]), &[Scope::Write]).await;
+    create(allotment_body(est))
+        .key(&elsewhere)
+        .send(&FUNCTION, &ctx)
+        .await
+        .assert_error(403, "FORBIDDEN");
+}
+
+/// 40 concurrent creations of 1 room against a pool of 10: exactly 10 succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forty_racing_creations_never_oversell() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::establishment(&ctx.store, "acme").await;
+    inventory(
+        &ctx.store,
+        "acme",
+        est,
+        "dbl",
+        "2026-09-01",
+        "2026-09-30",
+        10,
+    )
+    .await;
+    let mut body = allotment_body(est);
+    body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let (ctx, k, body) = (ctx.clone(), k.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            create(body).key(&k).send(&FUNCTION, &ctx).await
+        }));
+    }
+    let mut outcomes: BTreeMap<u16, usize> = BTreeMap::new();
+    for t in tasks {
+        let resp = t.await.unwrap();
+        if resp.status == 409 {
+            assert_eq!(resp.code(), "INSUFFICIENT_CAPACITY");
+        }
+        *outcomes.entry(resp.status).or_default() += 1;
+    }
+    assert_eq!(outcomes, BTreeMap::from([(201, 10), (409, 30)]));
+    for (_, night, n) in pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07").await {
+        assert_eq!(
+            (n.capacity, n.allotted, n.available),
+            (10, 10, 0),
+            "{night}"
+        );
+    }
+}

@@ -190,29 +190,32 @@ mod rules {
 }
 
 /// Cross-field rules of the terms: cutoff inside the period and not in the past,
-/// penalty terms for a contractual allotment.
+/// penalty terms for a contractual allotment. Each rule runs when its fields are known.
 pub fn check_terms(
-    terms: &Terms,
-    allotment_type: AllotmentType,
-    period_to: NaiveDate,
+    cutoff_date: Option<NaiveDate>,
+    has_penalty: bool,
+    allotment_type: Option<AllotmentType>,
+    period_to: Option<NaiveDate>,
     today: Option<NaiveDate>,
     issues: &mut Vec<FieldIssue>,
 ) {
-    if terms.cutoff_date > period_to {
-        issues.push(FieldIssue::new(
-            "cutoffDate",
-            "must be on or before periodTo",
-        ));
+    if let (Some(cutoff), Some(to)) = (cutoff_date, period_to) {
+        if cutoff > to {
+            issues.push(FieldIssue::new(
+                "cutoffDate",
+                "must be on or before periodTo",
+            ));
+        }
     }
-    if let Some(today) = today {
-        if terms.cutoff_date < today {
+    if let (Some(cutoff), Some(today)) = (cutoff_date, today) {
+        if cutoff < today {
             issues.push(FieldIssue::new(
                 "cutoffDate",
                 "must not be before today in the establishment's time zone",
             ));
         }
     }
-    if allotment_type == AllotmentType::Allotment && terms.penalty_per_room_night_cents.is_none() {
+    if allotment_type == Some(AllotmentType::Allotment) && !has_penalty {
         issues.push(FieldIssue::new(
             "penaltyPerRoomNightCents",
             "is required for an allotment of type allotment",
@@ -264,7 +267,6 @@ impl NewAllotment {
             .optional("invoicingMode", &InvoicingMode::rule)
             .unwrap_or(InvoicingMode::MasterSingle);
         let billing_folio_id = opt(f.nullable("billingFolioId", &uuid));
-        let penalty_invalid = penalty == Patch::Invalid;
 
         let period = match (period_from, period_to) {
             (Some(from), Some(to)) => match NightRange::new(from, to, MAX_PERIOD_NIGHTS) {
@@ -282,6 +284,16 @@ impl NewAllotment {
             _ => None,
         };
         let mut issues = f.into_issues();
+        // A malformed penalty is reported as such, not also as missing.
+        let has_penalty = matches!(penalty, Patch::Value(_) | Patch::Invalid);
+        check_terms(
+            cutoff_date,
+            has_penalty,
+            allotment_type,
+            period_to.filter(|_| period.is_some()),
+            today,
+            &mut issues,
+        );
 
         let (
             Some(establishment_id),
@@ -319,13 +331,6 @@ impl NewAllotment {
             invoicing_mode,
             billing_folio_id,
         };
-        check_terms(&terms, allotment_type, period.to(), today, &mut issues);
-        if penalty_invalid {
-            // Already reported as malformed; do not also call it missing.
-            issues.retain(|i| {
-                !(i.field == "penaltyPerRoomNightCents" && i.issue.starts_with("is required"))
-            });
-        }
         let mut n = NewAllotment {
             establishment_id,
             channel_type,
@@ -991,13 +996,12 @@ impl AllotmentRecord {
             Percent::rule,
             terms.minimum_pickup_percent
         );
-        let penalty_before = f.has_issue("penaltyPerRoomNightCents");
         nullable!(
             "penaltyPerRoomNightCents",
             Cents::rule,
             terms.penalty_per_room_night_cents
         );
-        let penalty_invalid = !penalty_before && f.has_issue("penaltyPerRoomNightCents");
+        let penalty_invalid = f.has_issue("penaltyPerRoomNightCents");
         required!(
             "complimentaryRooms",
             rules::complimentary_rooms,
@@ -1014,17 +1018,13 @@ impl AllotmentRecord {
         let cutoff_moved = terms.cutoff_date != self.terms.cutoff_date;
         let today = cutoff_moved.then(|| self.today(now));
         check_terms(
-            &terms,
-            self.allotment_type,
-            self.period_to,
+            Some(terms.cutoff_date),
+            terms.penalty_per_room_night_cents.is_some() || penalty_invalid,
+            Some(self.allotment_type),
+            Some(self.period_to),
             today,
             &mut issues,
         );
-        if penalty_invalid {
-            issues.retain(|i| {
-                !(i.field == "penaltyPerRoomNightCents" && i.issue.starts_with("is required"))
-            });
-        }
         if !issues.is_empty() {
             return Err(ApiError::Validation(issues));
         }
