@@ -317,3 +317,234 @@ async fn forty_racing_creations_never_oversell() {
         );
     }
 }
+
+mod idempotency {
+    use super::*;
+    use shared::http::Ctx;
+
+    #[tokio::test]
+    async fn a_repeat_replays_the_first_response_byte_for_byte() {
+        let ctx = ctx().await;
+        let k = key(&ctx.store, "acme").await;
+        let est = testing::establishment(&ctx.store, "acme").await;
+        inventory(
+            &ctx.store,
+            "acme",
+            est,
+            "dbl",
+            "2026-09-01",
+            "2026-09-30",
+            30,
+        )
+        .await;
+        let send = || {
+            create(allotment_body(est))
+                .key(&k)
+                .header("idempotency-key", "order-42")
+                .send(&FUNCTION, &ctx)
+        };
+        let first = send().await;
+        assert_eq!(first.status, 201, "{}", first.raw);
+        assert!(first.headers.get("idempotency-replayed").is_none());
+        let again = send().await;
+        assert_eq!(again.status, 201);
+        assert_eq!(again.raw, first.raw, "byte for byte");
+        assert_eq!(again.headers["idempotency-replayed"], "true");
+        assert_eq!(again.headers["x-trace-id"], first.headers["x-trace-id"]);
+        assert_eq!(again.headers["location"], first.headers["location"]);
+        let held = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-01").await;
+        assert_eq!(held[0].2.allotted, 10, "created once");
+
+        // Another tenant's identical key is another key.
+        let other = key(&ctx.store, "globex").await;
+        let theirs = create(allotment_body(est))
+            .key(&other)
+            .header("idempotency-key", "order-42")
+            .send(&FUNCTION, &ctx)
+            .await;
+        theirs.assert_error(404, "NOT_FOUND");
+    }
+
+    #[tokio::test]
+    async fn the_same_key_with_another_request_is_422() {
+        let ctx = ctx().await;
+        let k = key(&ctx.store, "acme").await;
+        let est = testing::establishment(&ctx.store, "acme").await;
+        inventory(
+            &ctx.store,
+            "acme",
+            est,
+            "dbl",
+            "2026-09-01",
+            "2026-09-30",
+            30,
+        )
+        .await;
+        let first = create(allotment_body(est))
+            .key(&k)
+            .header("idempotency-key", "k1")
+            .send(&FUNCTION, &ctx)
+            .await;
+        assert_eq!(first.status, 201);
+        let mut other = allotment_body(est);
+        other["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 3}]);
+        let resp = create(other)
+            .key(&k)
+            .header("idempotency-key", "k1")
+            .send(&FUNCTION, &ctx)
+            .await;
+        resp.assert_error(422, "IDEMPOTENCY_KEY_REUSED");
+        let held = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-01").await;
+        assert_eq!(held[0].2.allotted, 10);
+    }
+
+    #[tokio::test]
+    async fn refusals_of_the_request_leave_the_key_free_and_business_409s_are_kept() {
+        let ctx = ctx().await;
+        let k = key(&ctx.store, "acme").await;
+        let est = testing::establishment(&ctx.store, "acme").await;
+        let mut bad = allotment_body(est);
+        bad["currency"] = json!("USD");
+        create(bad)
+            .key(&k)
+            .header("idempotency-key", "k2")
+            .send(&FUNCTION, &ctx)
+            .await
+            .assert_error(400, "VALIDATION_ERROR");
+
+        // Same key, corrected body: not a reuse, and no capacity yet: a stored 409.
+        let short = create(allotment_body(est))
+            .key(&k)
+            .header("idempotency-key", "k2")
+            .send(&FUNCTION, &ctx)
+            .await;
+        short.assert_error(409, "INSUFFICIENT_CAPACITY");
+        inventory(
+            &ctx.store,
+            "acme",
+            est,
+            "dbl",
+            "2026-09-01",
+            "2026-09-30",
+            30,
+        )
+        .await;
+        let replay = create(allotment_body(est))
+            .key(&k)
+            .header("idempotency-key", "k2")
+            .send(&FUNCTION, &ctx)
+            .await;
+        assert_eq!(replay.raw, short.raw, "the 409 outcome is replayed");
+        assert_eq!(replay.headers["idempotency-replayed"], "true");
+
+        // A day later the key is free again.
+        let later = Ctx::with_now(
+            ctx.store.clone(),
+            testing::now() + std::time::Duration::from_secs(24 * 3600 + 1),
+        );
+        let fresh = create(allotment_body(est))
+            .key(&k)
+            .header("idempotency-key", "k2")
+            .send(&FUNCTION, &later)
+            .await;
+        assert_eq!(fresh.status, 201, "{}", fresh.raw);
+    }
+
+    #[tokio::test]
+    async fn a_key_still_in_progress_is_409_and_malformed_keys_are_400() {
+        let ctx = ctx().await;
+        let k = key(&ctx.store, "acme").await;
+        let est = testing::establishment(&ctx.store, "acme").await;
+        inventory(
+            &ctx.store,
+            "acme",
+            est,
+            "dbl",
+            "2026-09-01",
+            "2026-09-30",
+            30,
+        )
+        .await;
+        // Another request holds the key (same request, still running).
+        let req = create(allotment_body(est))
+            .key(&k)
+            .header("idempotency-key", "k3");
+        let body = allotment_body(est).to_string();
+        let fp = shared::store::idempotency::fingerprint("POST", "/v1/allotments", body.as_bytes());
+        let begin = ctx
+            .store
+            .idempotency_begin(&testing::tenant("acme"), "k3", &fp, testing::now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            begin,
+            shared::store::idempotency::Begin::Proceed { .. }
+        ));
+        req.send(&FUNCTION, &ctx)
+            .await
+            .assert_error(409, "IDEMPOTENCY_IN_PROGRESS");
+        let held = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-01").await;
+        assert_eq!(held[0].2.allotted, 0);
+        // After the lock expires, a retry takes the key over.
+        let later = Ctx::with_now(
+            ctx.store.clone(),
+            testing::now() + std::time::Duration::from_secs(61),
+        );
+        let taken = create(allotment_body(est))
+            .key(&k)
+            .header("idempotency-key", "k3")
+            .send(&FUNCTION, &later)
+            .await;
+        assert_eq!(taken.status, 201, "{}", taken.raw);
+
+        for bad in ["has space", &"x".repeat(256)] {
+            let resp = create(allotment_body(est))
+                .key(&k)
+                .header("idempotency-key", bad)
+                .send(&FUNCTION, &ctx)
+                .await;
+            resp.assert_error(400, "VALIDATION_ERROR");
+            assert_eq!(resp.fields(), ["Idempotency-Key"]);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_duplicates_create_once() {
+        let ctx = ctx().await;
+        let k = key(&ctx.store, "acme").await;
+        let est = testing::establishment(&ctx.store, "acme").await;
+        inventory(
+            &ctx.store,
+            "acme",
+            est,
+            "dbl",
+            "2026-09-01",
+            "2026-09-30",
+            30,
+        )
+        .await;
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (ctx, k) = (ctx.clone(), k.clone());
+            tasks.push(tokio::spawn(async move {
+                create(allotment_body(est))
+                    .key(&k)
+                    .header("idempotency-key", "dup")
+                    .send(&FUNCTION, &ctx)
+                    .await
+            }));
+        }
+        let mut created = 0;
+        for t in tasks {
+            let r = t.await.unwrap();
+            match r.status {
+                201 => created += 1,
+                409 => assert_eq!(r.code(), "IDEMPOTENCY_IN_PROGRESS"),
+                other => panic!("unexpected {other}: {}", r.raw),
+            }
+        }
+        assert!(created >= 1);
+        let held = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-01").await;
+        assert_eq!(held[0].2.allotted, 10, "one allotment whatever the race");
+    }
+}

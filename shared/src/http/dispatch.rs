@@ -12,6 +12,7 @@ use super::response::error_body;
 use super::{Access, ApiResponse, Ctx, Function};
 use crate::domain::auth::Scope;
 use crate::domain::error::ApiError;
+use crate::store::idempotency::{fingerprint, valid_idempotency_key, Begin, StoredResponse};
 
 /// Largest accepted request body (256 KiB).
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -89,69 +90,161 @@ pub fn to_api_request(req: Request, trace_id: String) -> ApiRequest {
     }
 }
 
+/// A response as sent (and, for idempotent replays, as stored).
+struct Final {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+    trace_id: String,
+}
+
+impl Final {
+    fn from_result(result: Result<ApiResponse, ApiError>, trace_id: &str, module: &str) -> Final {
+        let response = match result {
+            Ok(r) => r,
+            Err(err) => {
+                match &err {
+                    ApiError::Internal(detail) => {
+                        tracing::error!(trace_id = %trace_id, error = %detail, "internal error")
+                    }
+                    ApiError::Unavailable(detail) => {
+                        tracing::warn!(trace_id = %trace_id, error = %detail, "store unavailable")
+                    }
+                    _ => {}
+                }
+                let mut r = ApiResponse {
+                    status: err.status(),
+                    body: Some(error_body(&err, trace_id, module)),
+                    headers: Vec::new(),
+                };
+                if err.status() == 503 {
+                    r = r.with_header("Retry-After", "1");
+                }
+                r
+            }
+        };
+        let mut headers = response.headers;
+        let body = response.body.map(|v| {
+            headers.push(("Content-Type".into(), "application/json".into()));
+            v.to_string()
+        });
+        Final {
+            status: response.status,
+            headers,
+            body,
+            trace_id: trace_id.to_string(),
+        }
+    }
+
+    /// Outcomes replayed for a repeated `Idempotency-Key`: successes, `404` and the
+    /// business `409`s. Everything else leaves the key free for a corrected retry.
+    fn is_stored(&self) -> bool {
+        (200..300).contains(&self.status) || self.status == 404 || self.status == 409
+    }
+}
+
+/// Runs the function, under the request's `Idempotency-Key` for a `POST`.
+async fn serve(
+    function: &Function,
+    ctx: &Ctx,
+    mut api: ApiRequest,
+    trace_id: &str,
+) -> (Final, Option<String>) {
+    let fail = |e: ApiError| Final::from_result(Err(e), trace_id, function.name);
+    if let Err(e) = prepare(function, ctx, &mut api).await {
+        return (fail(e), None);
+    }
+    let tenant = api.principal.as_ref().map(|p| p.tenant.clone());
+    let idempotency_key = match (&tenant, api.method.as_str()) {
+        (Some(_), "POST") => api.header("idempotency-key").map(str::to_string),
+        _ => None,
+    };
+    let tenant_name = tenant.as_ref().map(|t| t.to_string());
+    let (Some(key), Some(tenant)) = (idempotency_key, tenant) else {
+        let result = (function.handler)(ctx.clone(), api).await;
+        return (
+            Final::from_result(result, trace_id, function.name),
+            tenant_name,
+        );
+    };
+    if !valid_idempotency_key(&key) {
+        let err = ApiError::validation("Idempotency-Key", "must be 1-255 visible ASCII characters");
+        return (fail(err), tenant_name);
+    }
+    let fp = fingerprint(&api.method, &api.path, &api.body);
+    let owner = match ctx
+        .store
+        .idempotency_begin(&tenant, &key, &fp, ctx.now())
+        .await
+    {
+        Err(e) => return (fail(e), tenant_name),
+        Ok(Begin::InProgress) => return (fail(ApiError::IdempotencyInProgress), tenant_name),
+        Ok(Begin::Mismatch) => return (fail(ApiError::IdempotencyKeyReused), tenant_name),
+        Ok(Begin::Replay(stored)) => {
+            let mut headers = stored.headers;
+            headers.push(("Idempotency-Replayed".into(), "true".into()));
+            let replay = Final {
+                status: stored.status,
+                headers,
+                body: stored.body,
+                trace_id: stored.trace_id,
+            };
+            return (replay, tenant_name);
+        }
+        Ok(Begin::Proceed { owner }) => owner,
+    };
+    let result = (function.handler)(ctx.clone(), api).await;
+    let out = Final::from_result(result, trace_id, function.name);
+    let kept = if out.is_stored() {
+        let stored = StoredResponse {
+            status: out.status,
+            headers: out.headers.clone(),
+            body: out.body.clone(),
+            trace_id: out.trace_id.clone(),
+        };
+        ctx.store
+            .idempotency_complete(&tenant, &key, &owner, &stored)
+            .await
+    } else {
+        ctx.store.idempotency_release(&tenant, &key, &owner).await
+    };
+    if let Err(e) = kept {
+        // The outcome stands; the key frees itself when its lock expires.
+        tracing::error!(trace_id = %trace_id, error = %e, "idempotency record not updated");
+    }
+    (out, tenant_name)
+}
+
 /// Serves one request with one function. Never fails: every outcome is a response.
 pub async fn dispatch(function: &Function, ctx: &Ctx, req: Request) -> Response<Body> {
     let started = Instant::now();
     let trace_id = uuid::Uuid::new_v4().simple().to_string();
-    let mut api = to_api_request(req, trace_id.clone());
+    let api = to_api_request(req, trace_id.clone());
     let method = api.method.clone();
     let path = api.path.clone();
-    let result = match prepare(function, ctx, &mut api).await {
-        Ok(()) => {
-            let tenant = api.principal.as_ref().map(|p| p.tenant.to_string());
-            ((function.handler)(ctx.clone(), api).await, tenant)
-        }
-        Err(e) => (Err(e), None),
-    };
-    let (result, tenant) = result;
-    let response = match result {
-        Ok(r) => r,
-        Err(err) => {
-            match &err {
-                ApiError::Internal(detail) => {
-                    tracing::error!(trace_id = %trace_id, error = %detail, "internal error")
-                }
-                ApiError::Unavailable(detail) => {
-                    tracing::warn!(trace_id = %trace_id, error = %detail, "store unavailable")
-                }
-                _ => {}
-            }
-            let mut r = ApiResponse {
-                status: err.status(),
-                body: Some(error_body(&err, &trace_id, function.name)),
-                headers: Vec::new(),
-            };
-            if err.status() == 503 {
-                r = r.with_header("Retry-After", "1");
-            }
-            r
-        }
-    };
+    let (out, tenant) = serve(function, ctx, api, &trace_id).await;
     tracing::info!(
         function = function.name,
         method = %method,
         path = %path,
-        status = response.status,
+        status = out.status,
         latency_ms = started.elapsed().as_millis() as u64,
-        trace_id = %trace_id,
+        trace_id = %out.trace_id,
         tenant = tenant.as_deref().unwrap_or("-"),
         "request"
     );
-    into_lambda_response(response, &trace_id)
+    into_lambda_response(out)
 }
 
-fn into_lambda_response(r: ApiResponse, trace_id: &str) -> Response<Body> {
+fn into_lambda_response(r: Final) -> Response<Body> {
     let mut builder = Response::builder()
         .status(r.status)
-        .header("X-Trace-Id", trace_id);
+        .header("X-Trace-Id", r.trace_id.as_str());
     for (name, value) in &r.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
     let body = match r.body {
-        Some(v) => {
-            builder = builder.header("Content-Type", "application/json");
-            Body::Text(v.to_string())
-        }
+        Some(text) => Body::Text(text),
         None => Body::Empty,
     };
     builder.body(body).unwrap_or_else(|_| {
