@@ -327,3 +327,44 @@ pub fn allotment_body(est: Uuid) -> serde_json::Value {
         "billingFolioId": null
     })
 }
+
+/// An establishment of `tenant` with 30 `dbl` rooms every night of September 2026.
+pub async fn stocked_establishment(store: &Store, tenant_name: &str) -> Uuid {
+    let est = establishment(store, tenant_name).await;
+    inventory(
+        store,
+        tenant_name,
+        est,
+        "dbl",
+        "2026-09-01",
+        "2026-09-30",
+        30,
+    )
+    .await;
+    est
+}
+
+/// Sets an allotment's count of active pickups (until pickups exist as endpoints).
+pub async fn set_active_pickups(store: &Store, tenant_name: &str, allotment: Uuid, n: i64) {
+    let (pk, sk) = crate::store::keys::allotment(&tenant(tenant_name), allotment);
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key(
+            crate::store::keys::PK,
+            aws_sdk_dynamodb::types::AttributeValue::S(pk),
+        )
+        .key(
+            crate::store::keys::SK,
+            aws_sdk_dynamodb::types::AttributeValue::S(sk),
+        )
+        .update_expression("SET activePickups = :n")
+        .expression_attribute_values(
+            ":n",
+            aws_sdk_dynamodb::types::AttributeValue::N(n.to_string()),
+        )
+        .send()
+        .await
+        .expect("set activePickups");
+}
