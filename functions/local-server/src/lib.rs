@@ -24,6 +24,7 @@ pub fn functions() -> Vec<Function> {
         create_allotment::FUNCTION,
         get_allotment::FUNCTION,
         get_allotment_nights::FUNCTION,
+        list_allotments::FUNCTION,
         patch_allotment::FUNCTION,
         confirm_allotment::FUNCTION,
         release_allotment::FUNCTION,

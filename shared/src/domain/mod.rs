@@ -2,6 +2,7 @@
 
 pub mod allotment;
 pub mod auth;
+pub mod cursor;
 pub mod cutoff;
 pub mod dates;
 pub mod error;

@@ -301,6 +301,17 @@ pub fn integer(min: i64, max: i64) -> impl Fn(&Value) -> Result<i64, String> {
     }
 }
 
+/// An integer written as text (a query parameter) in `min..=max`.
+pub fn integer_text(min: i64, max: i64) -> impl Fn(&Value) -> Result<i64, String> {
+    move |v| {
+        v.as_str()
+            .filter(|s| !s.is_empty() && s.len() <= 18 && s.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| format!("must be an integer from {min} to {max}"))
+    }
+}
+
 pub fn date(v: &Value) -> Result<NaiveDate, String> {
     v.as_str()
         .and_then(parse_date)

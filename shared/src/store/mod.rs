@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::Client;
 
 use crate::domain::error::ApiError;
 
-pub use allotments::initial_entries;
+pub use allotments::{initial_entries, AllotmentFilter};
 pub use api_keys::StoredKey;
 
 /// Default table and endpoint of the local setup (`make dev`, the admin tool).
@@ -31,6 +31,8 @@ pub const LOCAL_ENDPOINT: &str = "http://127.0.0.1:8000";
 pub struct Store {
     client: Client,
     table: String,
+    /// The deployment's cursor-signing secret, read once per process.
+    cursor_secret: std::sync::Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl Store {
@@ -38,7 +40,52 @@ impl Store {
         Store {
             client,
             table: table.into(),
+            cursor_secret: Default::default(),
         }
+    }
+
+    /// The secret that signs list cursors: 32 random bytes kept in the table
+    /// (`CONFIG` / `CURSOR_SECRET`), created by the first process that needs it.
+    pub async fn cursor_secret(&self) -> Result<Vec<u8>, ApiError> {
+        self.cursor_secret
+            .get_or_try_init(|| async {
+                let (pk, sk) = ("CONFIG".to_string(), "CURSOR_SECRET".to_string());
+                let fresh: [u8; 32] = rand::random();
+                let put = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(attr::key(pk.clone(), sk.clone())))
+                    .item(
+                        "secret",
+                        aws_sdk_dynamodb::types::AttributeValue::B(fresh.to_vec().into()),
+                    )
+                    .condition_expression("attribute_not_exists(PK)")
+                    .send()
+                    .await;
+                match put {
+                    Ok(_) => return Ok(fresh.to_vec()),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                    Err(e) => return Err(sdk_error("cursor_secret", e)),
+                }
+                let got = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(attr::key(pk, sk)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("cursor_secret", e))?;
+                match got.item().and_then(|i| i.get("secret")) {
+                    Some(aws_sdk_dynamodb::types::AttributeValue::B(b)) => Ok(b.as_ref().to_vec()),
+                    _ => Err(ApiError::Internal("cursor secret missing".into())),
+                }
+            })
+            .await
+            .cloned()
     }
 
     pub fn table(&self) -> &str {
