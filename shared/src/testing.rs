@@ -227,30 +227,11 @@ pub async fn establishment(store: &Store, tenant_name: &str) -> Uuid {
     id
 }
 
-/// Marks an establishment as holding active allotments or groups (as allotments
-/// will), so that its time zone may no longer change.
+/// Marks an establishment as holding active allotments or groups, so that its
+/// time zone may no longer change.
 pub async fn set_active_holds(store: &Store, tenant_name: &str, est: Uuid, holds: i64) {
-    let (pk, sk) = crate::store::keys::establishment(&tenant(tenant_name), est);
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key(
-            crate::store::keys::PK,
-            aws_sdk_dynamodb::types::AttributeValue::S(pk),
-        )
-        .key(
-            crate::store::keys::SK,
-            aws_sdk_dynamodb::types::AttributeValue::S(sk),
-        )
-        .update_expression("SET activeHolds = :h")
-        .expression_attribute_values(
-            ":h",
-            aws_sdk_dynamodb::types::AttributeValue::N(holds.to_string()),
-        )
-        .send()
-        .await
-        .expect("set activeHolds");
+    let key = crate::store::keys::establishment(&tenant(tenant_name), est);
+    set_counter(store, key, "activeHolds", holds).await;
 }
 
 /// A context whose store cannot be reached (nothing listens on the port).
@@ -346,25 +327,22 @@ pub async fn stocked_establishment(store: &Store, tenant_name: &str) -> Uuid {
 
 /// Sets an allotment's count of active pickups (until pickups exist as endpoints).
 pub async fn set_active_pickups(store: &Store, tenant_name: &str, allotment: Uuid, n: i64) {
-    let (pk, sk) = crate::store::keys::allotment(&tenant(tenant_name), allotment);
+    let key = crate::store::keys::allotment(&tenant(tenant_name), allotment);
+    set_counter(store, key, "activePickups", n).await;
+}
+
+async fn set_counter(store: &Store, (pk, sk): (String, String), name: &str, n: i64) {
+    use aws_sdk_dynamodb::types::AttributeValue;
     store
         .client()
         .update_item()
         .table_name(store.table())
-        .key(
-            crate::store::keys::PK,
-            aws_sdk_dynamodb::types::AttributeValue::S(pk),
-        )
-        .key(
-            crate::store::keys::SK,
-            aws_sdk_dynamodb::types::AttributeValue::S(sk),
-        )
-        .update_expression("SET activePickups = :n")
-        .expression_attribute_values(
-            ":n",
-            aws_sdk_dynamodb::types::AttributeValue::N(n.to_string()),
-        )
+        .key(crate::store::keys::PK, AttributeValue::S(pk))
+        .key(crate::store::keys::SK, AttributeValue::S(sk))
+        .update_expression("SET #c = :n")
+        .expression_attribute_names("#c", name)
+        .expression_attribute_values(":n", AttributeValue::N(n.to_string()))
         .send()
         .await
-        .expect("set activePickups");
+        .expect("set counter");
 }

@@ -5,19 +5,7 @@ use uuid::Uuid;
 
 use super::FUNCTION;
 
-pub async fn create(
-    ctx: &shared::http::Ctx,
-    k: &str,
-    body: serde_json::Value,
-) -> serde_json::Value {
-    let r = TestRequest::event("create-allotment")
-        .json(body)
-        .key(k)
-        .send(&create_allotment::FUNCTION, ctx)
-        .await;
-    assert_eq!(r.status, 201, "{}", r.raw);
-    r.data().clone()
-}
+use create_allotment::created as create;
 
 fn get(id: &str) -> TestRequest {
     TestRequest::event("get-allotment").path_param("allotmentId", id)

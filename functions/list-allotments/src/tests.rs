@@ -5,13 +5,8 @@ use uuid::Uuid;
 use super::FUNCTION;
 
 async fn create(ctx: &shared::http::Ctx, k: &str, body: serde_json::Value) -> String {
-    let r = TestRequest::event("create-allotment")
-        .json(body)
-        .key(k)
-        .send(&create_allotment::FUNCTION, ctx)
-        .await;
-    assert_eq!(r.status, 201, "{}", r.raw);
-    r.data()["allotmentId"].as_str().unwrap().to_string()
+    let created = create_allotment::created(ctx, k, body).await;
+    created["allotmentId"].as_str().unwrap().to_string()
 }
 
 fn list(query: &[(&str, &str)]) -> TestRequest {

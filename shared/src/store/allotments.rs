@@ -320,32 +320,21 @@ impl Store {
         let (pk, _) = keys::allotment(t, id);
         let mut header = None;
         let mut grid = Grid::new();
-        let mut start = None;
-        loop {
-            let resp = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .consistent_read(true)
-                .key_condition_expression("#pk = :pk AND #sk < :h")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":h", s("H"))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("load_allotment", e))?;
-            for item in resp.items() {
-                match get_s(item, keys::SK)? {
-                    "A" => header = Some(parse_header(item)?),
-                    sk if sk.starts_with("G#") => parse_grid_item(item, &mut grid)?,
-                    _ => {}
-                }
-            }
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .consistent_read(true)
+            .key_condition_expression("#pk = :pk AND #sk < :h")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":h", s("H"));
+        for item in self.query_all("load_allotment", query).await? {
+            match get_s(&item, keys::SK)? {
+                "A" => header = Some(parse_header(&item)?),
+                sk if sk.starts_with("G#") => parse_grid_item(&item, &mut grid)?,
+                _ => {}
             }
         }
         Ok(header.map(|h| (h, grid)))
@@ -560,33 +549,22 @@ impl Store {
         id: Uuid,
     ) -> Result<Vec<AllocationEntry>, ApiError> {
         let (pk, _) = keys::allotment(t, id);
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .consistent_read(true)
+            .scan_index_forward(false)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :h)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":h", s("H#"));
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let resp = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .consistent_read(true)
-                .scan_index_forward(false)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :h)")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":h", s("H#"))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("allocation_history", e))?;
-            for item in resp.items() {
-                let entries: Vec<AllocationEntry> = serde_json::from_str(get_s(item, "doc")?)
-                    .map_err(|e| ApiError::Internal(format!("stored history: {e}")))?;
-                out.extend(entries);
-            }
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
+        for item in self.query_all("allocation_history", query).await? {
+            let entries: Vec<AllocationEntry> = serde_json::from_str(get_s(&item, "doc")?)
+                .map_err(|e| ApiError::Internal(format!("stored history: {e}")))?;
+            out.extend(entries);
         }
         Ok(out)
     }

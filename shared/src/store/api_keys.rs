@@ -144,28 +144,17 @@ impl Store {
 
     pub async fn list_keys(&self, tenant: &TenantId) -> Result<Vec<StoredKey>, ApiError> {
         let (gpk, _) = keys::tenant_keys_index(tenant, "");
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI1)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_values(":pk", s(gpk));
         let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let resp = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::GSI1PK)
-                .expression_attribute_values(":pk", s(gpk.clone()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("list_keys", e))?;
-            for item in resp.items() {
-                out.push(parse_key_item(item)?.0);
-            }
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
+        for item in self.query_all("list_keys", query).await? {
+            out.push(parse_key_item(&item)?.0);
         }
         Ok(out)
     }
@@ -174,18 +163,11 @@ impl Store {
     /// wrong secret or revoked: all alike).
     pub async fn authenticate(&self, presented: &str) -> Result<Principal, ApiError> {
         let (key_id, secret) = split_key(presented).ok_or(ApiError::Unauthenticated)?;
-        let (pk, sk) = keys::api_key(key_id);
-        let resp = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("authenticate", e))?;
-        let item = resp.item().ok_or(ApiError::Unauthenticated)?;
-        let (stored, hash) = parse_key_item(item)?;
+        let item = self
+            .get("authenticate", keys::api_key(key_id))
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        let (stored, hash) = parse_key_item(&item)?;
         if stored.revoked || !hashes_match(&hash_secret(secret), &hash) {
             return Err(ApiError::Unauthenticated);
         }

@@ -93,17 +93,10 @@ impl Store {
         t: &TenantId,
         id: Uuid,
     ) -> Result<Option<Establishment>, ApiError> {
-        let (pk, sk) = keys::establishment(t, id);
-        let resp = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("get_establishment", e))?;
-        resp.item().map(|item| parse(id, item)).transpose()
+        let item = self
+            .get("get_establishment", keys::establishment(t, id))
+            .await?;
+        item.map(|item| parse(id, &item)).transpose()
     }
 
     /// The establishment, or `NOT_FOUND` (also for another tenant's id).

@@ -247,6 +247,49 @@ pub(crate) fn backoff(attempt: u32, unit: f64) -> Duration {
 const TX_ATTEMPTS: u32 = 5;
 
 impl Store {
+    /// Every item a query matches, following `LastEvaluatedKey` page by page.
+    pub(crate) async fn query_all(
+        &self,
+        op: &str,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<attr::Item>, ApiError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let resp = query
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error(op, e))?;
+            items.extend(resp.items().iter().cloned());
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// One item by key, strongly consistent.
+    pub(crate) async fn get(
+        &self,
+        op: &str,
+        (pk, sk): (String, String),
+    ) -> Result<Option<attr::Item>, ApiError> {
+        let resp = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(attr::key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(op, e))?;
+        Ok(resp.item().cloned())
+    }
+}
+
+impl Store {
     /// Runs one `TransactWriteItems`, retrying conflicts and throttling with jittered
     /// backoff. A transaction is all-or-nothing: on any outcome but `Done` nothing
     /// was written.

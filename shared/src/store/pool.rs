@@ -375,29 +375,16 @@ impl Store {
                 .expression_attribute_values(":hi", s(last.key())),
         };
         let mut rows = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let resp = query
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("read_pool", e))?;
-            for item in resp.items() {
-                let (ut, month) = keys::parse_pool_sk(get_s(item, keys::SK)?)
-                    .ok_or_else(|| ApiError::Internal("pool sort key".into()))?;
-                for (day, night) in parse_nights(item)? {
-                    let Some(date) = NaiveDate::from_ymd_opt(month.year, month.month, day) else {
-                        continue;
-                    };
-                    if range.contains(date) {
-                        rows.push((ut.clone(), date, night));
-                    }
+        for item in self.query_all("read_pool", query).await? {
+            let (ut, month) = keys::parse_pool_sk(get_s(&item, keys::SK)?)
+                .ok_or_else(|| ApiError::Internal("pool sort key".into()))?;
+            for (day, night) in parse_nights(&item)? {
+                let Some(date) = NaiveDate::from_ymd_opt(month.year, month.month, day) else {
+                    continue;
+                };
+                if range.contains(date) {
+                    rows.push((ut.clone(), date, night));
                 }
-            }
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
             }
         }
         Ok(rows)
