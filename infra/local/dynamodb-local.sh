@@ -29,14 +29,16 @@ start() {
   local port=$1 data=${2:-}
   install
   local dir; dir=$(jar_dir)
+  local log=${DDB_LOG:-/dev/null}
+  case "$log" in /*) ;; *) log="$PWD/$log" ;; esac
   local storage=(-inMemory)
   if [ -n "$data" ]; then mkdir -p "$data"; storage=(-dbPath "$(cd "$data" && pwd)"); fi
   (cd "$dir" && exec java -Xmx1g -Djava.library.path="$dir/DynamoDBLocal_lib" -jar DynamoDBLocal.jar \
-      "${storage[@]}" -sharedDb -port "$port" >"${DDB_LOG:-/dev/null}" 2>&1) &
+      "${storage[@]}" -sharedDb -port "$port" >"$log" 2>&1) &
   local pid=$!
   for _ in $(seq 1 150); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$pid"; return 0; fi
-    if ! kill -0 "$pid" 2>/dev/null; then echo "DynamoDB Local exited; see ${DDB_LOG:-its log}" >&2; exit 1; fi
+    if ! kill -0 "$pid" 2>/dev/null; then echo "DynamoDB Local exited; see $log" >&2; exit 1; fi
     sleep 0.2
   done
   echo "DynamoDB Local did not answer on port $port" >&2
