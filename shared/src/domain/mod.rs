@@ -9,4 +9,6 @@ pub mod error;
 pub mod establishment;
 pub mod ids;
 pub mod inventory;
+pub mod pickup;
+pub mod settlement;
 pub mod validate;

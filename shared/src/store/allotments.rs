@@ -4,8 +4,11 @@
 //! | item | PK | SK |
 //! |---|---|---|
 //! | header | `T#<t>#A#<id>` | `A` (GSI1: `T#<t>#E#<est>#A` / `<periodFrom>#<id>`) |
-//! | grid month | `T#<t>#A#<id>` | `G#<YYYY-MM>`: `n.<unitType>.<dd>` = `{k, l, p, r, ra}` |
+//! | grid month | `T#<t>#A#<id>` | `G#<YYYY-MM>`: `n.<unitType>.<dd>` = `{k, l, p, r, v, ra}` |
 //! | history | `T#<t>#A#<id>` | `H#<version>`: the entries one change wrote |
+//!
+//! Grid night fields: `k` contracted, `l` allocated, `p` picked up, `r` released,
+//! `v` remaining (`l - p`, kept in step so conditions can check it), `ra` released at.
 //!
 //! The header carries a `version`; every change of an allotment is conditioned on
 //! it (optimistic concurrency), so two changes never interleave.
@@ -15,10 +18,11 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::attr::{get_m, get_n, get_s, key, n, s, Item};
+use super::pool::NightDelta;
 use super::{keys, sdk_error, Store, TxOutcome};
 use crate::domain::allotment::{
     plan_release, AllocationEntry, AllotmentRecord, Grid, GridNight, NightChange, ReleaseReason,
@@ -27,7 +31,7 @@ use crate::domain::allotment::{
 use crate::domain::dates::{day_key, Month};
 use crate::domain::error::ApiError;
 use crate::domain::ids::{TenantId, UnitTypeId};
-use crate::domain::inventory::{hold_conflicts, NightHold};
+use crate::domain::inventory::NightHold;
 
 /// What the header write requires of the stored header.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +59,9 @@ fn header_item(t: &TenantId, r: &AllotmentRecord) -> Result<Item, ApiError> {
     item.insert("periodTo".into(), s(r.period_to.to_string()));
     item.insert("version".into(), n(r.version));
     item.insert("activePickups".into(), n(r.active_pickups));
+    if let Some(through) = r.released_through {
+        item.insert("releasedThrough".into(), s(through.to_string()));
+    }
     item.insert("doc".into(), s(doc));
     Ok(item)
 }
@@ -74,6 +81,8 @@ fn night_attr(n: &GridNight) -> AttributeValue {
         ("l".to_string(), super::attr::n(n.allocated)),
         ("p".to_string(), super::attr::n(n.picked_up)),
         ("r".to_string(), super::attr::n(n.released)),
+        // Remaining rooms (`allocated - pickedUp`): conditions cannot subtract.
+        ("v".to_string(), super::attr::n(n.allocated - n.picked_up)),
     ]);
     if let Some(at) = n.released_at {
         m.insert("ra".to_string(), s(at.to_rfc3339()));
@@ -128,18 +137,6 @@ fn by_month(grid: &Grid) -> BTreeMap<Month, Vec<(&UnitTypeId, NaiveDate, &GridNi
         out.entry(Month::of(*d)).or_default().push((ut, *d, night));
     }
     out
-}
-
-/// Pool holds grouped for the conditional bucket updates.
-fn pool_groups(holds: &[NightHold]) -> BTreeMap<(UnitTypeId, Month), Vec<(NaiveDate, i64)>> {
-    let mut groups: BTreeMap<(UnitTypeId, Month), Vec<(NaiveDate, i64)>> = BTreeMap::new();
-    for h in holds.iter().filter(|h| h.quantity != 0) {
-        groups
-            .entry((h.unit_type_id.clone(), Month::of(h.date)))
-            .or_default()
-            .push((h.date, h.quantity));
-    }
-    groups
 }
 
 impl Store {
@@ -268,15 +265,21 @@ impl Store {
                 quantity: n.allocated,
             })
             .collect();
-        let groups = pool_groups(&holds);
         for _ in 0..4 {
             let mut items = vec![self.header_put(t, record, HeaderCondition::New)?];
             items.extend(self.grid_puts(t, record.allotment_id, grid)?);
             items.extend(self.history_put(t, record, entries)?);
             items.push(self.establishment_holds(t, record.establishment_id, 1)?);
-            for ((ut, m), deltas) in &groups {
-                items.push(self.pool_delta_update(t, record.establishment_id, ut, *m, deltas)?);
-            }
+            items.extend(self.pool_updates(
+                t,
+                record.establishment_id,
+                holds.iter().map(|h| {
+                    (
+                        h.unit_type_id.clone(),
+                        NightDelta::allot(h.date, h.quantity),
+                    )
+                }),
+            )?);
             if items.len() > MAX_TRANSACTION_ITEMS {
                 return Err(ApiError::Internal(
                     "allotment creation over 100 items".into(),
@@ -285,16 +288,9 @@ impl Store {
             match self.transact(items).await? {
                 TxOutcome::Done => return Ok(()),
                 TxOutcome::ConditionFailed => {
-                    let wanted: Vec<_> = groups.keys().cloned().collect();
-                    let buckets = self
-                        .read_pool_months(t, record.establishment_id, &wanted)
+                    let conflicts = self
+                        .short_nights(t, record.establishment_id, &holds)
                         .await?;
-                    let conflicts = hold_conflicts(&holds, |ut, date| {
-                        buckets
-                            .get(&(ut.clone(), Month::of(date)))
-                            .and_then(|b| b.get(&date.day()).copied())
-                            .unwrap_or_default()
-                    });
                     if !conflicts.is_empty() {
                         return Err(ApiError::InsufficientCapacity(conflicts));
                     }
@@ -416,17 +412,13 @@ impl Store {
                 nights.iter().map(|c| (&c.unit_type_id, c.date, &c.night)),
             )?);
         }
-        let returns: Vec<NightHold> = changes
-            .iter()
-            .map(|c| NightHold {
-                unit_type_id: c.unit_type_id.clone(),
-                date: c.date,
-                quantity: -c.returned,
-            })
-            .collect();
-        for ((ut, m), deltas) in pool_groups(&returns) {
-            items.push(self.pool_delta_update(t, record.establishment_id, &ut, m, &deltas)?);
-        }
+        let returns = changes.iter().map(|c| {
+            (
+                c.unit_type_id.clone(),
+                NightDelta::allot(c.date, -c.returned),
+            )
+        });
+        items.extend(self.pool_updates(t, record.establishment_id, returns)?);
         if items.len() > MAX_TRANSACTION_ITEMS {
             return Err(ApiError::Internal("release over 100 items".into()));
         }
@@ -507,11 +499,7 @@ impl Store {
                     ..night.clone()
                 },
             );
-            returns.push(NightHold {
-                unit_type_id: ut.clone(),
-                date: *d,
-                quantity: -night.allocated,
-            });
+            returns.push((ut.clone(), NightDelta::allot(*d, -night.allocated)));
         }
         for (month, nights) in by_month(&zeroed) {
             items.push(self.grid_night_update(
@@ -521,9 +509,7 @@ impl Store {
                 nights.into_iter(),
             )?);
         }
-        for ((ut, m), deltas) in pool_groups(&returns) {
-            items.push(self.pool_delta_update(t, record.establishment_id, &ut, m, &deltas)?);
-        }
+        items.extend(self.pool_updates(t, record.establishment_id, returns)?);
         if items.len() > MAX_TRANSACTION_ITEMS {
             return Err(ApiError::Internal("cancel over 100 items".into()));
         }

@@ -25,6 +25,24 @@ use crate::domain::inventory::{
     capacity_conflicts, hold_conflicts, InventoryChange, NightHold, PoolNight,
 };
 
+/// A change of one pool night: rooms allotted (+ taken, - returned) and picked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NightDelta {
+    pub date: NaiveDate,
+    pub allotted: i64,
+    pub picked_up: i64,
+}
+
+impl NightDelta {
+    pub fn allot(date: NaiveDate, allotted: i64) -> Self {
+        NightDelta {
+            date,
+            allotted,
+            picked_up: 0,
+        }
+    }
+}
+
 /// The nights of one pool bucket, by day of month.
 pub type MonthNights = BTreeMap<u32, PoolNight>;
 
@@ -67,47 +85,83 @@ fn parse_nights(item: &Item) -> Result<MonthNights, ApiError> {
 }
 
 impl Store {
-    /// One conditional update of a pool bucket that takes (`quantity > 0`, only if
-    /// `available ≥ quantity`) or returns (`quantity < 0`) rooms on some of its nights.
+    /// One conditional update of a pool bucket. Per night: `allotted` rooms taken
+    /// (> 0, only if `available` covers them) or returned (< 0), and `pickedUp`
+    /// changed by `picked_up`.
     pub(crate) fn pool_delta_update(
         &self,
         t: &TenantId,
         est: Uuid,
         ut: &UnitTypeId,
         month: Month,
-        deltas: &[(NaiveDate, i64)],
+        deltas: &[NightDelta],
     ) -> Result<TransactWriteItem, ApiError> {
         let (pk, sk) = keys::pool(t, est, ut, month);
         let mut conditions = Vec::new();
         let mut sets = Vec::new();
         let mut values = HashMap::new();
-        for (date, q) in deltas {
-            let d = day_key(*date);
-            let night = format!("#n.#d{d}");
-            if *q > 0 {
-                conditions.push(format!("{night}.#v >= :q{d}"));
-            } else {
-                conditions.push(format!("{night}.#a >= :r{d}"));
-                values.insert(format!(":r{d}"), n(-q));
+        let mut counters = vec![];
+        for d in deltas {
+            let day = day_key(d.date);
+            let night = format!("#n.#d{day}");
+            if d.allotted != 0 {
+                if d.allotted > 0 {
+                    conditions.push(format!("{night}.#v >= :q{day}"));
+                } else {
+                    conditions.push(format!("{night}.#a >= :r{day}"));
+                    values.insert(format!(":r{day}"), n(-d.allotted));
+                }
+                sets.push(format!("{night}.#v = {night}.#v - :q{day}"));
+                sets.push(format!("{night}.#a = {night}.#a + :q{day}"));
+                values.insert(format!(":q{day}"), n(d.allotted));
+                counters.extend(["a", "v"]);
             }
-            sets.push(format!("{night}.#v = {night}.#v - :q{d}"));
-            sets.push(format!("{night}.#a = {night}.#a + :q{d}"));
-            values.insert(format!(":q{d}"), n(*q));
+            if d.picked_up != 0 {
+                sets.push(format!("{night}.#p = {night}.#p + :p{day}"));
+                values.insert(format!(":p{day}"), n(d.picked_up));
+                counters.push("p");
+            }
         }
-        let update = Update::builder()
+        counters.sort();
+        counters.dedup();
+        let mut update = Update::builder()
             .table_name(self.table())
             .set_key(Some(key(pk, sk)))
-            .condition_expression(conditions.join(" AND "))
             .update_expression(format!("SET {}", sets.join(", ")))
             .set_expression_attribute_names(Some(names(
-                &["a", "v"],
-                deltas.iter().map(|(d, _)| d.day()),
+                &counters,
+                deltas.iter().map(|d| d.date.day()),
             )))
             .set_expression_attribute_values(Some(values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        update = if conditions.is_empty() {
+            update.condition_expression("attribute_exists(#n)")
+        } else {
+            update.condition_expression(conditions.join(" AND "))
+        };
+        let update = update
             .build()
             .map_err(|e| ApiError::Internal(format!("pool update: {e}")))?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The conditional bucket updates of many pool changes, one per unit type and month.
+    pub(crate) fn pool_updates(
+        &self,
+        t: &TenantId,
+        est: Uuid,
+        changes: impl IntoIterator<Item = (UnitTypeId, NightDelta)>,
+    ) -> Result<Vec<TransactWriteItem>, ApiError> {
+        let mut groups: BTreeMap<(UnitTypeId, Month), Vec<NightDelta>> = BTreeMap::new();
+        for (ut, d) in changes {
+            if d.allotted != 0 || d.picked_up != 0 {
+                groups.entry((ut, Month::of(d.date))).or_default().push(d);
+            }
+        }
+        groups
+            .iter()
+            .map(|((ut, m), deltas)| self.pool_delta_update(t, est, ut, *m, deltas))
+            .collect()
     }
 
     /// Sets the capacity of one unit type over a range of nights, refusing the whole
@@ -246,32 +300,24 @@ impl Store {
         est: Uuid,
         holds: &[NightHold],
     ) -> Result<(), ApiError> {
-        let mut groups: BTreeMap<(UnitTypeId, Month), Vec<(NaiveDate, i64)>> = BTreeMap::new();
-        for h in holds.iter().filter(|h| h.quantity != 0) {
-            groups
-                .entry((h.unit_type_id.clone(), Month::of(h.date)))
-                .or_default()
-                .push((h.date, h.quantity));
-        }
-        if groups.is_empty() {
+        if holds.iter().all(|h| h.quantity == 0) {
             return Ok(());
         }
+        let changes: Vec<(UnitTypeId, NightDelta)> = holds
+            .iter()
+            .map(|h| {
+                (
+                    h.unit_type_id.clone(),
+                    NightDelta::allot(h.date, h.quantity),
+                )
+            })
+            .collect();
         for _ in 0..ATTEMPTS {
-            let items = groups
-                .iter()
-                .map(|((ut, m), deltas)| self.pool_delta_update(t, est, ut, *m, deltas))
-                .collect::<Result<Vec<_>, _>>()?;
+            let items = self.pool_updates(t, est, changes.iter().cloned())?;
             match self.transact(items).await? {
                 TxOutcome::Done => return Ok(()),
                 TxOutcome::ConditionFailed => {
-                    let wanted: Vec<_> = groups.keys().cloned().collect();
-                    let buckets = self.read_pool_months(t, est, &wanted).await?;
-                    let conflicts = hold_conflicts(holds, |ut, date| {
-                        buckets
-                            .get(&(ut.clone(), Month::of(date)))
-                            .and_then(|b| b.get(&date.day()).copied())
-                            .unwrap_or_default()
-                    });
+                    let conflicts = self.short_nights(t, est, holds).await?;
                     if !conflicts.is_empty() {
                         return Err(ApiError::InsufficientCapacity(conflicts));
                     }
@@ -281,6 +327,30 @@ impl Store {
         Err(ApiError::Unavailable(
             "adjust_pool: too much contention".into(),
         ))
+    }
+
+    /// The nights the pool cannot cover now (`available < quantity`), read strongly
+    /// consistent after a refused transaction to say why.
+    pub(crate) async fn short_nights(
+        &self,
+        t: &TenantId,
+        est: Uuid,
+        holds: &[NightHold],
+    ) -> Result<Vec<crate::domain::error::NightConflict>, ApiError> {
+        let mut wanted: Vec<_> = holds
+            .iter()
+            .filter(|h| h.quantity > 0)
+            .map(|h| (h.unit_type_id.clone(), Month::of(h.date)))
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let buckets = self.read_pool_months(t, est, &wanted).await?;
+        Ok(hold_conflicts(holds, |ut, date| {
+            buckets
+                .get(&(ut.clone(), Month::of(date)))
+                .and_then(|b| b.get(&date.day()).copied())
+                .unwrap_or_default()
+        }))
     }
 
     /// Reads whole buckets (strongly consistent). Absent buckets are absent from the map.
