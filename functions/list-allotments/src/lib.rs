@@ -1,13 +1,11 @@
 //! `GET /v1/allotments?establishmentId=...`: an establishment's allotments ordered by
 //! `periodFrom` then `allotmentId`, filtered and cursor-paginated.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use shared::domain::allotment::{AllotmentType, ChannelType, Status};
-use shared::domain::cursor;
-use shared::domain::dates::NightRange;
 use shared::domain::error::ApiError;
-use shared::domain::validate::{date, integer_text, uuid, QueryParams};
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::domain::validate::{date, uuid, QueryParams};
+use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture, Paging};
 use shared::store::AllotmentFilter;
 
 pub const FUNCTION: Function = Function {
@@ -15,9 +13,6 @@ pub const FUNCTION: Function = Function {
     access: Access::Read,
     handler,
 };
-
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 100;
 
 fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
     Box::pin(handle(ctx, req))
@@ -34,16 +29,11 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
         to: q.optional("to", &date),
     };
     if let (Some(from), Some(to)) = (filter.from, filter.to) {
-        if let Err(issue) = NightRange::new(from, to, i64::MAX) {
-            q.issue("to", issue.replace("the start of the range", "from"));
+        if to < from {
+            q.issue("to", "must be on or after from");
         }
     }
-    let limit = q
-        .optional("limit", &integer_text(1, MAX_LIMIT))
-        .unwrap_or(DEFAULT_LIMIT);
-    let cursor_text = q.optional("cursor", &|v: &Value| {
-        Ok(v.as_str().unwrap_or("").to_string())
-    });
+    let paging = Paging::take(&mut q);
     q.finish()?;
     let est = est.ok_or_else(|| ApiError::Internal("validated establishmentId missing".into()))?;
 
@@ -54,27 +44,14 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
 
     // The cursor is bound to the tenant and to every parameter but `limit`.
     let query_id = format!(
-        "{est}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        "allotments|{est}|{:?}|{:?}|{:?}|{:?}|{:?}",
         filter.status, filter.allotment_type, filter.channel_type, filter.from, filter.to
     );
-    let secret = ctx.store.cursor_secret().await?;
-    let after = match &cursor_text {
-        Some(c) => Some(cursor::verify(&secret, tenant.as_str(), &query_id, c)?),
-        None => None,
-    };
+    let after = paging.position(&ctx, tenant, &query_id).await?;
     let (records, next) = ctx
         .store
-        .list_allotments(tenant, est, &filter, limit as usize, after.as_deref())
+        .list_allotments(tenant, est, &filter, paging.limit, after.as_deref())
         .await?;
-    let next_cursor = match next {
-        Some(position) => Some(cursor::issue(
-            &secret,
-            tenant.as_str(),
-            &query_id,
-            &position,
-        )?),
-        None => None,
-    };
     let data: Vec<Value> = records
         .iter()
         .map(|r| {
@@ -86,11 +63,7 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
             v
         })
         .collect();
-    let mut resp = ApiResponse::ok(data)?;
-    if let Some(body) = resp.body.as_mut() {
-        body["nextCursor"] = json!(next_cursor);
-    }
-    Ok(resp)
+    Paging::response(&ctx, tenant, &query_id, data, next).await
 }
 
 #[cfg(test)]

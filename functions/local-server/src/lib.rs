@@ -29,6 +29,12 @@ pub fn functions() -> Vec<Function> {
         confirm_allotment::FUNCTION,
         release_allotment::FUNCTION,
         cancel_allotment::FUNCTION,
+        create_allocation::FUNCTION,
+        list_allocations::FUNCTION,
+        create_pickup::FUNCTION,
+        list_pickups::FUNCTION,
+        cancel_pickup::FUNCTION,
+        get_settlement::FUNCTION,
         route_fallback::FUNCTION,
     ]
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::cutoff::CutoffRule;
 use super::dates::NightRange;
-use super::error::{ApiError, FieldIssue};
+use super::error::{ApiError, FieldIssue, NightConflict};
 use super::ids::UnitTypeId;
 use super::validate::{date, integer, string, unit_type_id, uuid, Fields, Patch};
 
@@ -1052,4 +1052,138 @@ pub fn parse_reason(obj: &Map<String, Value>) -> Result<Option<String>, ApiError
     let reason = opt(f.nullable("reason", &string(1, MAX_REASON_CHARS)));
     f.finish()?;
     Ok(reason)
+}
+
+pub const MAX_MEMO_CHARS: usize = 500;
+
+/// The body of `POST .../allocations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationChange {
+    pub unit_type_id: UnitTypeId,
+    pub quantity: i64,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub memo: Option<String>,
+}
+
+impl AllocationChange {
+    pub fn parse(obj: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut f = Fields::new(obj);
+        let unit = f.required("unitTypeId", &unit_type_id);
+        let quantity = f.required("quantity", &integer(0, MAX_QUANTITY));
+        let from = opt(f.nullable("from", &date));
+        let to = opt(f.nullable("to", &date));
+        let memo = opt(f.nullable("memo", &string(1, MAX_MEMO_CHARS)));
+        if let (Some(a), Some(b)) = (from, to) {
+            if b < a {
+                f.issue("to", "must be on or after from");
+            }
+        }
+        f.finish()?;
+        match (unit, quantity) {
+            (Some(unit_type_id), Some(quantity)) => Ok(AllocationChange {
+                unit_type_id,
+                quantity,
+                from,
+                to,
+                memo,
+            }),
+            _ => Err(ApiError::Internal(
+                "validated allocation fields missing".into(),
+            )),
+        }
+    }
+}
+
+/// What an allocation change does: the new nights, the pool deltas (rooms taken
+/// `> 0`, returned `< 0`) and the history entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocationPlan {
+    pub nights: Vec<(NaiveDate, GridNight)>,
+    pub pool: Vec<(NaiveDate, i64)>,
+    pub entry: AllocationEntry,
+    /// The unit type is new to the allotment.
+    pub new_unit: bool,
+}
+
+/// Checks and plans an allocation change: range inside the period (`400`), an
+/// active allotment and unreleased nights (`409 INVALID_STATE`), never below the
+/// rooms picked up (`409 BELOW_PICKED_UP`, every such night).
+pub fn plan_allocation(
+    record: &AllotmentRecord,
+    grid: &Grid,
+    change: &AllocationChange,
+    now: DateTime<Utc>,
+) -> Result<AllocationPlan, ApiError> {
+    let from = change.from.unwrap_or(record.period_from);
+    let to = change.to.unwrap_or(record.period_to);
+    let mut issues = Vec::new();
+    if from < record.period_from || from > record.period_to {
+        issues.push(FieldIssue::new(
+            "from",
+            "must lie inside the allotment's period",
+        ));
+    }
+    if to < record.period_from || to > record.period_to {
+        issues.push(FieldIssue::new(
+            "to",
+            "must lie inside the allotment's period",
+        ));
+    }
+    if to < from && issues.is_empty() {
+        issues.push(FieldIssue::new("to", "must be on or after from"));
+    }
+    if !issues.is_empty() {
+        return Err(ApiError::Validation(issues));
+    }
+    record.require_active("change the allocation of")?;
+    let range = NightRange::new(from, to, i64::MAX).map_err(|e| ApiError::validation("to", e))?;
+    if range.iter().any(|d| record.is_night_released(d)) {
+        return Err(ApiError::InvalidState(
+            "Some of these nights are already released".into(),
+        ));
+    }
+    let ut = &change.unit_type_id;
+    let new_unit = !grid.keys().any(|(u, _)| u == ut);
+    let mut nights = Vec::new();
+    let mut pool = Vec::new();
+    let mut changes = Vec::new();
+    let mut below = Vec::new();
+    for d in range.iter() {
+        let old = grid.get(&(ut.clone(), d)).cloned().unwrap_or_default();
+        if change.quantity < old.picked_up {
+            below.push(NightConflict {
+                unit_type_id: ut.to_string(),
+                date: d,
+                requested: change.quantity,
+                actual: old.picked_up,
+            });
+            continue;
+        }
+        changes.push(NightChange {
+            date: d,
+            previous_quantity: old.allocated,
+            quantity: change.quantity,
+        });
+        pool.push((d, change.quantity - old.allocated));
+        nights.push((
+            d,
+            GridNight {
+                contracted: change.quantity,
+                allocated: change.quantity,
+                ..old
+            },
+        ));
+    }
+    if !below.is_empty() {
+        return Err(ApiError::BelowPickedUp(below));
+    }
+    let entry = AllocationEntry::new(record.allotment_id, ut, changes, change.memo.clone(), now)
+        .ok_or_else(|| ApiError::Internal("empty allocation change".into()))?;
+    Ok(AllocationPlan {
+        nights,
+        pool,
+        entry,
+        new_unit,
+    })
 }

@@ -2,6 +2,7 @@
 //! the one error envelope, responses and the Lambda runtime wiring.
 
 mod dispatch;
+mod paging;
 mod request;
 mod response;
 mod runtime;
@@ -16,6 +17,7 @@ use crate::store::Store;
 
 pub use dispatch::{dispatch, BODY_LIMIT};
 pub use lambda_http::Error as LambdaError;
+pub use paging::Paging;
 pub use request::ApiRequest;
 pub use response::{error_body, ApiResponse};
 pub use runtime::{init_tracing, run};

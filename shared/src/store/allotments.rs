@@ -433,12 +433,30 @@ impl Store {
         month: Month,
         nights: impl Iterator<Item = (&'a UnitTypeId, NaiveDate, &'a GridNight)>,
     ) -> Result<TransactWriteItem, ApiError> {
+        self.grid_update(t, id, month, nights, None)
+    }
+
+    /// Sets nights of one grid month; the nights of `new_unit` (a unit type this
+    /// month does not hold yet) are written as a whole new map.
+    fn grid_update<'a>(
+        &self,
+        t: &TenantId,
+        id: Uuid,
+        month: Month,
+        nights: impl Iterator<Item = (&'a UnitTypeId, NaiveDate, &'a GridNight)>,
+        new_unit: Option<&UnitTypeId>,
+    ) -> Result<TransactWriteItem, ApiError> {
         let (pk, sk) = keys::allotment_grid(t, id, month);
         let mut names = HashMap::from([("#n".to_string(), "n".to_string())]);
         let mut values = HashMap::new();
         let mut sets = Vec::new();
         let mut units: Vec<&UnitTypeId> = Vec::new();
+        let mut whole: HashMap<String, AttributeValue> = HashMap::new();
         for (ut, d, night) in nights {
+            if Some(ut) == new_unit {
+                whole.insert(day_key(d), night_attr(night));
+                continue;
+            }
             let ui = match units.iter().position(|u| *u == ut) {
                 Some(i) => i,
                 None => {
@@ -452,6 +470,11 @@ impl Store {
             let v = format!(":u{ui}d{dk}");
             sets.push(format!("#n.#u{ui}.#d{dk} = {v}"));
             values.insert(v, night_attr(night));
+        }
+        if let Some(ut) = new_unit.filter(|_| !whole.is_empty()) {
+            names.insert("#new".into(), ut.to_string());
+            sets.push("#n.#new = :new".into());
+            values.insert(":new".into(), AttributeValue::M(whole));
         }
         let update = Update::builder()
             .table_name(self.table())
@@ -553,6 +576,149 @@ impl Store {
             out.extend(entries);
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// Applies a planned allocation change: grid, pool (increases checked), history,
+    /// header version. `Ok(false)` if the allotment changed meanwhile (reload, retry);
+    /// `INSUFFICIENT_CAPACITY` with every short night if the pool cannot cover it.
+    pub async fn change_allocation(
+        &self,
+        t: &TenantId,
+        record: &AllotmentRecord,
+        grid: &Grid,
+        unit: &UnitTypeId,
+        plan: &crate::domain::allotment::AllocationPlan,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        let mut next = record.clone();
+        next.version += 1;
+        next.updated_at = now;
+        let mut items =
+            vec![self.header_put(t, &next, HeaderCondition::Version(record.version))?];
+        items.extend(self.history_put(t, &next, std::slice::from_ref(&plan.entry))?);
+        let mut per_month: BTreeMap<Month, Vec<(NaiveDate, &GridNight)>> = BTreeMap::new();
+        for (d, night) in &plan.nights {
+            per_month
+                .entry(Month::of(*d))
+                .or_default()
+                .push((*d, night));
+        }
+        for (month, nights) in per_month {
+            let held_here = grid
+                .keys()
+                .any(|(u, d)| u == unit && Month::of(*d) == month);
+            let new_unit = (!held_here).then_some(unit);
+            items.push(self.grid_update(
+                t,
+                record.allotment_id,
+                month,
+                nights.into_iter().map(|(d, n)| (unit, d, n)),
+                new_unit,
+            )?);
+        }
+        items.extend(
+            self.pool_updates(
+                t,
+                record.establishment_id,
+                plan.pool
+                    .iter()
+                    .map(|(d, q)| (unit.clone(), NightDelta::allot(*d, *q))),
+            )?,
+        );
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(ApiError::Internal(
+                "allocation change over 100 items".into(),
+            ));
+        }
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(true),
+            TxOutcome::ConditionFailed => {
+                let holds: Vec<NightHold> = plan
+                    .pool
+                    .iter()
+                    .map(|(d, q)| NightHold {
+                        unit_type_id: unit.clone(),
+                        date: *d,
+                        quantity: *q,
+                    })
+                    .collect();
+                let short = self
+                    .short_nights(t, record.establishment_id, &holds)
+                    .await?;
+                let (pk, sk) = keys::allotment(t, record.allotment_id);
+                let same = match self.get("allotment_version", (pk, sk)).await? {
+                    Some(item) => get_n(&item, "version")? == record.version,
+                    None => false,
+                };
+                if same && !short.is_empty() {
+                    return Err(ApiError::InsufficientCapacity(short));
+                }
+                Ok(false)
+            }
+        }
+    }
+}
+
+impl Store {
+    /// A page of the allocation history, newest first. `after` is the position a
+    /// previous page ended at (`<history sort key>|<entries already taken from it>`).
+    pub async fn allocation_history_page(
+        &self,
+        t: &TenantId,
+        id: Uuid,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<(Vec<AllocationEntry>, Option<String>), ApiError> {
+        let invalid = || ApiError::validation("cursor", "is not a cursor issued for this query");
+        let (hi, skip) = match after {
+            Some(p) => {
+                let (sk, idx) = p.split_once('|').ok_or_else(invalid)?;
+                (sk.to_string(), idx.parse::<usize>().map_err(|_| invalid())?)
+            }
+            None => ("H#~".to_string(), 0),
+        };
+        let (pk, _) = keys::allotment(t, id);
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .consistent_read(true)
+            .scan_index_forward(false)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":lo", s("H#"))
+            .expression_attribute_values(":hi", s(hi.clone()));
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let resp = query
+                .clone()
+                .limit(25)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("allocation_history", e))?;
+            for item in resp.items() {
+                let sk = get_s(item, keys::SK)?;
+                let entries: Vec<AllocationEntry> = serde_json::from_str(get_s(item, "doc")?)
+                    .map_err(|e| ApiError::Internal(format!("stored history: {e}")))?;
+                let first = if sk == hi { skip } else { 0 };
+                for (i, e) in entries.into_iter().enumerate().skip(first) {
+                    if out.len() == limit {
+                        return Ok((out, Some(format!("{sk}|{i}"))));
+                    }
+                    out.push(e);
+                }
+            }
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok((out, None)),
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 //! | allotment header | `T#<t>#A#<id>` | `A` | `T#<t>#E#<est>#A` / `<periodFrom>#<id>` |
 //! | allotment grid month | `T#<t>#A#<id>` | `G#<YYYY-MM>` | |
 //! | allotment history | `T#<t>#A#<id>` | `H#<version>` | |
+//! | pickup | `T#<t>#A#<id>` | `P#<pickupId (UUIDv7)>` | |
 
 use uuid::Uuid;
 
@@ -80,6 +81,11 @@ pub fn allotment_index(
         format!("{}#A", establishment_pk(t, est)),
         format!("{period_from}#{id}"),
     )
+}
+
+/// Pickups sort by their UUIDv7 id, that is by creation time.
+pub fn pickup(t: &TenantId, allotment: Uuid, pickup: Uuid) -> (String, String) {
+    (format!("T#{t}#A#{allotment}"), format!("P#{pickup}"))
 }
 
 /// Splits a pool sort key back into unit type and month.

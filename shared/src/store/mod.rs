@@ -9,6 +9,7 @@ mod attr;
 mod establishments;
 pub mod idempotency;
 pub mod keys;
+mod pickups;
 mod pool;
 pub mod schema;
 

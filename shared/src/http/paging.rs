@@ -1,0 +1,80 @@
+//! Cursor pagination shared by every list: `limit` (1–100, default 50) and a
+//! signed `cursor` bound to the tenant and the query.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{ApiResponse, Ctx};
+use crate::domain::cursor;
+use crate::domain::error::ApiError;
+use crate::domain::ids::TenantId;
+use crate::domain::validate::{integer_text, QueryParams};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 100;
+
+/// `limit` and `cursor` of a list query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paging {
+    pub limit: usize,
+    cursor: Option<String>,
+}
+
+impl Paging {
+    /// Takes `limit` and `cursor` from the query (issues recorded on `q`).
+    pub fn take(q: &mut QueryParams) -> Paging {
+        let limit = q
+            .optional("limit", &integer_text(1, MAX_LIMIT))
+            .unwrap_or(DEFAULT_LIMIT);
+        let cursor = q.optional("cursor", &|v: &Value| {
+            Ok(v.as_str().unwrap_or("").to_string())
+        });
+        Paging {
+            limit: limit as usize,
+            cursor,
+        }
+    }
+
+    /// The position the cursor names, if it was issued for this query and tenant.
+    pub async fn position(
+        &self,
+        ctx: &Ctx,
+        tenant: &TenantId,
+        query_id: &str,
+    ) -> Result<Option<String>, ApiError> {
+        match &self.cursor {
+            None => Ok(None),
+            Some(c) => {
+                let secret = ctx.store.cursor_secret().await?;
+                cursor::verify(&secret, tenant.as_str(), query_id, c).map(Some)
+            }
+        }
+    }
+
+    /// `{"data": [...], "nextCursor": ...}`.
+    pub async fn response(
+        ctx: &Ctx,
+        tenant: &TenantId,
+        query_id: &str,
+        data: impl Serialize,
+        next: Option<String>,
+    ) -> Result<ApiResponse, ApiError> {
+        let next_cursor = match next {
+            Some(position) => {
+                let secret = ctx.store.cursor_secret().await?;
+                Some(cursor::issue(
+                    &secret,
+                    tenant.as_str(),
+                    query_id,
+                    &position,
+                )?)
+            }
+            None => None,
+        };
+        let mut resp = ApiResponse::ok(data)?;
+        if let Some(body) = resp.body.as_mut() {
+            body["nextCursor"] = json!(next_cursor);
+        }
+        Ok(resp)
+    }
+}
