@@ -346,3 +346,9 @@ async fn set_counter(store: &Store, (pk, sk): (String, String), name: &str, n: i
         .await
         .expect("set counter");
 }
+
+/// A pickup body.
+pub fn pickup_body(unit: &str, arrival: &str, departure: &str, quantity: i64) -> serde_json::Value {
+    serde_json::json!({"unitTypeId": unit, "arrival": arrival, "departure": departure, "quantity": quantity,
+                       "reservationRef": "PMS-1", "guestName": "Guest One"})
+}

@@ -1,1 +1,232 @@
+use std::collections::BTreeMap;
 
+use serde_json::json;
+use shared::testing::{
+    self, allotment_body, ctx, key, pickup_body, pool_nights, tenant, TestRequest,
+};
+
+use super::FUNCTION;
+
+async fn allotment(ctx: &shared::http::Ctx, k: &str, body: serde_json::Value) -> String {
+    create_allotment::created(ctx, k, body).await["allotmentId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn pickup(id: &str, body: serde_json::Value) -> TestRequest {
+    TestRequest::event("create-pickup")
+        .path_param("allotmentId", id)
+        .json(body)
+}
+
+#[tokio::test]
+async fn a_pickup_takes_rooms_from_the_allotment_night_by_night() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let id = allotment(&ctx, &k, allotment_body(est)).await;
+    let resp = TestRequest::event("create-pickup")
+        .path_param("allotmentId", &id)
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(resp.status, 201, "{}", resp.raw);
+    let d = resp.data();
+    assert_eq!(d["status"], "active");
+    assert_eq!(d["quantity"], 2);
+    assert_eq!(d["reservationRef"], "PMS-48213");
+    assert_eq!(d["allotmentId"], id.as_str());
+    assert!(d["pickupId"].as_str().is_some());
+
+    let (record, grid) = ctx
+        .store
+        .require_allotment(&tenant("acme"), id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(record.active_pickups, 1);
+    let picked: BTreeMap<String, i64> = grid
+        .iter()
+        .map(|((_, d), n)| (d.to_string(), n.picked_up))
+        .collect();
+    assert_eq!(picked["2026-09-01"], 0);
+    assert_eq!(picked["2026-09-02"], 2);
+    assert_eq!(picked["2026-09-04"], 2);
+    assert_eq!(picked["2026-09-05"], 0, "departure is not a night");
+    for (_, night, n) in pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07").await {
+        let want = if (testing::date("2026-09-02")..=testing::date("2026-09-04")).contains(&night) {
+            2
+        } else {
+            0
+        };
+        assert_eq!((n.picked_up, n.allotted), (want, 10), "{night}");
+    }
+}
+
+#[tokio::test]
+async fn a_pickup_across_a_month_boundary_and_every_short_night() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::establishment(&ctx.store, "acme").await;
+    testing::inventory(
+        &ctx.store,
+        "acme",
+        est,
+        "dbl",
+        "2026-08-01",
+        "2026-09-30",
+        30,
+    )
+    .await;
+    let mut body = allotment_body(est);
+    body["periodFrom"] = json!("2026-08-28");
+    body["periodTo"] = json!("2026-09-03");
+    body["cutoffDate"] = json!("2026-08-01");
+    body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 3}]);
+    let id = allotment(&ctx, &k, body).await;
+    let across = pickup(&id, pickup_body("dbl", "2026-08-30", "2026-09-02", 2))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(across.status, 201, "{}", across.raw);
+    let short = pickup(&id, pickup_body("dbl", "2026-08-29", "2026-09-03", 2))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    short.assert_error(409, "ALLOTMENT_EXHAUSTED");
+    assert_eq!(
+        short.body["details"],
+        json!([
+            {"unitTypeId": "dbl", "date": "2026-08-30", "requested": 2, "remaining": 1},
+            {"unitTypeId": "dbl", "date": "2026-08-31", "requested": 2, "remaining": 1},
+            {"unitTypeId": "dbl", "date": "2026-09-01", "requested": 2, "remaining": 1},
+        ])
+    );
+    let (_, grid) = ctx
+        .store
+        .require_allotment(&tenant("acme"), id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        grid.values().map(|n| n.picked_up).sum::<i64>(),
+        6,
+        "the refused pickup took nothing"
+    );
+}
+
+#[tokio::test]
+async fn pickups_need_a_confirmed_active_allotment_and_valid_nights() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let id = allotment(&ctx, &k, allotment_body(est)).await;
+    let outside = pickup(&id, pickup_body("dbl", "2026-09-06", "2026-09-09", 1))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    outside.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(outside.fields(), ["arrival"]);
+    let unit = pickup(&id, pickup_body("ste", "2026-09-02", "2026-09-03", 1))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(unit.fields(), ["unitTypeId"]);
+    let same_day = pickup(&id, pickup_body("dbl", "2026-09-02", "2026-09-02", 1))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(same_day.fields(), ["departure"]);
+
+    let mut tentative = allotment_body(est);
+    tentative["allotmentType"] = json!("tentative");
+    let option = allotment(&ctx, &k, tentative).await;
+    pickup(&option, pickup_body("dbl", "2026-09-02", "2026-09-03", 1))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await
+        .assert_error(409, "INVALID_STATE");
+
+    let (record, grid) = ctx
+        .store
+        .require_allotment(&tenant("acme"), id.parse().unwrap())
+        .await
+        .unwrap();
+    let reason = shared::domain::allotment::ReleaseReason::Manual(None);
+    assert!(ctx
+        .store
+        .release_allotment(
+            &tenant("acme"),
+            &record,
+            &grid,
+            record.period_to,
+            &reason,
+            testing::now()
+        )
+        .await
+        .unwrap());
+    pickup(&id, pickup_body("dbl", "2026-09-02", "2026-09-03", 1))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await
+        .assert_error(409, "INVALID_STATE");
+    let other = key(&ctx.store, "globex").await;
+    pickup(&option, pickup_body("dbl", "2026-09-02", "2026-09-03", 1))
+        .key(&other)
+        .send(&FUNCTION, &ctx)
+        .await
+        .assert_error(404, "NOT_FOUND");
+}
+
+/// 25 concurrent pickups of 1 room on an allotment of 5: exactly 5 succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_five_racing_pickups_take_exactly_five_rooms() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let mut body = allotment_body(est);
+    body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 5}]);
+    let id = allotment(&ctx, &k, body).await;
+    let mut tasks = Vec::new();
+    for _ in 0..25 {
+        let (ctx, k, id) = (ctx.clone(), k.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            pickup(&id, pickup_body("dbl", "2026-09-03", "2026-09-05", 1))
+                .key(&k)
+                .send(&FUNCTION, &ctx)
+                .await
+        }));
+    }
+    let mut outcomes: BTreeMap<(u16, String), usize> = BTreeMap::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        *outcomes
+            .entry((r.status, r.code().to_string()))
+            .or_default() += 1;
+    }
+    assert_eq!(
+        outcomes,
+        BTreeMap::from([
+            ((201, String::new()), 5),
+            ((409, "ALLOTMENT_EXHAUSTED".to_string()), 20)
+        ])
+    );
+    let (record, grid) = ctx
+        .store
+        .require_allotment(&tenant("acme"), id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(record.active_pickups, 5);
+    for ((_, d), n) in &grid {
+        let want = if d.to_string() == "2026-09-03" || d.to_string() == "2026-09-04" {
+            5
+        } else {
+            0
+        };
+        assert_eq!(n.picked_up, want, "{d}");
+        assert!(n.picked_up <= n.allocated);
+    }
+    let pool = pool_nights(&ctx.store, "acme", est, "2026-09-03", "2026-09-04").await;
+    assert!(pool
+        .iter()
+        .all(|(_, _, n)| n.picked_up == 5 && n.allotted == 5));
+}
