@@ -32,6 +32,8 @@ pub fn now() -> DateTime<Utc> {
 }
 
 pub async fn ctx() -> Ctx {
+    // Logs go to the test's captured output: shown when a test fails.
+    crate::http::init_tracing();
     Ctx::with_now(store().await, now())
 }
 

@@ -118,7 +118,6 @@ impl Store {
                 ("#n".to_string(), "n".to_string()),
                 ("#u".to_string(), ut.to_string()),
                 ("#p".to_string(), "p".to_string()),
-                ("#v".to_string(), "v".to_string()),
             ]);
             let mut values = HashMap::new();
             let mut sets = Vec::new();
@@ -131,6 +130,9 @@ impl Store {
                 let remaining = d.allocated - d.picked_up;
                 sets.push(format!("{night}.#p = {night}.#p + :p{dk}"));
                 values.insert(format!(":p{dk}"), n(d.picked_up));
+                if remaining != 0 || d.picked_up > 0 {
+                    names.insert("#v".into(), "v".into());
+                }
                 if remaining != 0 {
                     sets.push(format!("{night}.#v = {night}.#v + :v{dk}"));
                     values.insert(format!(":v{dk}"), n(remaining));
