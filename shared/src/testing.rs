@@ -32,8 +32,11 @@ pub fn now() -> DateTime<Utc> {
 }
 
 pub async fn ctx() -> Ctx {
-    // Logs go to the test's captured output: shown when a test fails.
-    crate::http::init_tracing();
+    // Warnings and errors go to the test's captured output: shown when it fails.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .try_init();
     Ctx::with_now(store().await, now())
 }
 
