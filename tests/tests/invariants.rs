@@ -1,6 +1,7 @@
 //! A seeded, reproducible random workload: several tasks interleave creations,
-//! cancellations, manual releases and inventory changes through the handlers, and
-//! every invariant of API.md is checked after each round.
+//! cancellations, manual releases, inventory changes, allocation changes, pickups and
+//! pickup cancels through the handlers, and every invariant of API.md is checked
+//! after each round.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -10,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use shared::domain::allotment::Status;
 use shared::domain::dates::NightRange;
+use shared::domain::pickup::PickupStatus;
 use shared::http::Ctx;
 use shared::store::AllotmentFilter;
 use shared::testing::{self, allotment_body, date, key, tenant, TestRequest};
@@ -29,12 +31,41 @@ async fn check_invariants(ctx: &Ctx, est: Uuid) {
         .unwrap();
     assert!(next.is_none());
     let mut held: BTreeMap<(String, chrono::NaiveDate), i64> = BTreeMap::new();
+    let mut picked: BTreeMap<(String, chrono::NaiveDate), i64> = BTreeMap::new();
     for r in &records {
         let (record, grid) = ctx
             .store
             .require_allotment(&t, r.allotment_id)
             .await
             .unwrap();
+        // 3. the active pickups add up to `pickedUp`, night by night.
+        let (pickups, more) = ctx
+            .store
+            .list_pickups(&t, r.allotment_id, 10_000, None)
+            .await
+            .unwrap();
+        assert!(more.is_none());
+        let mut from_pickups: BTreeMap<(String, chrono::NaiveDate), i64> = BTreeMap::new();
+        let mut active = 0;
+        for p in pickups.iter().filter(|p| p.status == PickupStatus::Active) {
+            active += 1;
+            for d in p.nights().iter() {
+                *from_pickups.entry((p.unit_type_id.clone(), d)).or_default() += p.quantity;
+            }
+        }
+        assert_eq!(record.active_pickups, active, "{}", record.allotment_id);
+        for ((ut, d), n) in &grid {
+            let want = from_pickups
+                .get(&(ut.to_string(), *d))
+                .copied()
+                .unwrap_or(0);
+            assert_eq!(
+                n.picked_up, want,
+                "{} {ut} {d}: pickedUp = sum of active pickups",
+                record.allotment_id
+            );
+            *picked.entry((ut.to_string(), *d)).or_default() += n.picked_up;
+        }
         for ((ut, d), n) in &grid {
             assert!(
                 0 <= n.picked_up && n.picked_up <= n.allocated,
@@ -61,6 +92,11 @@ async fn check_invariants(ctx: &Ctx, est: Uuid) {
             n.allotted, expect,
             "{ut} {d}: pool.allotted = sum of holdings"
         );
+        let expect = picked.get(&(ut.to_string(), *d)).copied().unwrap_or(0);
+        assert_eq!(
+            n.picked_up, expect,
+            "{ut} {d}: pool.pickedUp = sum of pickups"
+        );
     }
     for ((ut, d), q) in &held {
         if *q > 0 {
@@ -72,12 +108,103 @@ async fn check_invariants(ctx: &Ctx, est: Uuid) {
     }
 }
 
-async fn op(ctx: &Ctx, k: &str, est: Uuid, rng: &mut StdRng, known: &Mutex<Vec<String>>) {
+type Pickups = Mutex<Vec<(String, String)>>;
+
+async fn op(
+    ctx: &Ctx,
+    k: &str,
+    est: Uuid,
+    rng: &mut StdRng,
+    known: &Mutex<Vec<String>>,
+    pickups: &Pickups,
+) {
     let pick = |rng: &mut StdRng, known: &Mutex<Vec<String>>| {
         let ids = known.lock().unwrap();
         (!ids.is_empty()).then(|| ids[rng.gen_range(0..ids.len())].clone())
     };
-    match rng.gen_range(0..10) {
+    let night = |rng: &mut StdRng| format!("2026-09-{:02}", rng.gen_range(1..=30));
+    match rng.gen_range(0..16) {
+        10 | 11 => {
+            let Some(id) = pick(rng, known) else { return };
+            let (a, b) = (night(rng), night(rng));
+            let (from, to) = if a <= b { (a, b) } else { (b, a) };
+            let body = json!({"unitTypeId": UNITS[rng.gen_range(0..2)], "quantity": rng.gen_range(0..=5), "from": from, "to": to});
+            let r = TestRequest::event("create-allocation")
+                .path_param("allotmentId", &id)
+                .json(body)
+                .key(k)
+                .send(&create_allocation::FUNCTION, ctx)
+                .await;
+            assert!(
+                matches!(
+                    (r.status, r.code()),
+                    (201, _)
+                        | (400, "VALIDATION_ERROR")
+                        | (
+                            409,
+                            "INSUFFICIENT_CAPACITY" | "BELOW_PICKED_UP" | "INVALID_STATE"
+                        )
+                ),
+                "allocation: {}",
+                r.raw
+            );
+        }
+        12..=14 => {
+            let Some(id) = pick(rng, known) else { return };
+            // Mostly a unit type it holds, inside its period; sometimes not.
+            let Ok((record, grid)) = ctx
+                .store
+                .require_allotment(&tenant("acme"), id.parse().unwrap())
+                .await
+            else {
+                return;
+            };
+            let held: Vec<String> = grid.keys().map(|(u, _)| u.to_string()).collect();
+            let unit = if rng.gen_bool(0.9) && !held.is_empty() {
+                held[rng.gen_range(0..held.len())].clone()
+            } else {
+                UNITS[rng.gen_range(0..2)].to_string()
+            };
+            let span = (record.period_to - record.period_from).num_days();
+            let arrival = record.period_from + chrono::Duration::days(rng.gen_range(0..=span));
+            let last = (record.period_to - arrival).num_days() + 1 + i64::from(rng.gen_bool(0.1));
+            let departure = arrival + chrono::Duration::days(rng.gen_range(1..=last.max(1)));
+            let body = testing::pickup_body(
+                &unit,
+                &arrival.to_string(),
+                &departure.to_string(),
+                rng.gen_range(1..=2),
+            );
+            let r = TestRequest::event("create-pickup")
+                .path_param("allotmentId", &id)
+                .json(body)
+                .key(k)
+                .send(&create_pickup::FUNCTION, ctx)
+                .await;
+            match (r.status, r.code()) {
+                (201, _) => pickups
+                    .lock()
+                    .unwrap()
+                    .push((id, r.data()["pickupId"].as_str().unwrap().to_string())),
+                (400, "VALIDATION_ERROR") | (409, "ALLOTMENT_EXHAUSTED" | "INVALID_STATE") => {}
+                other => panic!("pickup: {other:?} {}", r.raw),
+            }
+        }
+        15 => {
+            let chosen = {
+                let list = pickups.lock().unwrap();
+                (!list.is_empty()).then(|| list[rng.gen_range(0..list.len())].clone())
+            };
+            let Some((id, pickup)) = chosen else { return };
+            let r = TestRequest::event("cancel-pickup")
+                .path_param("allotmentId", &id)
+                .path_param("pickupId", &pickup)
+                .raw_body(Vec::new(), None)
+                .key(k)
+                .send(&cancel_pickup::FUNCTION, ctx)
+                .await;
+            assert_eq!(r.status, 200, "pickup cancel: {}", r.raw);
+        }
         0..=4 => {
             let start = rng.gen_range(1..=28);
             let end = (start + rng.gen_range(0..6)).min(30);
@@ -108,7 +235,10 @@ async fn op(ctx: &Ctx, k: &str, est: Uuid, rng: &mut StdRng, known: &Mutex<Vec<S
                 .send(&cancel_allotment::FUNCTION, ctx)
                 .await;
             assert!(
-                matches!((r.status, r.code()), (200, _) | (409, "INVALID_STATE")),
+                matches!(
+                    (r.status, r.code()),
+                    (200, _) | (409, "INVALID_STATE" | "ALLOTMENT_HAS_PICKUPS")
+                ),
                 "cancel: {}",
                 r.raw
             );
@@ -159,17 +289,18 @@ async fn random_interleavings_keep_every_invariant() {
         testing::inventory(&ctx.store, "acme", est, u, "2026-09-01", "2026-09-30", 8).await;
     }
     let known = Arc::new(Mutex::new(Vec::new()));
+    let pickups: Arc<Pickups> = Arc::new(Mutex::new(Vec::new()));
     const TASKS: u64 = 4;
-    const ROUNDS: u64 = 10;
-    const OPS: usize = 8;
+    const ROUNDS: u64 = 12;
+    const OPS: usize = 10;
     for round in 0..ROUNDS {
         let mut tasks = Vec::new();
         for task in 0..TASKS {
-            let (ctx, k, known) = (ctx.clone(), k.clone(), known.clone());
+            let (ctx, k, known, pickups) = (ctx.clone(), k.clone(), known.clone(), pickups.clone());
             tasks.push(tokio::spawn(async move {
                 let mut rng = StdRng::seed_from_u64(SEED + round * TASKS + task);
                 for _ in 0..OPS {
-                    op(&ctx, &k, est, &mut rng, &known).await;
+                    op(&ctx, &k, est, &mut rng, &known, &pickups).await;
                 }
             }));
         }
@@ -183,9 +314,14 @@ async fn random_interleavings_keep_every_invariant() {
         known.lock().unwrap().len() > 10,
         "the workload must create allotments"
     );
+    assert!(
+        pickups.lock().unwrap().len() > 10,
+        "the workload must pick up rooms"
+    );
     println!(
-        "{} allotments created over {} operations",
+        "{} allotments and {} pickups created over {} operations",
         known.lock().unwrap().len(),
+        pickups.lock().unwrap().len(),
         TASKS * ROUNDS * OPS as u64
     );
 }
