@@ -330,12 +330,6 @@ pub async fn stocked_establishment(store: &Store, tenant_name: &str) -> Uuid {
     est
 }
 
-/// Sets an allotment's count of active pickups (until pickups exist as endpoints).
-pub async fn set_active_pickups(store: &Store, tenant_name: &str, allotment: Uuid, n: i64) {
-    let key = crate::store::keys::allotment(&tenant(tenant_name), allotment);
-    set_counter(store, key, "activePickups", n).await;
-}
-
 async fn set_counter(store: &Store, (pk, sk): (String, String), name: &str, n: i64) {
     use aws_sdk_dynamodb::types::AttributeValue;
     store

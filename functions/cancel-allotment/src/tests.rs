@@ -76,7 +76,13 @@ async fn released_allotments_and_active_pickups_refuse_cancel() {
         .assert_error(409, "INVALID_STATE");
 
     let second = create(&ctx, &k, allotment_body(est)).await;
-    testing::set_active_pickups(&ctx.store, "acme", second.parse().unwrap(), 1).await;
+    let p = TestRequest::event("create-pickup")
+        .path_param("allotmentId", &second)
+        .json(testing::pickup_body("dbl", "2026-09-02", "2026-09-03", 1))
+        .key(&k)
+        .send(&create_pickup::FUNCTION, &ctx)
+        .await;
+    assert_eq!(p.status, 201, "{}", p.raw);
     cancel(&second)
         .key(&k)
         .send(&FUNCTION, &ctx)
@@ -84,6 +90,38 @@ async fn released_allotments_and_active_pickups_refuse_cancel() {
         .assert_error(409, "ALLOTMENT_HAS_PICKUPS");
     let held = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-01").await;
     assert_eq!(held[0].2.allotted, 10, "nothing returned");
+    // Once the pickup is cancelled, the allotment can be.
+    let pid = p.data()["pickupId"].as_str().unwrap().to_string();
+    let c = TestRequest::event("cancel-pickup")
+        .path_param("allotmentId", &second)
+        .path_param("pickupId", &pid)
+        .raw_body(Vec::new(), None)
+        .key(&k)
+        .send(&cancel_pickup::FUNCTION, &ctx)
+        .await;
+    assert_eq!(c.status, 200, "{}", c.raw);
+    let done = cancel(&second)
+        .raw_body(Vec::new(), None)
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(done.status, 200, "{}", done.raw);
+    // Once the pickup is cancelled, the allotment can be.
+    let pid = p.data()["pickupId"].as_str().unwrap().to_string();
+    let c = TestRequest::event("cancel-pickup")
+        .path_param("allotmentId", &second)
+        .path_param("pickupId", &pid)
+        .raw_body(Vec::new(), None)
+        .key(&k)
+        .send(&cancel_pickup::FUNCTION, &ctx)
+        .await;
+    assert_eq!(c.status, 200, "{}", c.raw);
+    let done = cancel(&second)
+        .raw_body(Vec::new(), None)
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(done.status, 200, "{}", done.raw);
     let bad = cancel(&second)
         .json(json!({"reason": 5}))
         .key(&k)

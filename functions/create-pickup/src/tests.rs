@@ -230,3 +230,32 @@ async fn twenty_five_racing_pickups_take_exactly_five_rooms() {
         .iter()
         .all(|(_, _, n)| n.picked_up == 5 && n.allotted == 5));
 }
+
+#[tokio::test]
+async fn an_idempotency_key_makes_a_retried_pickup_take_rooms_once() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let id = allotment(&ctx, &k, allotment_body(est)).await;
+    let send = || {
+        pickup(&id, pickup_body("dbl", "2026-09-02", "2026-09-04", 2))
+            .key(&k)
+            .header("idempotency-key", "res-48213")
+            .send(&FUNCTION, &ctx)
+    };
+    let first = send().await;
+    let again = send().await;
+    assert_eq!(first.status, 201);
+    assert_eq!(again.raw, first.raw);
+    assert_eq!(again.headers["idempotency-replayed"], "true");
+    let (record, grid) = ctx
+        .store
+        .require_allotment(&tenant("acme"), id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(record.active_pickups, 1);
+    assert_eq!(grid.values().map(|n| n.picked_up).sum::<i64>(), 4);
+    // The representation and the nights show the pickups.
+    let view = record.view(&grid);
+    assert_eq!(view["totals"][0]["pickedUpRoomNights"], 4);
+}
