@@ -227,3 +227,42 @@ async fn edge_errors_over_http() {
     .await
     .assert_error(404, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn the_local_event_route_runs_the_cutoff_function() {
+    let s = start().await;
+    let sample = std::fs::read(shared::testing::events_dir().join("cutoff-release.json")).unwrap();
+    let r = call(
+        &s,
+        "POST",
+        "/_local/events/cutoff-release",
+        &[("Content-Type", "application/json")],
+        &sample,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"data": {"releasedNights": 0, "allotmentsReleased": 0}})
+    );
+    // Locally the event time may lie in the future.
+    let future = br#"{"time": "2031-01-01T00:00:00Z", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}"#;
+    assert_eq!(
+        call(&s, "POST", "/_local/events/cutoff-release", &[], future)
+            .await
+            .status,
+        200
+    );
+    call(
+        &s,
+        "POST",
+        "/_local/events/cutoff-release",
+        &[],
+        br#"{"time": "soon"}"#,
+    )
+    .await
+    .assert_error(400, "VALIDATION_ERROR");
+    call(&s, "GET", "/_local/events/cutoff-release", &[], b"")
+        .await
+        .assert_error(405, "METHOD_NOT_ALLOWED");
+}

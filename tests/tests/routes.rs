@@ -26,11 +26,35 @@ fn every_function_crate_is_deployed() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n != "admin" && n != "local-server")
         .collect();
+    let mut served = registered();
+    served.extend(
+        local_server::event_functions()
+            .iter()
+            .map(|f| f.to_string()),
+    );
+    assert_eq!(crates, served, "every function crate is served locally");
     assert_eq!(
         crates,
-        registered(),
-        "functions/ and the template list the same functions"
+        template_binaries(),
+        "every function crate is deployed"
     );
+}
+
+/// The `Binary` of every function of the template.
+fn template_binaries() -> BTreeSet<String> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(shared::template::TEMPLATE).unwrap();
+    doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter_map(|r| {
+            r.get("Metadata")?
+                .get("BuildProperties")?
+                .get("Binary")?
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect()
 }
 
 #[test]

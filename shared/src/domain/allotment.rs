@@ -478,13 +478,40 @@ impl AllotmentRecord {
         (first <= self.period_to).then_some(first)
     }
 
+    /// The last night due for release at `now` (nights release in date order), if
+    /// any unreleased night is due. `None` unless active.
+    pub fn due_through(&self, now: DateTime<Utc>) -> Option<NaiveDate> {
+        if self.status != Status::Active {
+            return None;
+        }
+        let rule = self.cutoff_rule();
+        let first = self.first_unreleased()?;
+        let mut through = None;
+        for night in NightRange::new(first, self.period_to, i64::MAX)
+            .ok()?
+            .iter()
+        {
+            if rule.night_moment(night) > now {
+                break;
+            }
+            through = Some(night);
+        }
+        through
+    }
+
+    /// When the next unreleased night is due (`None` once nothing is left).
+    pub fn next_release_at(&self) -> Option<DateTime<Utc>> {
+        if self.status != Status::Active {
+            return None;
+        }
+        self.first_unreleased()
+            .map(|n| self.cutoff_rule().night_moment(n))
+    }
+
     /// `cutoff` of the representation.
     pub fn cutoff_view(&self) -> CutoffView {
         let rule = self.cutoff_rule();
-        let next = match self.status {
-            Status::Active => self.first_unreleased().map(|n| rule.night_moment(n)),
-            _ => None,
-        };
+        let next = self.next_release_at();
         let final_release = self
             .manually_released_at
             .unwrap_or_else(|| rule.night_moment(self.period_to));
@@ -665,6 +692,39 @@ mod tests {
     }
 
     #[test]
+    fn due_nights_form_a_prefix_and_never_come_early() {
+        let mut b = body();
+        b["cutoffDate"] = json!("2026-08-20");
+        b["releaseDays"] = json!(20); // 1 Sep - 20 = 12 Aug, before the fixed cutoff
+        let n = parse(b).unwrap();
+        let mut r = AllotmentRecord::create(&n, Uuid::nil(), chrono_tz::Europe::Paris, Utc::now());
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        // Night 1 Sep is due at 00:00 Paris on 12 Aug = 11 Aug 22:00Z.
+        assert_eq!(r.due_through(at("2026-08-11T21:59:00Z")), None);
+        assert_eq!(
+            r.due_through(at("2026-08-11T22:00:00Z"))
+                .map(|d| d.to_string()),
+            Some("2026-09-01".into())
+        );
+        assert_eq!(
+            r.due_through(at("2026-08-13T22:01:00Z"))
+                .map(|d| d.to_string()),
+            Some("2026-09-03".into())
+        );
+        // The fixed cutoff (21 Aug 00:00 Paris) releases the rest.
+        assert_eq!(
+            r.due_through(at("2026-08-20T22:00:00Z"))
+                .map(|d| d.to_string()),
+            Some("2026-09-07".into())
+        );
+        r.released_through = crate::domain::dates::parse_date("2026-09-03");
+        assert_eq!(r.next_release_at(), Some(at("2026-08-14T22:00:00Z")));
+        r.status = Status::Cancelled;
+        assert_eq!(r.due_through(at("2026-09-30T00:00:00Z")), None);
+        assert_eq!(r.next_release_at(), None);
+    }
+
+    #[test]
     fn size_limits() {
         let mut b = body();
         b["periodFrom"] = json!("2026-09-01");
@@ -826,12 +886,18 @@ pub fn plan_release(
         if *date > through || record.is_night_released(*date) {
             continue;
         }
+        // At cutoff a night is released at its own moment, whenever the run happens,
+        // so a late or repeated delivery writes exactly what a timely one would.
+        let released_at = match reason {
+            ReleaseReason::Cutoff => record.cutoff_rule().night_moment(*date),
+            ReleaseReason::Manual(_) => now,
+        };
         let night = GridNight {
             contracted: n.contracted,
             allocated: n.picked_up,
             picked_up: n.picked_up,
             released: n.contracted - n.picked_up,
-            released_at: Some(now),
+            released_at: Some(released_at),
         };
         by_unit.entry(ut.clone()).or_default().push(NightChange {
             date: *date,

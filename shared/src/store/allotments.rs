@@ -62,6 +62,11 @@ fn header_item(t: &TenantId, r: &AllotmentRecord) -> Result<Item, ApiError> {
     if let Some(through) = r.released_through {
         item.insert("releasedThrough".into(), s(through.to_string()));
     }
+    // The sparse release index: present while nights remain to release.
+    if let Some((rpk, rsk)) = super::releases::index_keys(r) {
+        item.insert(super::releases::GSI2PK.into(), s(rpk));
+        item.insert(super::releases::GSI2SK.into(), s(rsk));
+    }
     item.insert("doc".into(), s(doc));
     Ok(item)
 }

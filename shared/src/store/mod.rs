@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod keys;
 mod pickups;
 mod pool;
+pub mod releases;
 pub mod schema;
 
 use std::time::Duration;

@@ -1,0 +1,17 @@
+use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::http::init_tracing();
+    let store = shared::store::Store::from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let store = store.clone();
+        async move {
+            let clock = Some(chrono::Utc::now());
+            cutoff_release::handle_event(&store, &event.payload, clock)
+                .await
+                .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+        }
+    }))
+    .await
+}
