@@ -1,14 +1,21 @@
 # Allotments: the commands of the README. `make help` lists them.
 SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
+# `make -j test` must still run fmt, clippy, the tests and the template checks in order.
+.NOTPARALLEL:
 export CARGO_TERM_COLOR ?= never
+export SAM_CLI_TELEMETRY ?= 0
+
+TEMPLATE := infra/template.yaml
 
 .PHONY: help dev test lint fmt rust-test infra-lint build-lambdas invoke
 
 help: ## List the targets
+	@echo "Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-dev: ## Install and start DynamoDB Local, create the table, serve the API on :3000 (PORT, DYNAMODB_PORT)
+dev: ## Install and start DynamoDB Local (:8000, DYNAMODB_PORT), create the table, serve the API on :3000 (PORT)
 	@infra/local/dev.sh
 
 test: lint rust-test infra-lint ## Everything: fmt, clippy, every test on its own DynamoDB Local, template checks
@@ -20,19 +27,29 @@ lint: ## cargo fmt --check and clippy -D warnings
 fmt: ## Format the code
 	cargo fmt --all
 
-rust-test: ## Unit, store, handler and HTTP tests (starts and stops DynamoDB Local)
+rust-test: ## Every Rust test on a DynamoDB Local of its own (free port, or DYNAMODB_TEST_PORT), always stopped
 	@infra/local/test.sh
 
-infra-lint: ## cfn-lint and checkov on infra/template.yaml (and sam validate when installed)
-	cfn-lint infra/template.yaml
-	checkov -f infra/template.yaml --framework cloudformation --skip-download --quiet --compact
-	@if command -v sam >/dev/null; then sam validate --lint -t infra/template.yaml --region eu-west-1; fi
+infra-lint: ## cfn-lint and checkov on the template (and sam validate --lint when sam is installed)
+	cfn-lint $(TEMPLATE)
+	checkov -f $(TEMPLATE) --framework cloudformation --skip-download --quiet --compact
+	@if command -v sam >/dev/null; then \
+	  echo "sam validate --lint -t $(TEMPLATE) --region eu-west-1"; \
+	  sam validate --lint -t $(TEMPLATE) --region eu-west-1; \
+	fi
 
-build-lambdas: ## Release build of every function for Lambda (arm64)
+build-lambdas: ## Release build of every function for Lambda on arm64 (needs cargo-lambda and zig; not part of test)
 	cargo lambda build --release --arm64
 
-invoke: ## cargo lambda invoke FN=<function> with its events/ sample and the dev key (needs `cargo lambda watch`)
-	@test -n "$(FN)" || { echo "usage: make invoke FN=get-establishment"; exit 2; }
+invoke: ## FN=<function>: cargo lambda invoke with events/FN.json and the dev key (run `cargo lambda watch` first)
+	@test -n "$(FN)" || { echo "usage: make invoke FN=get-establishment   (one of: $$(cd events && ls *.json | sed 's/\.json$$//' | tr '\n' ' '))" >&2; exit 2; }
+	@test -f "events/$(FN).json" || { echo "no sample event events/$(FN).json" >&2; exit 2; }
 	@mkdir -p .local/events
-	@sed "s/REPLACE_WITH_API_KEY/$$(cat .local/dev-api-key)/" events/$(FN).json > .local/events/$(FN).json
+	@if grep -q REPLACE_WITH_API_KEY "events/$(FN).json"; then \
+	  test -s .local/dev-api-key || { echo "no .local/dev-api-key: run \`make dev\` once first" >&2; exit 2; }; \
+	  key=$$(tr -d '\r\n' < .local/dev-api-key | sed 's/[\\/&|]/\\&/g'); \
+	  sed "s|REPLACE_WITH_API_KEY|$$key|g" "events/$(FN).json" > ".local/events/$(FN).json"; \
+	else \
+	  cp "events/$(FN).json" ".local/events/$(FN).json"; \
+	fi
 	cargo lambda invoke $(FN) --data-file .local/events/$(FN).json

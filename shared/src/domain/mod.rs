@@ -7,6 +7,7 @@ pub mod cutoff;
 pub mod dates;
 pub mod error;
 pub mod establishment;
+pub mod group;
 pub mod ids;
 pub mod inventory;
 pub mod pickup;
