@@ -12,6 +12,10 @@
 //! | allotment grid month | `T#<t>#A#<id>` | `G#<YYYY-MM>` | |
 //! | allotment history | `T#<t>#A#<id>` | `H#<version>` | |
 //! | pickup | `T#<t>#A#<id>` | `P#<pickupId (UUIDv7)>` | |
+//! | membership | `T#<t>#A#<id>` | `GROUP` (→ groupId) | |
+//! | group header | `T#<t>#G#<id>` | `G` | `T#<t>#E#<est>#G` / `<name>#<id>` |
+//! | group grid month | `T#<t>#G#<id>` | `M#<YYYY-MM>` | |
+//! | group name | `T#<t>#E#<est>` | `GNAME#<name>` | |
 
 use uuid::Uuid;
 
@@ -86,6 +90,32 @@ pub fn allotment_index(
 /// Pickups sort by their UUIDv7 id, that is by creation time.
 pub fn pickup(t: &TenantId, allotment: Uuid, pickup: Uuid) -> (String, String) {
     (format!("T#{t}#A#{allotment}"), format!("P#{pickup}"))
+}
+
+pub fn group(t: &TenantId, id: Uuid) -> (String, String) {
+    (format!("T#{t}#G#{id}"), "G".into())
+}
+
+pub fn group_grid(t: &TenantId, id: Uuid, month: Month) -> (String, String) {
+    (format!("T#{t}#G#{id}"), format!("M#{}", month.key()))
+}
+
+/// One item per name and establishment makes names unique, race-free.
+pub fn group_name(t: &TenantId, est: Uuid, name: &str) -> (String, String) {
+    (establishment_pk(t, est), format!("GNAME#{name}"))
+}
+
+/// An allotment's membership of a capacity group (at most one).
+pub fn membership(t: &TenantId, allotment: Uuid) -> (String, String) {
+    (format!("T#{t}#A#{allotment}"), "GROUP".into())
+}
+
+/// GSI1 keys listing an establishment's groups by name, then id.
+pub fn group_index(t: &TenantId, est: Uuid, name: &str, id: Uuid) -> (String, String) {
+    (
+        format!("{}#G", establishment_pk(t, est)),
+        format!("{name}#{id}"),
+    )
 }
 
 /// Splits a pool sort key back into unit type and month.

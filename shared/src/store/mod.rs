@@ -7,6 +7,7 @@ mod allotments;
 mod api_keys;
 mod attr;
 mod establishments;
+pub mod groups;
 pub mod idempotency;
 pub mod keys;
 mod pickups;
