@@ -35,6 +35,10 @@ pub fn functions() -> Vec<Function> {
         list_pickups::FUNCTION,
         cancel_pickup::FUNCTION,
         get_settlement::FUNCTION,
+        create_capacity_group::FUNCTION,
+        get_capacity_group::FUNCTION,
+        list_capacity_groups::FUNCTION,
+        delete_capacity_group::FUNCTION,
         route_fallback::FUNCTION,
     ]
 }

@@ -217,6 +217,38 @@ impl GroupRecord {
     }
 }
 
+impl GroupRecord {
+    /// The representation: public fields, member ids and `usage` per night.
+    pub fn view(
+        &self,
+        grid: &std::collections::BTreeMap<(UnitTypeId, NaiveDate), GroupNight>,
+    ) -> Value {
+        use super::establishment::format_instant;
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            m.remove("timeZone");
+            m.remove("releasedThrough");
+            m.insert(
+                "createdAt".into(),
+                Value::String(format_instant(&self.created_at)),
+            );
+            m.insert(
+                "updatedAt".into(),
+                Value::String(format_instant(&self.updated_at)),
+            );
+            let usage: Vec<Value> = grid
+                .iter()
+                .map(|((ut, d), n)| {
+                    serde_json::json!({"date": d.to_string(), "unitTypeId": ut.as_str(),
+                        "shared": n.shared, "used": n.used, "available": n.available()})
+                })
+                .collect();
+            m.insert("usage".into(), Value::Array(usage));
+        }
+        v
+    }
+}
+
 /// One night of one unit type of a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GroupNight {

@@ -79,6 +79,19 @@ impl ApiRequest {
         Ok((record, grid))
     }
 
+    /// The capacity group of the path, for this tenant (`404` otherwise) and within
+    /// the key's establishment scope (`403`).
+    pub async fn capacity_group(
+        &self,
+        ctx: &super::Ctx,
+    ) -> Result<crate::store::groups::LoadedGroup, ApiError> {
+        let id = self.path_uuid("capacityGroupId")?;
+        let principal = self.principal()?;
+        let g = ctx.store.require_group(&principal.tenant, id).await?;
+        principal.check_establishment(g.record.establishment_id)?;
+        Ok(g)
+    }
+
     /// The version named by `If-Match` (`"3"`, `W/"3"` or `3`), if the header is sent.
     /// A value that names no version can never match: `412`.
     pub fn if_match(&self) -> Result<Option<i64>, ApiError> {

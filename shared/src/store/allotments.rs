@@ -204,7 +204,7 @@ impl Store {
 
     /// Changes the establishment's count of active holdings (allotments, groups),
     /// which freezes its time zone; also checks that it exists.
-    fn establishment_holds(
+    pub(crate) fn establishment_holds(
         &self,
         t: &TenantId,
         est: Uuid,

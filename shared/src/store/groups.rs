@@ -179,6 +179,7 @@ impl Store {
             },
         ];
         items.extend(self.group_grid_puts(t, g.capacity_group_id, grid)?);
+        items.push(self.establishment_holds(t, g.establishment_id, 1)?);
         for a in &g.allotment_ids {
             items.push(self.membership_put(t, *a, g.capacity_group_id)?);
         }
@@ -326,6 +327,7 @@ impl Store {
             let (apk, ask) = keys::membership(t, *a);
             items.push(del(apk, ask, None)?);
         }
+        items.push(self.establishment_holds(t, g.record.establishment_id, -1)?);
         items.extend(
             self.pool_updates(
                 t,
