@@ -23,10 +23,14 @@ async fn a_group_takes_its_rooms_from_the_pool_with_its_members() {
         .as_str()
         .unwrap()
         .to_uppercase();
-    let resp = create(group_body(est, "Summer pool", &[member.clone()]))
-        .key(&k)
-        .send(&FUNCTION, &ctx)
-        .await;
+    let resp = create(group_body(
+        est,
+        "Summer pool",
+        std::slice::from_ref(&member),
+    ))
+    .key(&k)
+    .send(&FUNCTION, &ctx)
+    .await;
     assert_eq!(resp.status, 201, "{}", resp.raw);
     let d = resp.data();
     let id = d["capacityGroupId"].as_str().unwrap();
