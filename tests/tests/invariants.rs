@@ -68,7 +68,7 @@ async fn check_invariants(ctx: &Ctx, est: Uuid) {
         }
         for ((ut, d), n) in &grid {
             assert!(
-                0 <= n.picked_up && n.picked_up <= n.allocated,
+                0 <= n.picked_up && n.own_picked_up() <= n.allocated && n.from_group <= n.picked_up,
                 "{} {ut} {d}: {n:?}",
                 record.allotment_id
             );
@@ -79,8 +79,9 @@ async fn check_invariants(ctx: &Ctx, est: Uuid) {
             }
             if record.is_night_released(*d) {
                 assert_eq!(
-                    n.allocated, n.picked_up,
-                    "a released night keeps only picked-up rooms"
+                    n.allocated,
+                    n.own_picked_up(),
+                    "a released night keeps only its own picked-up rooms"
                 );
             }
         }

@@ -32,9 +32,23 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
         if pickup.status == PickupStatus::Cancelled {
             return ApiResponse::ok(&pickup);
         }
+        let group_released_through = match pickup.capacity_group_id {
+            Some(g) => ctx
+                .store
+                .load_group(&tenant, g)
+                .await?
+                .and_then(|g| g.record.released_through),
+            None => None,
+        };
         if ctx
             .store
-            .cancel_pickup(&tenant, &record, &pickup, ctx.now_seconds())
+            .cancel_pickup(
+                &tenant,
+                &record,
+                &pickup,
+                group_released_through,
+                ctx.now_seconds(),
+            )
             .await?
         {
             let done = ctx

@@ -60,7 +60,7 @@ async fn creates_holds_the_rooms_and_arms_the_cutoff() {
     assert_eq!(
         d["totals"],
         json!([{"unitTypeId": "dbl", "contractedRoomNights": 70, "allocatedRoomNights": 70,
-                "pickedUpRoomNights": 0, "releasedRoomNights": 0}])
+                "pickedUpRoomNights": 0, "pickedUpFromGroupRoomNights": 0, "releasedRoomNights": 0}])
     );
     for internal in [
         "timeZone",

@@ -31,6 +31,7 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
                 "contracted": n.contracted,
                 "allocated": n.allocated,
                 "pickedUp": n.picked_up,
+                "pickedUpFromGroup": n.from_group,
                 "released": n.released,
                 "releasedAt": n.released_at.as_ref().map(format_instant),
             })

@@ -37,7 +37,7 @@ async fn the_grid_per_night_and_unit_type() {
         .send(&FUNCTION, &ctx)
         .await;
     assert_eq!(all.status, 200, "{}", all.raw);
-    let row = |d: &str, u: &str, q: i64| json!({"date": d, "unitTypeId": u, "contracted": q, "allocated": q, "pickedUp": 0, "released": 0, "releasedAt": null});
+    let row = |d: &str, u: &str, q: i64| json!({"date": d, "unitTypeId": u, "contracted": q, "allocated": q, "pickedUp": 0, "pickedUpFromGroup": 0, "released": 0, "releasedAt": null});
     assert_eq!(
         all.body,
         json!({"data": [row("2026-09-01", "dbl", 3), row("2026-09-02", "dbl", 3), row("2026-09-01", "sgl", 2), row("2026-09-02", "sgl", 2)]})

@@ -445,6 +445,9 @@ pub struct AllotmentRecord {
     /// Active pickups (cancel is refused while any exist).
     #[serde(default)]
     pub active_pickups: i64,
+    /// The capacity group it belongs to (kept in its own membership item).
+    #[serde(skip)]
+    pub group_id: Option<Uuid>,
 }
 
 impl AllotmentRecord {
@@ -551,8 +554,22 @@ pub struct GridNight {
     pub contracted: i64,
     pub allocated: i64,
     pub picked_up: i64,
+    /// Of `picked_up`, the rooms a capacity group supplied.
+    pub from_group: i64,
     pub released: i64,
     pub released_at: Option<DateTime<Utc>>,
+}
+
+impl GridNight {
+    /// Rooms picked up from the allotment's own allocation.
+    pub fn own_picked_up(&self) -> i64 {
+        self.picked_up - self.from_group
+    }
+
+    /// Rooms of its own allocation still free for pickups.
+    pub fn remaining(&self) -> i64 {
+        self.allocated - self.own_picked_up()
+    }
 }
 
 /// Totals of one unit type, in room-nights.
@@ -563,6 +580,8 @@ pub struct UnitTotals {
     pub contracted_room_nights: i64,
     pub allocated_room_nights: i64,
     pub picked_up_room_nights: i64,
+    /// Of the picked-up room-nights, those a capacity group supplied.
+    pub picked_up_from_group_room_nights: i64,
     pub released_room_nights: i64,
 }
 
@@ -781,6 +800,7 @@ pub fn totals(grid: &Grid) -> Vec<UnitTotals> {
         t.contracted_room_nights += n.contracted;
         t.allocated_room_nights += n.allocated;
         t.picked_up_room_nights += n.picked_up;
+        t.picked_up_from_group_room_nights += n.from_group;
         t.released_room_nights += n.released;
     }
     out
@@ -892,22 +912,24 @@ pub fn plan_release(
             ReleaseReason::Cutoff => record.cutoff_rule().night_moment(*date),
             ReleaseReason::Manual(_) => now,
         };
+        // The allotment keeps the rooms picked up from its own allocation; rooms a
+        // group supplied stay the group's.
+        let kept = n.own_picked_up();
         let night = GridNight {
-            contracted: n.contracted,
-            allocated: n.picked_up,
-            picked_up: n.picked_up,
-            released: n.contracted - n.picked_up,
+            allocated: kept,
+            released: n.contracted - kept,
             released_at: Some(released_at),
+            ..n.clone()
         };
         by_unit.entry(ut.clone()).or_default().push(NightChange {
             date: *date,
             previous_quantity: n.allocated,
-            quantity: n.picked_up,
+            quantity: kept,
         });
         changes.push(NightRelease {
             unit_type_id: ut.clone(),
             date: *date,
-            returned: n.allocated - n.picked_up,
+            returned: n.allocated - kept,
             night,
         });
     }
@@ -998,6 +1020,7 @@ impl AllotmentRecord {
             released_through: None,
             manually_released_at: None,
             active_pickups: 0,
+            group_id: None,
         }
     }
 
@@ -1217,12 +1240,12 @@ pub fn plan_allocation(
     let mut below = Vec::new();
     for d in range.iter() {
         let old = grid.get(&(ut.clone(), d)).cloned().unwrap_or_default();
-        if change.quantity < old.picked_up {
+        if change.quantity < old.own_picked_up() {
             below.push(NightConflict {
                 unit_type_id: ut.to_string(),
                 date: d,
                 requested: change.quantity,
-                actual: old.picked_up,
+                actual: old.own_picked_up(),
             });
             continue;
         }

@@ -80,10 +80,17 @@ impl NewPickup {
         .expect("departure is after arrival")
     }
 
-    /// Checks the pickup against the allotment: nights inside the period and a unit type
-    /// it holds (`400`), an active contractual allotment and no released night (`409`),
-    /// enough rooms left on every night (`409 ALLOTMENT_EXHAUSTED`, every short night).
-    pub fn check(&self, record: &AllotmentRecord, grid: &Grid) -> Result<(), ApiError> {
+    /// Checks the pickup against the allotment and plans where each night's rooms
+    /// come from: nights inside the period and a unit type it holds (`400`), an active
+    /// contractual allotment and no released night (`409 INVALID_STATE`), and enough
+    /// rooms on every night, its own first, then its capacity group's (`409
+    /// ALLOTMENT_EXHAUSTED` with every short night; `remaining` counts the group too).
+    pub fn plan(
+        &self,
+        record: &AllotmentRecord,
+        grid: &Grid,
+        group: Option<&GroupView<'_>>,
+    ) -> Result<Vec<NightTake>, ApiError> {
         let nights = self.nights();
         let mut issues = Vec::new();
         if nights.from() < record.period_from || nights.to() > record.period_to {
@@ -109,27 +116,67 @@ impl NewPickup {
                 "Some of these nights are already released".into(),
             ));
         }
-        let short: Vec<NightConflict> = nights
-            .iter()
-            .filter_map(|d| {
-                let n = grid
-                    .get(&(self.unit_type_id.clone(), d))
-                    .cloned()
-                    .unwrap_or_default();
-                let remaining = n.allocated - n.picked_up;
-                (remaining < self.quantity).then(|| NightConflict {
+        let mut takes = Vec::new();
+        let mut short = Vec::new();
+        for d in nights.iter() {
+            let own_left = grid
+                .get(&(self.unit_type_id.clone(), d))
+                .map(|n| n.remaining())
+                .unwrap_or(0)
+                .max(0);
+            let group_left = group
+                .map(|g| g.available(&self.unit_type_id, d))
+                .unwrap_or(0);
+            if own_left + group_left < self.quantity {
+                short.push(NightConflict {
                     unit_type_id: self.unit_type_id.to_string(),
                     date: d,
                     requested: self.quantity,
-                    actual: remaining,
-                })
-            })
-            .collect();
+                    actual: own_left + group_left,
+                });
+                continue;
+            }
+            let own = self.quantity.min(own_left);
+            takes.push(NightTake {
+                date: d,
+                own,
+                from_group: self.quantity - own,
+            });
+        }
         if short.is_empty() {
-            Ok(())
+            Ok(takes)
         } else {
             Err(ApiError::AllotmentExhausted(short))
         }
+    }
+}
+
+/// Where one night's rooms of a pickup come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NightTake {
+    pub date: NaiveDate,
+    pub own: i64,
+    pub from_group: i64,
+}
+
+/// What a pickup may draw from the member's capacity group.
+pub struct GroupView<'a> {
+    pub nights: &'a std::collections::BTreeMap<(UnitTypeId, NaiveDate), super::group::GroupNight>,
+    pub released_through: Option<NaiveDate>,
+}
+
+impl GroupView<'_> {
+    /// Rooms the group can still supply on a night (none once the night is released).
+    pub fn available(&self, ut: &UnitTypeId, d: NaiveDate) -> i64 {
+        if self.released_through.is_some_and(|t| d <= t) {
+            return 0;
+        }
+        self.nights
+            .get(&(ut.clone(), d))
+            .map(|n| n.available())
+            .unwrap_or(0)
+            .max(0)
     }
 }
 
@@ -150,6 +197,30 @@ pub struct Pickup {
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "super::allotment::opt_instant")]
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// The capacity group that supplied some of the rooms, and how many per night.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_group_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from_group: Vec<GroupDraw>,
+}
+
+/// Rooms a pickup took from the capacity group on one night.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupDraw {
+    pub date: NaiveDate,
+    pub quantity: i64,
+}
+
+impl Pickup {
+    /// Rooms the group supplied on `d`.
+    pub fn drawn_on(&self, d: NaiveDate) -> i64 {
+        self.from_group
+            .iter()
+            .filter(|g| g.date == d)
+            .map(|g| g.quantity)
+            .sum()
+    }
 }
 
 impl Pickup {

@@ -7,8 +7,9 @@
 //! | grid month | `T#<t>#A#<id>` | `G#<YYYY-MM>`: `n.<unitType>.<dd>` = `{k, l, p, r, v, ra}` |
 //! | history | `T#<t>#A#<id>` | `H#<version>`: the entries one change wrote |
 //!
-//! Grid night fields: `k` contracted, `l` allocated, `p` picked up, `r` released,
-//! `v` remaining (`l - p`, kept in step so conditions can check it), `ra` released at.
+//! Grid night fields: `k` contracted, `l` allocated, `p` picked up (`g` of them from the
+//! capacity group), `r` released, `v` remaining own rooms (`l - (p - g)`, kept in step so
+//! conditions can check it), `ra` released at.
 //!
 //! The header carries a `version`; every change of an allotment is conditioned on
 //! it (optimistic concurrency), so two changes never interleave.
@@ -85,9 +86,10 @@ fn night_attr(n: &GridNight) -> AttributeValue {
         ("k".to_string(), super::attr::n(n.contracted)),
         ("l".to_string(), super::attr::n(n.allocated)),
         ("p".to_string(), super::attr::n(n.picked_up)),
+        ("g".to_string(), super::attr::n(n.from_group)),
         ("r".to_string(), super::attr::n(n.released)),
-        // Remaining rooms (`allocated - pickedUp`): conditions cannot subtract.
-        ("v".to_string(), super::attr::n(n.allocated - n.picked_up)),
+        // Remaining own rooms (`allocated - (pickedUp - fromGroup)`): conditions cannot subtract.
+        ("v".to_string(), super::attr::n(n.remaining())),
     ]);
     if let Some(at) = n.released_at {
         m.insert("ra".to_string(), s(at.to_rfc3339()));
@@ -126,6 +128,7 @@ fn parse_grid_item(item: &Item, grid: &mut Grid) -> Result<(), ApiError> {
                     contracted: get_n(night, "k")?,
                     allocated: get_n(night, "l")?,
                     picked_up: get_n(night, "p")?,
+                    from_group: get_n(night, "g").unwrap_or(0),
                     released: get_n(night, "r")?,
                     released_at,
                 },
@@ -320,6 +323,7 @@ impl Store {
     ) -> Result<Option<(AllotmentRecord, Grid)>, ApiError> {
         let (pk, _) = keys::allotment(t, id);
         let mut header = None;
+        let mut group = None;
         let mut grid = Grid::new();
         let query = self
             .client()
@@ -334,11 +338,20 @@ impl Store {
         for item in self.query_all("load_allotment", query).await? {
             match get_s(&item, keys::SK)? {
                 "A" => header = Some(parse_header(&item)?),
+                "GROUP" => {
+                    group = item
+                        .get("groupId")
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|g| Uuid::parse_str(g).ok())
+                }
                 sk if sk.starts_with("G#") => parse_grid_item(&item, &mut grid)?,
                 _ => {}
             }
         }
-        Ok(header.map(|h| (h, grid)))
+        Ok(header.map(|mut h| {
+            h.group_id = group;
+            (h, grid)
+        }))
     }
 
     /// Like [`Self::load_allotment`], `NOT_FOUND` when absent.

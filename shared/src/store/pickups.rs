@@ -16,7 +16,7 @@ use crate::domain::allotment::AllotmentRecord;
 use crate::domain::dates::{day_key, Month};
 use crate::domain::error::ApiError;
 use crate::domain::ids::{TenantId, UnitTypeId};
-use crate::domain::pickup::{Pickup, PickupStatus};
+use crate::domain::pickup::{NightTake, Pickup, PickupStatus};
 
 fn build_err(what: &'static str) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> ApiError {
     move |e| ApiError::Internal(format!("{what}: {e}"))
@@ -47,8 +47,17 @@ struct GridDelta {
     date: NaiveDate,
     /// Added to `pickedUp`.
     picked_up: i64,
+    /// Added to `fromGroup` (the part of `picked_up` the group supplies).
+    from_group: i64,
     /// Added to `allocated`.
     allocated: i64,
+}
+
+impl GridDelta {
+    /// Own rooms taken (> 0) or given back (< 0).
+    fn own(&self) -> i64 {
+        self.picked_up - self.from_group
+    }
 }
 
 impl Store {
@@ -126,14 +135,19 @@ impl Store {
                 let dk = day_key(d.date);
                 names.insert(format!("#d{dk}"), dk.clone());
                 let night = format!("#n.#u.#d{dk}");
-                // remaining = allocated - pickedUp
-                let remaining = d.allocated - d.picked_up;
-                sets.push(format!("{night}.#p = {night}.#p + :p{dk}"));
-                values.insert(format!(":p{dk}"), n(d.picked_up));
-                if remaining != 0 || d.picked_up > 0 {
-                    names.insert("#v".into(), "v".into());
+                // remaining own rooms = allocated - (pickedUp - fromGroup)
+                let remaining = d.allocated - d.own();
+                if d.picked_up != 0 {
+                    sets.push(format!("{night}.#p = {night}.#p + :p{dk}"));
+                    values.insert(format!(":p{dk}"), n(d.picked_up));
+                }
+                if d.from_group != 0 {
+                    names.insert("#g".into(), "g".into());
+                    sets.push(format!("{night}.#g = {night}.#g + :g{dk}"));
+                    values.insert(format!(":g{dk}"), n(d.from_group));
                 }
                 if remaining != 0 {
+                    names.insert("#v".into(), "v".into());
                     sets.push(format!("{night}.#v = {night}.#v + :v{dk}"));
                     values.insert(format!(":v{dk}"), n(remaining));
                 }
@@ -142,11 +156,15 @@ impl Store {
                     sets.push(format!("{night}.#l = {night}.#l + :l{dk}"));
                     values.insert(format!(":l{dk}"), n(d.allocated));
                 }
-                if d.picked_up > 0 {
-                    conditions.push(format!("{night}.#v >= :p{dk}"));
-                } else {
+                if d.own() > 0 {
+                    names.insert("#v".into(), "v".into());
+                    values.insert(format!(":o{dk}"), n(d.own()));
+                    conditions.push(format!("{night}.#v >= :o{dk}"));
+                } else if d.picked_up < 0 {
                     values.insert(format!(":q{dk}"), n(-d.picked_up));
                     conditions.push(format!("{night}.#p >= :q{dk}"));
+                } else {
+                    conditions.push(format!("attribute_exists({night})"));
                 }
             }
             let u = Update::builder()
@@ -163,13 +181,15 @@ impl Store {
         Ok(items)
     }
 
-    /// Takes the rooms of a checked pickup. `Ok(false)` if a condition failed (the
-    /// caller reloads and says why, or retries).
+    /// Takes the rooms of a planned pickup: its own first, the rest from its capacity
+    /// group, all in one transaction. `Ok(false)` if a condition failed (the caller
+    /// reloads and says why, or retries).
     pub async fn create_pickup(
         &self,
         t: &TenantId,
         record: &AllotmentRecord,
         pickup: &Pickup,
+        takes: &[NightTake],
     ) -> Result<bool, ApiError> {
         let ut = UnitTypeId::parse(&pickup.unit_type_id)
             .map_err(|_| ApiError::Internal("pickup unit".into()))?;
@@ -184,15 +204,27 @@ impl Store {
             TransactWriteItem::builder().put(put).build(),
             self.header_counters(t, record, 1, Some(nights.from()))?,
         ];
-        let deltas: Vec<GridDelta> = nights
+        let deltas: Vec<GridDelta> = takes
             .iter()
-            .map(|date| GridDelta {
-                date,
-                picked_up: pickup.quantity,
+            .map(|k| GridDelta {
+                date: k.date,
+                picked_up: k.own + k.from_group,
+                from_group: k.from_group,
                 allocated: 0,
             })
             .collect();
         items.extend(self.grid_counters(t, record.allotment_id, &ut, &deltas)?);
+        if let Some(group) = pickup.capacity_group_id {
+            let draws: Vec<(NaiveDate, i64, i64)> = takes
+                .iter()
+                .filter(|k| k.from_group > 0)
+                .map(|k| (k.date, k.from_group, 0))
+                .collect();
+            if !draws.is_empty() {
+                items.push(self.group_counters(t, group, 1)?);
+                items.extend(self.group_night_updates(t, group, &ut, &draws)?);
+            }
+        }
         items.extend(self.pool_updates(
             t,
             record.establishment_id,
@@ -210,13 +242,101 @@ impl Store {
         Ok(self.transact(items).await? == TxOutcome::Done)
     }
 
-    /// Cancels an active pickup: each room goes back to the allotment on nights not yet
-    /// released, to the pool on released ones. `Ok(false)` if something moved meanwhile.
+    /// The group header's counters: `activeDraws` and `version` move with every
+    /// pickup that draws on it (or its cancel).
+    fn group_counters(
+        &self,
+        t: &TenantId,
+        group: Uuid,
+        draws: i64,
+    ) -> Result<TransactWriteItem, ApiError> {
+        let (pk, sk) = keys::group(t, group);
+        let u = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key(pk, sk)))
+            .condition_expression("attribute_exists(PK)")
+            .update_expression("ADD #v :one, #d :d")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_names("#d", "activeDraws")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":d", n(draws))
+            .build()
+            .map_err(build_err("group counters"))?;
+        Ok(TransactWriteItem::builder().update(u).build())
+    }
+
+    /// Group nights: `(date, used delta, shared delta)`; using rooms is conditioned
+    /// on the group still having them.
+    fn group_night_updates(
+        &self,
+        t: &TenantId,
+        group: Uuid,
+        ut: &UnitTypeId,
+        changes: &[(NaiveDate, i64, i64)],
+    ) -> Result<Vec<TransactWriteItem>, ApiError> {
+        let mut per_month: BTreeMap<Month, Vec<&(NaiveDate, i64, i64)>> = BTreeMap::new();
+        for c in changes {
+            per_month.entry(Month::of(c.0)).or_default().push(c);
+        }
+        let mut items = Vec::new();
+        for (month, nights) in per_month {
+            let (pk, sk) = keys::group_grid(t, group, month);
+            let mut names = HashMap::from([
+                ("#n".to_string(), "n".to_string()),
+                ("#u".to_string(), ut.to_string()),
+            ]);
+            let mut values = HashMap::new();
+            let mut sets = Vec::new();
+            let mut conditions = vec!["attribute_exists(PK)".to_string()];
+            for (date, used, shared) in nights {
+                let dk = day_key(*date);
+                names.insert(format!("#d{dk}"), dk.clone());
+                let night = format!("#n.#u.#d{dk}");
+                let available = shared - used;
+                if *used != 0 {
+                    names.insert("#used".into(), "u".into());
+                    sets.push(format!("{night}.#used = {night}.#used + :u{dk}"));
+                    values.insert(format!(":u{dk}"), n(*used));
+                }
+                if *shared != 0 {
+                    names.insert("#s".into(), "s".into());
+                    sets.push(format!("{night}.#s = {night}.#s + :s{dk}"));
+                    values.insert(format!(":s{dk}"), n(*shared));
+                }
+                if available != 0 {
+                    names.insert("#av".into(), "v".into());
+                    sets.push(format!("{night}.#av = {night}.#av + :a{dk}"));
+                    values.insert(format!(":a{dk}"), n(available));
+                }
+                if *used > 0 {
+                    names.insert("#av".into(), "v".into());
+                    values.insert(format!(":c{dk}"), n(*used));
+                    conditions.push(format!("{night}.#av >= :c{dk}"));
+                }
+            }
+            let u = Update::builder()
+                .table_name(self.table())
+                .set_key(Some(key(pk, sk)))
+                .condition_expression(conditions.join(" AND "))
+                .update_expression(format!("SET {}", sets.join(", ")))
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .build()
+                .map_err(build_err("group nights"))?;
+            items.push(TransactWriteItem::builder().update(u).build());
+        }
+        Ok(items)
+    }
+
+    /// Cancels an active pickup: each room goes back where it came from — to the
+    /// allotment (or its group, for rooms the group supplied) on nights not yet released
+    /// there, to the pool on released ones. `Ok(false)` if something moved meanwhile.
     pub async fn cancel_pickup(
         &self,
         t: &TenantId,
         record: &AllotmentRecord,
         pickup: &Pickup,
+        group_released_through: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<bool, ApiError> {
         let ut = UnitTypeId::parse(&pickup.unit_type_id)
@@ -238,39 +358,45 @@ impl Store {
         ];
         let q = pickup.quantity;
         let nights = pickup.nights();
-        let deltas: Vec<GridDelta> = nights
-            .iter()
-            .map(|date| GridDelta {
+        let mut deltas = Vec::new();
+        let mut pool = Vec::new();
+        let mut group_changes = Vec::new();
+        for date in nights.iter() {
+            let drawn = pickup.drawn_on(date);
+            let own = q - drawn;
+            let released_here = record.is_night_released(date);
+            // A released night keeps only its own picked-up rooms: those leave it.
+            deltas.push(GridDelta {
                 date,
                 picked_up: -q,
-                // A released night keeps only picked-up rooms: the room leaves it.
-                allocated: if record.is_night_released(date) {
-                    -q
+                from_group: -drawn,
+                allocated: if released_here { -own } else { 0 },
+            });
+            let mut to_pool = if released_here { own } else { 0 };
+            if drawn > 0 {
+                if group_released_through.is_some_and(|t| date <= t) {
+                    // The group's night is released: its room goes to the pool.
+                    group_changes.push((date, -drawn, -drawn));
+                    to_pool += drawn;
                 } else {
-                    0
+                    group_changes.push((date, -drawn, 0));
+                }
+            }
+            pool.push((
+                ut.clone(),
+                NightDelta {
+                    date,
+                    allotted: -to_pool,
+                    picked_up: -q,
                 },
-            })
-            .collect();
+            ));
+        }
         items.extend(self.grid_counters(t, record.allotment_id, &ut, &deltas)?);
-        items.extend(self.pool_updates(
-            t,
-            record.establishment_id,
-            nights.iter().map(|date| {
-                let back_to_pool = if record.is_night_released(date) {
-                    -q
-                } else {
-                    0
-                };
-                (
-                    ut.clone(),
-                    NightDelta {
-                        date,
-                        allotted: back_to_pool,
-                        picked_up: -q,
-                    },
-                )
-            }),
-        )?);
+        if let (Some(group), false) = (pickup.capacity_group_id, group_changes.is_empty()) {
+            items.push(self.group_counters(t, group, -1)?);
+            items.extend(self.group_night_updates(t, group, &ut, &group_changes)?);
+        }
+        items.extend(self.pool_updates(t, record.establishment_id, pool)?);
         Ok(self.transact(items).await? == TxOutcome::Done)
     }
 
