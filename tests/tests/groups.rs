@@ -1,0 +1,140 @@
+//! Capacity groups across functions: members draw on the group once their own rooms
+//! run out, cancels give rooms back where they came from, deletes wait for pickups.
+
+use serde_json::{json, Value};
+use shared::http::Ctx;
+use shared::testing::{self, allotment_body, key, pickup_body, pool_nights, tenant, TestRequest};
+use uuid::Uuid;
+
+async fn group(ctx: &Ctx, k: &str, est: Uuid, members: &[String], quantity: i64) -> String {
+    let body = json!({"establishmentId": est.to_string(), "name": format!("Pool {}", Uuid::new_v4()), "periodFrom": "2026-09-01",
+                      "periodTo": "2026-09-07", "unitAllocations": [{"unitTypeId": "dbl", "quantity": quantity}],
+                      "cutoffDate": "2026-08-15", "allotmentIds": members});
+    let r = TestRequest::event("create-capacity-group")
+        .json(body)
+        .key(k)
+        .send(&create_capacity_group::FUNCTION, ctx)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.raw);
+    r.data()["capacityGroupId"].as_str().unwrap().to_string()
+}
+
+async fn usage(ctx: &Ctx, k: &str, id: &str) -> Vec<i64> {
+    let r = TestRequest::event("get-capacity-group")
+        .path_param("capacityGroupId", id)
+        .key(k)
+        .send(&get_capacity_group::FUNCTION, ctx)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.raw);
+    r.data()["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["used"].as_i64().unwrap())
+        .collect()
+}
+
+async fn pickup(ctx: &Ctx, k: &str, allotment: &str, q: i64) -> testing::TestResponse {
+    TestRequest::event("create-pickup")
+        .path_param("allotmentId", allotment)
+        .json(pickup_body("dbl", "2026-09-02", "2026-09-04", q))
+        .key(k)
+        .send(&create_pickup::FUNCTION, ctx)
+        .await
+}
+
+#[tokio::test]
+async fn a_member_draws_on_its_group_and_gives_the_rooms_back() {
+    let ctx = testing::ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let mut body = allotment_body(est);
+    body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 2}]);
+    let member = create_allotment::created(&ctx, &k, body.clone()).await["allotmentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let outsider = create_allotment::created(&ctx, &k, body).await["allotmentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let g = group(&ctx, &k, est, std::slice::from_ref(&member), 3).await;
+
+    let p = pickup(&ctx, &k, &member, 4).await;
+    assert_eq!(p.status, 201, "{}", p.raw);
+    assert_eq!(p.data()["capacityGroupId"], g.as_str());
+    assert_eq!(
+        p.data()["fromGroup"],
+        json!([{"date": "2026-09-02", "quantity": 2}, {"date": "2026-09-03", "quantity": 2}])
+    );
+    assert_eq!(usage(&ctx, &k, &g).await, [0, 2, 2, 0, 0, 0, 0]);
+    let (record, grid) = ctx
+        .store
+        .require_allotment(&tenant("acme"), member.parse().unwrap())
+        .await
+        .unwrap();
+    let view = record.view(&grid);
+    assert_eq!(view["totals"][0]["pickedUpRoomNights"], 8);
+    assert_eq!(view["totals"][0]["pickedUpFromGroupRoomNights"], 4);
+    let pool = pool_nights(&ctx.store, "acme", est, "2026-09-02", "2026-09-02").await;
+    assert_eq!(
+        (pool[0].2.allotted, pool[0].2.picked_up),
+        (2 + 2 + 3, 4),
+        "group rooms stay allotted to the group"
+    );
+
+    // Own rooms are gone and one group room is left: the next 2 are short.
+    let short = pickup(&ctx, &k, &member, 2).await;
+    short.assert_error(409, "ALLOTMENT_EXHAUSTED");
+    assert_eq!(
+        short.body["details"][0],
+        json!({"unitTypeId": "dbl", "date": "2026-09-02", "requested": 2, "remaining": 1})
+    );
+    // A non-member has only its own rooms.
+    let outside = pickup(&ctx, &k, &outsider, 3).await;
+    outside.assert_error(409, "ALLOTMENT_EXHAUSTED");
+    assert_eq!(outside.body["details"][0]["remaining"], 2);
+
+    // The group cannot go while a pickup draws on it.
+    let del = || {
+        TestRequest::event("delete-capacity-group")
+            .path_param("capacityGroupId", &g)
+            .key(&k)
+    };
+    del()
+        .send(&delete_capacity_group::FUNCTION, &ctx)
+        .await
+        .assert_error(409, "ALLOTMENT_HAS_PICKUPS");
+
+    let pid = p.data()["pickupId"].as_str().unwrap().to_string();
+    let c = TestRequest::event("cancel-pickup")
+        .path_param("allotmentId", &member)
+        .path_param("pickupId", &pid)
+        .raw_body(Vec::new(), None)
+        .key(&k)
+        .send(&cancel_pickup::FUNCTION, &ctx)
+        .await;
+    assert_eq!(c.status, 200, "{}", c.raw);
+    assert_eq!(usage(&ctx, &k, &g).await, [0; 7]);
+    let (_, grid) = ctx
+        .store
+        .require_allotment(&tenant("acme"), member.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(grid
+        .values()
+        .all(|n| n.picked_up == 0 && n.from_group == 0 && n.allocated == 2));
+    assert_eq!(
+        del()
+            .send(&delete_capacity_group::FUNCTION, &ctx)
+            .await
+            .status,
+        204
+    );
+    let pool: Vec<Value> = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07")
+        .await
+        .iter()
+        .map(|(_, _, n)| json!([n.allotted, n.picked_up]))
+        .collect();
+    assert!(pool.iter().all(|n| *n == json!([4, 0])), "{pool:?}");
+}
