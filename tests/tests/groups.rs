@@ -138,3 +138,81 @@ async fn a_member_draws_on_its_group_and_gives_the_rooms_back() {
         .collect();
     assert!(pool.iter().all(|n| *n == json!([4, 0])), "{pool:?}");
 }
+
+#[tokio::test]
+async fn the_group_releases_at_its_own_cutoff_not_at_its_members() {
+    let ctx = testing::ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let mut body = allotment_body(est);
+    body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 2}]);
+    body["releaseDays"] = json!(null);
+    let member = create_allotment::created(&ctx, &k, body).await["allotmentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let g = group(&ctx, &k, est, std::slice::from_ref(&member), 3).await;
+    let p = pickup(&ctx, &k, &member, 3).await; // 2 own + 1 from the group, on 2 and 3 Sep
+    assert_eq!(p.status, 201, "{}", p.raw);
+    let deliver = |time: &str| {
+        let event = json!({"time": time, "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+        let store = ctx.store.clone();
+        async move {
+            cutoff_release::handle_event(&store, &event, None)
+                .await
+                .unwrap()
+        }
+    };
+    // The member's cutoff (1 Aug): its unpicked rooms go, the group's stay.
+    deliver("2026-08-01T22:01:00Z").await;
+    let shared = |ctx: &Ctx, g: String| {
+        let store = ctx.store.clone();
+        async move {
+            let loaded = store
+                .require_group(&tenant("acme"), g.parse().unwrap())
+                .await
+                .unwrap();
+            loaded
+                .grid
+                .values()
+                .map(|n| (n.shared, n.used))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        shared(&ctx, g.clone()).await,
+        [(3, 0), (3, 1), (3, 1), (3, 0), (3, 0), (3, 0), (3, 0)]
+    );
+    let pool = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-02").await;
+    assert_eq!(
+        (pool[0].2.allotted, pool[1].2.allotted),
+        (3, 2 + 3),
+        "member keeps 2 own picked-up rooms on 2 Sep"
+    );
+    // The group's cutoff (15 Aug): its unused rooms go back.
+    deliver("2026-08-15T22:01:00Z").await;
+    assert_eq!(
+        shared(&ctx, g.clone()).await,
+        [(0, 0), (1, 1), (1, 1), (0, 0), (0, 0), (0, 0), (0, 0)]
+    );
+    let pool = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07").await;
+    let allotted: Vec<i64> = pool.iter().map(|(_, _, n)| n.allotted).collect();
+    assert_eq!(allotted, [0, 3, 3, 0, 0, 0, 0]);
+    // Cancelling the pickup now sends every room to the pool.
+    let pid = p.data()["pickupId"].as_str().unwrap().to_string();
+    let c = TestRequest::event("cancel-pickup")
+        .path_param("allotmentId", &member)
+        .path_param("pickupId", &pid)
+        .raw_body(Vec::new(), None)
+        .key(&k)
+        .send(&cancel_pickup::FUNCTION, &ctx)
+        .await;
+    assert_eq!(c.status, 200, "{}", c.raw);
+    let pool = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07").await;
+    assert!(
+        pool.iter()
+            .all(|(_, _, n)| n.allotted == 0 && n.picked_up == 0 && n.available == 30),
+        "{pool:?}"
+    );
+    assert_eq!(shared(&ctx, g).await, [(0, 0); 7]);
+}

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
 use shared::domain::allotment::ReleaseReason;
 use shared::domain::error::ApiError;
-use shared::store::releases::{days_to_scan, Due, SHARDS};
+use shared::store::releases::{days_to_scan, Due, DueKind, SHARDS};
 use shared::store::Store;
 
 pub const NAME: &str = "cutoff-release";
@@ -114,8 +114,12 @@ pub async fn run(store: &Store, now: DateTime<Utc>, batch: usize) -> Result<Repo
     Ok(report)
 }
 
-/// Releases what is due of one allotment: `(nights released, became released)`.
+/// Releases what is due of one allotment or group: `(nights released, allotment
+/// became released)`.
 async fn release(store: &Store, due: &Due, now: DateTime<Utc>) -> Result<(u64, bool), ApiError> {
+    if due.kind == DueKind::Group {
+        return release_group(store, due, now).await;
+    }
     for _ in 0..4 {
         let Some((record, grid)) = store.load_allotment(&due.tenant, due.allotment_id).await?
         else {
@@ -144,6 +148,27 @@ async fn release(store: &Store, due: &Due, now: DateTime<Utc>) -> Result<(u64, b
         }
     }
     Err(ApiError::Unavailable("the allotment kept changing".into()))
+}
+
+/// A group's unused rooms of its due nights go back to the pool (a member's own
+/// release never touches them). Group nights do not count as allotment nights.
+async fn release_group(
+    store: &Store,
+    due: &Due,
+    now: DateTime<Utc>,
+) -> Result<(u64, bool), ApiError> {
+    for _ in 0..4 {
+        let Some(g) = store.load_group(&due.tenant, due.allotment_id).await? else {
+            return Ok((0, false));
+        };
+        let Some(through) = g.record.due_through(now) else {
+            return Ok((0, false));
+        };
+        if store.release_group(&due.tenant, &g, through, now).await? {
+            return Ok((0, false));
+        }
+    }
+    Err(ApiError::Unavailable("the group kept changing".into()))
 }
 
 /// Sets the watermark to `target`, or lower if a concurrent run left something earlier.

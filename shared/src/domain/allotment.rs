@@ -487,19 +487,8 @@ impl AllotmentRecord {
         if self.status != Status::Active {
             return None;
         }
-        let rule = self.cutoff_rule();
-        let first = self.first_unreleased()?;
-        let mut through = None;
-        for night in NightRange::new(first, self.period_to, i64::MAX)
-            .ok()?
-            .iter()
-        {
-            if rule.night_moment(night) > now {
-                break;
-            }
-            through = Some(night);
-        }
-        through
+        self.cutoff_rule()
+            .due_through(self.period_from, self.period_to, self.released_through, now)
     }
 
     /// When the next unreleased night is due (`None` once nothing is left).
@@ -507,8 +496,8 @@ impl AllotmentRecord {
         if self.status != Status::Active {
             return None;
         }
-        self.first_unreleased()
-            .map(|n| self.cutoff_rule().night_moment(n))
+        self.cutoff_rule()
+            .next_release(self.period_from, self.period_to, self.released_through)
     }
 
     /// `cutoff` of the representation.

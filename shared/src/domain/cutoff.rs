@@ -55,6 +55,50 @@ impl CutoffRule {
     }
 }
 
+impl CutoffRule {
+    /// The first night of `[from, to]` after `released_through`, if any.
+    fn first_pending(
+        from: NaiveDate,
+        to: NaiveDate,
+        released_through: Option<NaiveDate>,
+    ) -> Option<NaiveDate> {
+        let first = match released_through {
+            None => from,
+            Some(t) => t.succ_opt()?.max(from),
+        };
+        (first <= to).then_some(first)
+    }
+
+    /// When the next unreleased night of `[from, to]` is due.
+    pub fn next_release(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        released_through: Option<NaiveDate>,
+    ) -> Option<DateTime<Utc>> {
+        Self::first_pending(from, to, released_through).map(|n| self.night_moment(n))
+    }
+
+    /// The last night of `[from, to]` due at `now` (nights release in date order).
+    pub fn due_through(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        released_through: Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> Option<NaiveDate> {
+        let first = Self::first_pending(from, to, released_through)?;
+        let mut through = None;
+        for night in first.iter_days().take_while(|d| *d <= to) {
+            if self.night_moment(night) > now {
+                break;
+            }
+            through = Some(night);
+        }
+        through
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,6 +215,16 @@ impl GroupRecord {
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)
     }
+
+    pub fn next_release_at(&self) -> Option<DateTime<Utc>> {
+        self.cutoff_rule()
+            .next_release(self.period_from, self.period_to, self.released_through)
+    }
+
+    pub fn due_through(&self, now: DateTime<Utc>) -> Option<NaiveDate> {
+        self.cutoff_rule()
+            .due_through(self.period_from, self.period_to, self.released_through, now)
+    }
 }
 
 impl GroupRecord {

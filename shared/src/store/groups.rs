@@ -53,6 +53,10 @@ fn header_item(t: &TenantId, g: &GroupRecord, active_draws: i64) -> Result<Item,
     item.insert("activeDraws".into(), n(active_draws));
     let doc = serde_json::to_string(g).map_err(|e| ApiError::Internal(format!("group: {e}")))?;
     item.insert("doc".into(), s(doc));
+    if let Some((rpk, rsk)) = super::releases::group_index_keys(g) {
+        item.insert(super::releases::GSI2PK.into(), s(rpk));
+        item.insert(super::releases::GSI2SK.into(), s(rsk));
+    }
     Ok(item)
 }
 
@@ -339,6 +343,64 @@ impl Store {
         );
         if items.len() > MAX_TRANSACTION_ITEMS {
             return Err(ApiError::Internal("group delete over 100 items".into()));
+        }
+        Ok(self.transact(items).await? == TxOutcome::Done)
+    }
+
+    /// Releases the group's nights up to `through`: each night keeps only its used
+    /// rooms, the unused go back to the pool. `Ok(false)` if it changed meanwhile.
+    pub async fn release_group(
+        &self,
+        t: &TenantId,
+        g: &LoadedGroup,
+        through: NaiveDate,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, ApiError> {
+        let mut next = g.record.clone();
+        next.version += 1;
+        next.updated_at = now;
+        next.released_through = Some(
+            through
+                .min(next.period_to)
+                .max(g.record.released_through.unwrap_or(through)),
+        );
+        let mut released = GroupGrid::new();
+        let mut returns = Vec::new();
+        for ((ut, d), night) in &g.grid {
+            if *d > through || g.record.released_through.is_some_and(|r| *d <= r) {
+                continue;
+            }
+            released.insert(
+                (ut.clone(), *d),
+                GroupNight {
+                    shared: night.used,
+                    used: night.used,
+                },
+            );
+            returns.push((ut.clone(), NightDelta::allot(*d, -night.available())));
+        }
+        let header = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(header_item(t, &next, g.active_draws)?))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":v", n(g.record.version))
+            .build()
+            .map_err(build_err("group header"))?;
+        let mut items = vec![TransactWriteItem::builder().put(header).build()];
+        // Whole months are rewritten from what was read (the version guards them).
+        let mut merged = g.grid.clone();
+        merged.extend(released);
+        let months: std::collections::BTreeSet<Month> =
+            returns.iter().map(|(_, d)| Month::of(d.date)).collect();
+        let touched: GroupGrid = merged
+            .into_iter()
+            .filter(|((_, d), _)| months.contains(&Month::of(*d)))
+            .collect();
+        items.extend(self.group_grid_puts(t, next.capacity_group_id, &touched)?);
+        items.extend(self.pool_updates(t, next.establishment_id, returns)?);
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(ApiError::Internal("group release over 100 items".into()));
         }
         Ok(self.transact(items).await? == TxOutcome::Done)
     }

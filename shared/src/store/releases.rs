@@ -37,26 +37,49 @@ pub fn partition(day: NaiveDate, shard: u8) -> String {
 
 /// The index keys of an allotment, or `None` when it has nothing left to release.
 pub fn index_keys(r: &AllotmentRecord) -> Option<(String, String)> {
-    let due = r.next_release_at()?;
-    let day = due.date_naive().max(r.updated_at.date_naive());
+    keys_for(r.allotment_id, r.next_release_at()?, r.updated_at)
+}
+
+/// The index keys of a capacity group (its unused rooms go back at its own cutoff).
+pub fn group_index_keys(g: &crate::domain::group::GroupRecord) -> Option<(String, String)> {
+    keys_for(g.capacity_group_id, g.next_release_at()?, g.updated_at)
+}
+
+fn keys_for(id: Uuid, due: DateTime<Utc>, written: DateTime<Utc>) -> Option<(String, String)> {
+    let day = due.date_naive().max(written.date_naive());
     Some((
-        partition(day, shard(r.allotment_id)),
-        format!("{}#{}", format_instant(&due), r.allotment_id),
+        partition(day, shard(id)),
+        format!("{}#{id}", format_instant(&due)),
     ))
 }
 
-/// An allotment found due: its tenant and id.
+/// What an index entry names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueKind {
+    Allotment,
+    Group,
+}
+
+/// An allotment or group found due: its tenant and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Due {
     pub tenant: TenantId,
+    pub kind: DueKind,
     pub allotment_id: Uuid,
 }
 
 fn parse_due(pk: &str) -> Option<Due> {
     let rest = pk.strip_prefix("T#")?;
-    let (tenant, id) = rest.rsplit_once("#A#")?;
+    let (tenant, kind, id) = match rest.rsplit_once("#A#") {
+        Some((t, id)) => (t, DueKind::Allotment, id),
+        None => {
+            let (t, id) = rest.rsplit_once("#G#")?;
+            (t, DueKind::Group, id)
+        }
+    };
     Some(Due {
         tenant: TenantId::parse(tenant).ok()?,
+        kind,
         allotment_id: Uuid::parse_str(id).ok()?,
     })
 }
@@ -164,6 +187,8 @@ mod tests {
         let d = parse_due(&format!("T#acme-1#A#{id}")).unwrap();
         assert_eq!((d.tenant.as_str(), d.allotment_id), ("acme-1", id));
         assert!(parse_due("T#acme#E#x").is_none());
+        let g = parse_due(&format!("T#acme#G#{id}")).unwrap();
+        assert_eq!(g.kind, DueKind::Group);
     }
 
     #[test]
