@@ -39,6 +39,7 @@ pub fn functions() -> Vec<Function> {
         get_capacity_group::FUNCTION,
         list_capacity_groups::FUNCTION,
         delete_capacity_group::FUNCTION,
+        patch_capacity_group::FUNCTION,
         route_fallback::FUNCTION,
     ]
 }

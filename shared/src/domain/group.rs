@@ -307,3 +307,118 @@ mod tests {
         );
     }
 }
+
+/// A planned `PATCH` of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupChange {
+    pub next: GroupRecord,
+    /// New values of the nights that change.
+    pub nights: std::collections::BTreeMap<(UnitTypeId, NaiveDate), GroupNight>,
+    /// Pool changes: rooms taken (> 0) or returned (< 0).
+    pub pool: Vec<(UnitTypeId, NaiveDate, i64)>,
+    pub added: Vec<Uuid>,
+    pub removed: Vec<Uuid>,
+}
+
+/// Plans a partial update: `name`, `unitAllocations` (resize: never below `used`,
+/// `409 BELOW_PICKED_UP`), `allotmentIds` (replaces the members).
+pub fn plan_group_change(
+    g: &GroupRecord,
+    grid: &std::collections::BTreeMap<(UnitTypeId, NaiveDate), GroupNight>,
+    obj: &Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<GroupChange, ApiError> {
+    let mut f = Fields::new(obj);
+    let new_name = f.optional("name", &name(1, MAX_NAME_CHARS));
+    let resize = if obj.contains_key("unitAllocations") {
+        allocations(&mut f)
+    } else {
+        None
+    };
+    let members_raw = f.optional("allotmentIds", &|v: &Value| Ok(v.clone()));
+    let mut issues = f.into_issues();
+    let members = members_raw
+        .as_ref()
+        .and_then(|v| member_ids(v, &mut issues));
+    if !issues.is_empty() {
+        return Err(ApiError::Validation(issues));
+    }
+    let mut next = g.clone();
+    next.version += 1;
+    next.updated_at = now;
+    if let Some(n) = new_name {
+        next.name = n;
+    }
+    let mut nights = std::collections::BTreeMap::new();
+    let mut pool = Vec::new();
+    let mut below = Vec::new();
+    if let Some(resize) = resize {
+        let period =
+            NightRange::new(g.period_from, g.period_to, i64::MAX).map_err(ApiError::Internal)?;
+        for (ut, q) in &resize {
+            match next
+                .unit_allocations
+                .iter_mut()
+                .find(|a| a.unit_type_id == ut.as_str())
+            {
+                Some(a) => a.quantity = *q,
+                None => next.unit_allocations.push(UnitAllocation {
+                    unit_type_id: ut.to_string(),
+                    quantity: *q,
+                }),
+            }
+            for d in period.iter() {
+                if g.released_through.is_some_and(|t| d <= t) {
+                    continue;
+                }
+                let old = grid.get(&(ut.clone(), d)).copied().unwrap_or_default();
+                if *q < old.used {
+                    below.push(super::error::NightConflict {
+                        unit_type_id: ut.to_string(),
+                        date: d,
+                        requested: *q,
+                        actual: old.used,
+                    });
+                    continue;
+                }
+                if *q != old.shared {
+                    nights.insert(
+                        (ut.clone(), d),
+                        GroupNight {
+                            shared: *q,
+                            used: old.used,
+                        },
+                    );
+                    pool.push((ut.clone(), d, q - old.shared));
+                }
+            }
+        }
+        next.unit_allocations
+            .sort_by(|a, b| a.unit_type_id.cmp(&b.unit_type_id));
+    }
+    if !below.is_empty() {
+        return Err(ApiError::BelowPickedUp(below));
+    }
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    if let Some(members) = members {
+        added = members
+            .iter()
+            .filter(|m| !g.allotment_ids.contains(m))
+            .copied()
+            .collect();
+        removed = g
+            .allotment_ids
+            .iter()
+            .filter(|m| !members.contains(m))
+            .copied()
+            .collect();
+        next.allotment_ids = members;
+    }
+    Ok(GroupChange {
+        next,
+        nights,
+        pool,
+        added,
+        removed,
+    })
+}

@@ -450,3 +450,133 @@ impl Store {
         Ok((out, None))
     }
 }
+
+impl Store {
+    /// Applies a planned group change in one transaction: header (version), name
+    /// items, resized nights with their pool rooms, member claims. `Ok(false)` if the
+    /// group changed meanwhile; `NAME_TAKEN`, `INSUFFICIENT_CAPACITY` or a
+    /// `VALIDATION_ERROR` naming a member claimed elsewhere when that is why.
+    pub async fn update_group(
+        &self,
+        t: &TenantId,
+        g: &LoadedGroup,
+        change: &crate::domain::group::GroupChange,
+    ) -> Result<bool, ApiError> {
+        let id = g.record.capacity_group_id;
+        let est = g.record.establishment_id;
+        let header = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(header_item(t, &change.next, g.active_draws)?))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":v", n(g.record.version))
+            .build()
+            .map_err(build_err("group header"))?;
+        let mut items = vec![TransactWriteItem::builder().put(header).build()];
+        let renamed = change.next.name != g.record.name;
+        if renamed {
+            let (opk, osk) = keys::group_name(t, est, &g.record.name);
+            let d = Delete::builder()
+                .table_name(self.table())
+                .set_key(Some(key(opk, osk)))
+                .build()
+                .map_err(build_err("name"))?;
+            items.push(TransactWriteItem::builder().delete(d).build());
+            let (npk, nsk) = keys::group_name(t, est, &change.next.name);
+            let mut item = key(npk, nsk);
+            item.insert("groupId".into(), s(id.to_string()));
+            items.push(put(item, Some("attribute_not_exists(PK)"), self.table())?);
+        }
+        if !change.nights.is_empty() {
+            // Whole months are rewritten from what was read (the version guards them).
+            let months: std::collections::BTreeSet<Month> =
+                change.nights.keys().map(|(_, d)| Month::of(*d)).collect();
+            let mut merged = g.grid.clone();
+            merged.extend(change.nights.iter().map(|(k, v)| (k.clone(), *v)));
+            let touched: GroupGrid = merged
+                .into_iter()
+                .filter(|((_, d), _)| months.contains(&Month::of(*d)))
+                .collect();
+            items.extend(self.group_grid_puts(t, id, &touched)?);
+            items.extend(
+                self.pool_updates(
+                    t,
+                    est,
+                    change
+                        .pool
+                        .iter()
+                        .map(|(ut, d, q)| (ut.clone(), NightDelta::allot(*d, *q))),
+                )?,
+            );
+        }
+        for a in &change.added {
+            items.push(self.membership_put(t, *a, id)?);
+        }
+        for a in &change.removed {
+            let (pk, sk) = keys::membership(t, *a);
+            let d = Delete::builder()
+                .table_name(self.table())
+                .set_key(Some(key(pk, sk)))
+                .condition_expression("groupId = :g")
+                .expression_attribute_values(":g", s(id.to_string()))
+                .build()
+                .map_err(build_err("membership"))?;
+            items.push(TransactWriteItem::builder().delete(d).build());
+        }
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(ApiError::validation(
+                "allotmentIds",
+                "this change does not fit one transaction: change fewer members or unit types at a time",
+            ));
+        }
+        match self.transact(items).await? {
+            TxOutcome::Done => Ok(true),
+            TxOutcome::ConditionFailed => {
+                let current = self.load_group(t, id).await?;
+                if current.as_ref().map(|c| c.record.version) != Some(g.record.version) {
+                    return Ok(false);
+                }
+                if renamed
+                    && self
+                        .get("group_name", keys::group_name(t, est, &change.next.name))
+                        .await?
+                        .is_some()
+                {
+                    return Err(ApiError::NameTaken);
+                }
+                let holds: Vec<NightHold> = change
+                    .pool
+                    .iter()
+                    .map(|(ut, d, q)| NightHold {
+                        unit_type_id: ut.clone(),
+                        date: *d,
+                        quantity: *q,
+                    })
+                    .collect();
+                let short = self.short_nights(t, est, &holds).await?;
+                if !short.is_empty() {
+                    return Err(ApiError::InsufficientCapacity(short));
+                }
+                let mut issues = Vec::new();
+                for (i, a) in change.next.allotment_ids.iter().enumerate() {
+                    if change.added.contains(a)
+                        && self
+                            .get("membership", keys::membership(t, *a))
+                            .await?
+                            .is_some()
+                    {
+                        issues.push(FieldIssue::new(
+                            format!("allotmentIds[{i}]"),
+                            "already belongs to a capacity group",
+                        ));
+                    }
+                }
+                if issues.is_empty() {
+                    Ok(false)
+                } else {
+                    Err(ApiError::Validation(issues))
+                }
+            }
+        }
+    }
+}
