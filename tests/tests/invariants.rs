@@ -20,7 +20,7 @@ use uuid::Uuid;
 const UNITS: [&str; 2] = ["dbl", "sgl"];
 const SEED: u64 = 20261123;
 
-async fn check_invariants(ctx: &Ctx, est: Uuid) {
+async fn check_invariants(ctx: &Ctx, est: Uuid, group: Uuid) {
     let t = tenant("acme");
     let range = NightRange::new(date("2026-09-01"), date("2026-09-30"), 31).unwrap();
     let pool = ctx.store.read_pool(&t, est, None, &range).await.unwrap();
@@ -32,6 +32,14 @@ async fn check_invariants(ctx: &Ctx, est: Uuid) {
     assert!(next.is_none());
     let mut held: BTreeMap<(String, chrono::NaiveDate), i64> = BTreeMap::new();
     let mut picked: BTreeMap<(String, chrono::NaiveDate), i64> = BTreeMap::new();
+    // The group's rooms count in the pool; its `used` is what active pickups drew.
+    let g = ctx.store.require_group(&t, group).await.unwrap();
+    let mut drawn: BTreeMap<(String, chrono::NaiveDate), i64> = BTreeMap::new();
+    for ((ut, d), n) in &g.grid {
+        assert!(0 <= n.used && n.used <= n.shared, "group {ut} {d}: {n:?}");
+        *held.entry((ut.to_string(), *d)).or_default() += n.shared;
+    }
+    let mut draws_active = 0;
     for r in &records {
         let (record, grid) = ctx
             .store
@@ -49,6 +57,14 @@ async fn check_invariants(ctx: &Ctx, est: Uuid) {
         let mut active = 0;
         for p in pickups.iter().filter(|p| p.status == PickupStatus::Active) {
             active += 1;
+            if p.capacity_group_id == Some(group) {
+                draws_active += 1;
+                for draw in &p.from_group {
+                    *drawn
+                        .entry((p.unit_type_id.clone(), draw.date))
+                        .or_default() += draw.quantity;
+                }
+            }
             for d in p.nights().iter() {
                 *from_pickups.entry((p.unit_type_id.clone(), d)).or_default() += p.quantity;
             }
@@ -86,6 +102,17 @@ async fn check_invariants(ctx: &Ctx, est: Uuid) {
             }
         }
     }
+    assert_eq!(
+        g.active_draws, draws_active,
+        "activeDraws = pickups drawing on the group"
+    );
+    for ((ut, d), n) in &g.grid {
+        let want = drawn.get(&(ut.to_string(), *d)).copied().unwrap_or(0);
+        assert_eq!(
+            n.used, want,
+            "group {ut} {d}: used = what active pickups drew"
+        );
+    }
     for (ut, d, n) in &pool {
         assert!(n.is_consistent(), "{ut} {d}: {n:?}");
         let expect = held.get(&(ut.to_string(), *d)).copied().unwrap_or(0);
@@ -110,6 +137,55 @@ async fn check_invariants(ctx: &Ctx, est: Uuid) {
 }
 
 type Pickups = Mutex<Vec<(String, String)>>;
+
+/// Pickups that drew on the group (some must, for the test to mean anything).
+static GROUP_DRAWS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Replaces the group's members with a few known allotments, or resizes it.
+async fn group_op(ctx: &Ctx, k: &str, group: Uuid, rng: &mut StdRng, known: &Mutex<Vec<String>>) {
+    let body = if rng.gen_bool(0.7) {
+        // Mostly active allotments (a cancelled or released one makes it a 400).
+        let candidates: Vec<String> = known.lock().unwrap().clone();
+        let mut members = Vec::new();
+        for _ in 0..rng.gen_range(1..6) {
+            if candidates.is_empty() {
+                break;
+            }
+            let id = candidates[rng.gen_range(0..candidates.len())].clone();
+            let active = matches!(
+                ctx.store.load_allotment(&tenant("acme"), id.parse().unwrap()).await,
+                Ok(Some((r, _))) if r.status == Status::Active
+            );
+            if active || rng.gen_bool(0.05) {
+                members.push(id);
+            }
+        }
+        members.sort();
+        members.dedup();
+        json!({"allotmentIds": members})
+    } else {
+        json!({"unitAllocations": [{"unitTypeId": UNITS[rng.gen_range(0..2)], "quantity": rng.gen_range(1..=4)}]})
+    };
+    let r = TestRequest::event("patch-capacity-group")
+        .path_param("capacityGroupId", &group.to_string())
+        .json(body)
+        .key(k)
+        .send(&patch_capacity_group::FUNCTION, ctx)
+        .await;
+    // 503: refused under contention with the pickups drawing on the group (nothing
+    // written; the invariants check that too).
+    assert!(
+        matches!(
+            (r.status, r.code()),
+            (200, _)
+                | (400, "VALIDATION_ERROR")
+                | (409, "INSUFFICIENT_CAPACITY" | "BELOW_PICKED_UP")
+                | (503, "UNAVAILABLE")
+        ),
+        "group: {}",
+        r.raw
+    );
+}
 
 async fn op(
     ctx: &Ctx,
@@ -151,7 +227,22 @@ async fn op(
             );
         }
         12..=14 => {
-            let Some(id) = pick(rng, known) else { return };
+            // Half the time a member of the capacity group, so that some draw on it.
+            let members = match ctx.store.list_groups(&tenant("acme"), est, 1, None).await {
+                Ok((ids, _)) if !ids.is_empty() => ctx
+                    .store
+                    .require_group(&tenant("acme"), ids[0])
+                    .await
+                    .map(|g| g.record.allotment_ids)
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let chosen = if !members.is_empty() && rng.gen_bool(0.5) {
+                Some(members[rng.gen_range(0..members.len())].to_string())
+            } else {
+                pick(rng, known)
+            };
+            let Some(id) = chosen else { return };
             // Mostly a unit type it holds, inside its period; sometimes not.
             let Ok((record, grid)) = ctx
                 .store
@@ -174,7 +265,7 @@ async fn op(
                 &unit,
                 &arrival.to_string(),
                 &departure.to_string(),
-                rng.gen_range(1..=2),
+                rng.gen_range(1..=3),
             );
             let r = TestRequest::event("create-pickup")
                 .path_param("allotmentId", &id)
@@ -183,6 +274,13 @@ async fn op(
                 .send(&create_pickup::FUNCTION, ctx)
                 .await;
             match (r.status, r.code()) {
+                (201, _) if r.data().get("capacityGroupId").is_some() => {
+                    GROUP_DRAWS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    pickups
+                        .lock()
+                        .unwrap()
+                        .push((id, r.data()["pickupId"].as_str().unwrap().to_string()))
+                }
                 (201, _) => pickups
                     .lock()
                     .unwrap()
@@ -289,6 +387,21 @@ async fn random_interleavings_keep_every_invariant() {
     for u in UNITS {
         testing::inventory(&ctx.store, "acme", est, u, "2026-09-01", "2026-09-30", 8).await;
     }
+    // One capacity group over the month; its members and size change as tasks run.
+    let body = json!({"establishmentId": est.to_string(), "name": "Shared", "periodFrom": "2026-09-01",
+                      "periodTo": "2026-09-30", "unitAllocations": [{"unitTypeId": "dbl", "quantity": 3}, {"unitTypeId": "sgl", "quantity": 3}],
+                      "cutoffDate": "2026-08-15"});
+    let created = TestRequest::event("create-capacity-group")
+        .json(body)
+        .key(&k)
+        .send(&create_capacity_group::FUNCTION, &ctx)
+        .await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let group: Uuid = created.data()["capacityGroupId"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let known = Arc::new(Mutex::new(Vec::new()));
     let pickups: Arc<Pickups> = Arc::new(Mutex::new(Vec::new()));
     const TASKS: u64 = 4;
@@ -301,7 +414,11 @@ async fn random_interleavings_keep_every_invariant() {
             tasks.push(tokio::spawn(async move {
                 let mut rng = StdRng::seed_from_u64(SEED + round * TASKS + task);
                 for _ in 0..OPS {
-                    op(&ctx, &k, est, &mut rng, &known, &pickups).await;
+                    if rng.gen_bool(0.2) {
+                        group_op(&ctx, &k, group, &mut rng, &known).await;
+                    } else {
+                        op(&ctx, &k, est, &mut rng, &known, &pickups).await;
+                    }
                 }
             }));
         }
@@ -309,7 +426,7 @@ async fn random_interleavings_keep_every_invariant() {
             t.await
                 .expect("a task failed: see its message (seed in the test)");
         }
-        check_invariants(&ctx, est).await;
+        check_invariants(&ctx, est, group).await;
     }
     assert!(
         known.lock().unwrap().len() > 10,
@@ -319,6 +436,9 @@ async fn random_interleavings_keep_every_invariant() {
         pickups.lock().unwrap().len() > 10,
         "the workload must pick up rooms"
     );
+    let draws = GROUP_DRAWS.load(std::sync::atomic::Ordering::SeqCst);
+    println!("{draws} pickups drew on the capacity group");
+    assert!(draws > 0, "some pickups must draw on the group");
     println!(
         "{} allotments and {} pickups created over {} operations",
         known.lock().unwrap().len(),

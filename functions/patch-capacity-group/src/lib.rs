@@ -21,7 +21,11 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let obj = req.json_object()?;
     let if_match = req.if_match()?;
     let tenant = req.principal()?.tenant.clone();
-    for _ in 0..5 {
+    // Pickups drawing on the group move its version too: retry with a short pause.
+    for attempt in 0..10u64 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
+        }
         let g = req.capacity_group(&ctx).await?;
         if let Some(expected) = if_match {
             if expected != g.record.version {
