@@ -216,3 +216,72 @@ async fn the_group_releases_at_its_own_cutoff_not_at_its_members() {
     );
     assert_eq!(shared(&ctx, g).await, [(0, 0); 7]);
 }
+
+#[tokio::test]
+async fn groups_are_listed_by_name_and_private_to_their_tenant() {
+    let ctx = testing::ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let mut made = Vec::new();
+    for name in ["Zulu", "Alpha", "Mike"] {
+        let body = json!({"establishmentId": est.to_string(), "name": name, "periodFrom": "2026-09-01", "periodTo": "2026-09-02",
+                          "unitAllocations": [{"unitTypeId": "dbl", "quantity": 1}], "cutoffDate": "2026-08-15"});
+        let r = TestRequest::event("create-capacity-group")
+            .json(body)
+            .key(&k)
+            .send(&create_capacity_group::FUNCTION, &ctx)
+            .await;
+        assert_eq!(r.status, 201, "{}", r.raw);
+        made.push(r.data()["capacityGroupId"].as_str().unwrap().to_string());
+    }
+    let e = est.to_string();
+    let first = TestRequest::event("list-capacity-groups")
+        .query(&[("establishmentId", &e), ("limit", "2")])
+        .key(&k)
+        .send(&list_capacity_groups::FUNCTION, &ctx)
+        .await;
+    assert_eq!(first.status, 200, "{}", first.raw);
+    let names: Vec<_> = first
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["Alpha", "Mike"]);
+    let c = first.body["nextCursor"].as_str().unwrap().to_string();
+    let second = TestRequest::event("list-capacity-groups")
+        .query(&[("establishmentId", &e), ("cursor", &c)])
+        .key(&k)
+        .send(&list_capacity_groups::FUNCTION, &ctx)
+        .await;
+    assert_eq!(second.data()[0]["name"], "Zulu");
+    assert_eq!(second.body["nextCursor"], json!(null));
+
+    let other = key(&ctx.store, "globex").await;
+    TestRequest::event("get-capacity-group")
+        .path_param("capacityGroupId", &made[0])
+        .key(&other)
+        .send(&get_capacity_group::FUNCTION, &ctx)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    TestRequest::event("list-capacity-groups")
+        .query(&[("establishmentId", &e)])
+        .key(&other)
+        .send(&list_capacity_groups::FUNCTION, &ctx)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    TestRequest::event("list-capacity-groups")
+        .query(&[])
+        .key(&k)
+        .send(&list_capacity_groups::FUNCTION, &ctx)
+        .await
+        .assert_error(400, "VALIDATION_ERROR");
+    let got = TestRequest::event("get-capacity-group")
+        .path_param("capacityGroupId", &made[1])
+        .key(&k)
+        .send(&get_capacity_group::FUNCTION, &ctx)
+        .await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.headers["etag"], "\"1\"");
+}
