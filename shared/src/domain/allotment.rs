@@ -375,7 +375,7 @@ pub fn transaction_items(unit_types: usize, period: &NightRange) -> usize {
     unit_types * months + months + 3
 }
 
-fn parse_unit_allocations(f: &mut Fields<'_>) -> Option<Vec<(UnitTypeId, i64)>> {
+pub(crate) fn parse_unit_allocations(f: &mut Fields<'_>) -> Option<Vec<(UnitTypeId, i64)>> {
     let list = f.required("unitAllocations", &|v: &Value| match v {
         Value::Array(items) if (1..=MAX_UNIT_ALLOCATIONS).contains(&items.len()) => {
             Ok(items.clone())

@@ -1,20 +1,16 @@
 //! Capacity groups: rooms set aside from the pool that member allotments share.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::allotment::{
-    UnitAllocation, MAX_PERIOD_NIGHTS, MAX_QUANTITY, MAX_RELEASE_DAYS, MAX_UNIT_ALLOCATIONS,
-};
+use super::allotment::{UnitAllocation, MAX_PERIOD_NIGHTS, MAX_RELEASE_DAYS};
 use super::cutoff::CutoffRule;
 use super::dates::NightRange;
 use super::error::{ApiError, FieldIssue};
 use super::ids::UnitTypeId;
-use super::validate::{date, integer, name, unit_type_id, uuid, Fields, Patch};
+use super::validate::{date, integer, name, uuid, Fields, Patch};
 
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_MEMBERS: usize = 100;
@@ -31,44 +27,11 @@ pub struct NewGroup {
     pub allotment_ids: Vec<Uuid>,
 }
 
+/// `unitAllocations`, by the same rules as an allotment's, in unit type order.
 fn allocations(f: &mut Fields<'_>) -> Option<Vec<(UnitTypeId, i64)>> {
-    let list = f.required("unitAllocations", &|v: &Value| match v {
-        Value::Array(items) if (1..=MAX_UNIT_ALLOCATIONS).contains(&items.len()) => {
-            Ok(items.clone())
-        }
-        _ => Err(format!(
-            "must be a list of 1 to {MAX_UNIT_ALLOCATIONS} unit allocations"
-        )),
-    })?;
-    let mut out = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut ok = true;
-    for (i, item) in list.iter().enumerate() {
-        let prefix = format!("unitAllocations[{i}]");
-        let Value::Object(entry) = item else {
-            f.issue(&prefix, "must be an object with unitTypeId and quantity");
-            ok = false;
-            continue;
-        };
-        let mut nested = Fields::nested(entry, &prefix);
-        let unit = nested.required("unitTypeId", &unit_type_id);
-        let quantity = nested.required("quantity", &integer(1, MAX_QUANTITY));
-        if let Some(u) = &unit {
-            if !seen.insert(u.clone()) {
-                nested.issue("unitTypeId", "is repeated: each unit type appears once");
-            }
-        }
-        let issues = nested.into_issues();
-        ok &= issues.is_empty();
-        for issue in issues {
-            f.issue_raw(issue);
-        }
-        if let (Some(u), Some(q)) = (unit, quantity) {
-            out.push((u, q));
-        }
-    }
-    out.sort();
-    ok.then_some(out)
+    let mut list = super::allotment::parse_unit_allocations(f)?;
+    list.sort();
+    Some(list)
 }
 
 /// `allotmentIds`: at most 100 distinct UUIDs (each bad one named `allotmentIds[i]`).
