@@ -103,3 +103,10 @@ fn every_function_has_a_sample_event_that_names_its_route() {
         assert_eq!(event["requestContext"]["http"]["method"], route.method);
     }
 }
+
+#[test]
+fn the_openapi_document_lists_exactly_the_deployed_routes() {
+    let deployed: Vec<(String, String)> =
+        routes().into_iter().map(|r| (r.method, r.path)).collect();
+    assert_eq!(shared::template::openapi_operations(), deployed);
+}

@@ -40,6 +40,7 @@ pub fn functions() -> Vec<Function> {
         list_capacity_groups::FUNCTION,
         delete_capacity_group::FUNCTION,
         patch_capacity_group::FUNCTION,
+        get_openapi::FUNCTION,
         route_fallback::FUNCTION,
     ]
 }

@@ -1,0 +1,43 @@
+//! `GET /v1/openapi.json`: the OpenAPI 3.1 document of the API (no key needed).
+
+use std::sync::OnceLock;
+
+use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+
+pub const FUNCTION: Function = Function {
+    name: "get-openapi",
+    access: Access::Public,
+    handler,
+};
+
+fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
+    Box::pin(handle(ctx, req))
+}
+
+async fn handle(_ctx: Ctx, _req: ApiRequest) -> ApiResult {
+    static DOC: OnceLock<serde_json::Value> = OnceLock::new();
+    let doc = DOC.get_or_init(shared::template::openapi_json);
+    // The document itself, not wrapped in `data`.
+    Ok(ApiResponse {
+        status: 200,
+        body: Some(doc.clone()),
+        headers: vec![("Cache-Control".into(), "public, max-age=300".into())],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::testing::{unreachable_ctx, TestRequest};
+
+    #[tokio::test]
+    async fn serves_the_document_without_a_key_or_a_store() {
+        let resp = TestRequest::event("get-openapi")
+            .without_header("x-api-key")
+            .send(&FUNCTION, &unreachable_ctx())
+            .await;
+        assert_eq!(resp.status, 200, "{}", resp.raw);
+        assert_eq!(resp.body["openapi"], "3.1.0");
+        assert!(resp.body["paths"]["/v1/allotments"]["post"].is_object());
+    }
+}
