@@ -1,0 +1,93 @@
+//! One structured JSON line per request (function, method, path, status, latency,
+//! trace id, tenant), and never a key or a guest name.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use shared::testing::{self, allotment_body, key, pickup_body, TestRequest};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn one_json_line_per_request_without_secrets_or_guest_names() {
+    let ctx = testing::ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let allotment = create_allotment::created(&ctx, &k, allotment_body(est)).await["allotmentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(captured.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let mut body = pickup_body("dbl", "2026-09-02", "2026-09-03", 1);
+    body["guestName"] = serde_json::json!("Zoé Confidential");
+    let ok = TestRequest::event("create-pickup")
+        .path_param("allotmentId", &allotment)
+        .json(body.clone())
+        .key(&k)
+        .send(&create_pickup::FUNCTION, &ctx)
+        .await;
+    let refused = TestRequest::event("create-pickup")
+        .path_param("allotmentId", &allotment)
+        .json(body)
+        .key("akffffffffffffffff.nope")
+        .send(&create_pickup::FUNCTION, &ctx)
+        .await;
+    drop(guard);
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let requests: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "request")
+        .collect();
+    assert_eq!(requests.len(), 2, "{text}");
+    let first = &requests[0]["fields"];
+    assert_eq!(first["function"], "create-pickup");
+    assert_eq!(first["method"], "POST");
+    // The path as requested (the sample event's, here).
+    assert!(first["path"].as_str().unwrap().ends_with("/pickups"));
+    assert_eq!(first["status"], 201);
+    assert_eq!(first["tenant"], "acme");
+    assert_eq!(
+        first["trace_id"],
+        ok.headers["x-trace-id"].to_str().unwrap()
+    );
+    assert!(first["latency_ms"].is_u64());
+    assert_eq!(requests[1]["fields"]["status"], 401);
+    assert_eq!(
+        requests[1]["fields"]["trace_id"],
+        refused.headers["x-trace-id"].to_str().unwrap()
+    );
+    let (key_id, secret) = k.split_once('.').unwrap();
+    for leak in [secret, key_id, "Zoé", "Confidential", "nope"] {
+        assert!(!text.contains(leak), "{leak} in the logs: {text}");
+    }
+}
