@@ -30,6 +30,10 @@ fn start(port: u16, dir: &PathBuf) -> String {
         .arg("start")
         .arg(port.to_string())
         .arg(dir)
+        .env(
+            "DDB_LOG",
+            std::env::temp_dir().join(format!("ddb-outage-{port}.log")),
+        )
         .output()
         .unwrap();
     assert!(
