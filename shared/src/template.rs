@@ -137,7 +137,8 @@ pub fn default_route_function() -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteMatch<'a> {
     Found(&'a Route, Vec<(String, String)>),
-    MethodNotAllowed,
+    /// The path is known; the methods it accepts, in the template's order.
+    MethodNotAllowed(Vec<String>),
     NotFound,
 }
 
@@ -145,7 +146,7 @@ pub enum RouteMatch<'a> {
 /// non-empty segment).
 pub fn match_route<'a>(routes: &'a [Route], method: &str, path: &str) -> RouteMatch<'a> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let mut path_known = false;
+    let mut allowed: Vec<String> = Vec::new();
     for route in routes {
         let pattern: Vec<&str> = route.path.trim_start_matches('/').split('/').collect();
         if pattern.len() != segments.len() {
@@ -163,13 +164,15 @@ pub fn match_route<'a>(routes: &'a [Route], method: &str, path: &str) -> RouteMa
         if !matched {
             continue;
         }
-        path_known = true;
         if route.method == method || route.method == "ANY" {
             return RouteMatch::Found(route, params);
         }
+        if !allowed.contains(&route.method) {
+            allowed.push(route.method.clone());
+        }
     }
-    if path_known {
-        RouteMatch::MethodNotAllowed
+    if !allowed.is_empty() {
+        RouteMatch::MethodNotAllowed(allowed)
     } else {
         RouteMatch::NotFound
     }
@@ -287,7 +290,7 @@ mod tests {
         }
         assert_eq!(
             match_route(&routes, "DELETE", "/v1/establishments/abc"),
-            RouteMatch::MethodNotAllowed
+            RouteMatch::MethodNotAllowed(vec!["PUT".to_string()])
         );
         assert_eq!(
             match_route(&routes, "GET", "/v1/establishments/"),

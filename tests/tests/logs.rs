@@ -1,4 +1,4 @@
-//! One structured JSON line per request (function, method, path, status, latency,
+//! One structured JSON line per request (function, route, method, path, status, latency,
 //! trace id, tenant), and never a key or a guest name.
 
 use std::io::Write;
@@ -72,6 +72,10 @@ async fn one_json_line_per_request_without_secrets_or_guest_names() {
     let first = &requests[0]["fields"];
     assert_eq!(first["function"], "create-pickup");
     assert_eq!(first["method"], "POST");
+    assert_eq!(
+        first["route"], "POST /v1/allotments/{allotmentId}/pickups",
+        "the template's route, not the concrete path"
+    );
     // The path as requested (the sample event's, here).
     assert!(first["path"].as_str().unwrap().ends_with("/pickups"));
     assert_eq!(first["status"], 201);
@@ -90,4 +94,65 @@ async fn one_json_line_per_request_without_secrets_or_guest_names() {
     for leak in [secret, key_id, "Zoé", "Confidential", "nope"] {
         assert!(!text.contains(leak), "{leak} in the logs: {text}");
     }
+}
+
+/// The local server puts the matched route in the request context as API Gateway does,
+/// so its log lines carry the same `route` as the deployed functions'.
+#[tokio::test(flavor = "current_thread")]
+async fn the_local_server_logs_the_matched_route() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let ctx = testing::ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(captured.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    // current_thread: the server's tasks run on this thread, under this subscriber.
+    tokio::spawn(local_server::serve(listener, ctx));
+    let missing = uuid::Uuid::new_v4();
+    for path in [
+        format!("/v1/allotments/{missing}"),
+        "/v2/nothing".to_string(),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-API-Key: {k}\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).await.unwrap();
+        assert!(reply.starts_with(b"HTTP/1.1 404"), "{path}");
+    }
+    drop(guard);
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let routes: Vec<(String, String)> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("every line is JSON"))
+        .filter(|l| l["fields"]["message"] == "request")
+        .map(|l| {
+            (
+                l["fields"]["route"].as_str().unwrap().to_string(),
+                l["fields"]["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        vec![
+            (
+                "GET /v1/allotments/{allotmentId}".to_string(),
+                format!("/v1/allotments/{missing}")
+            ),
+            ("$default".to_string(), "/v2/nothing".to_string()),
+        ]
+    );
 }

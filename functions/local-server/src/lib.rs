@@ -9,6 +9,10 @@ use axum::body::{to_bytes, Body as AxumBody};
 use axum::extract::State;
 use axum::response::Response as AxumResponse;
 use axum::Router;
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+};
+use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
 use shared::domain::error::ApiError;
 use shared::http::{dispatch, error_body, Ctx, Function, BODY_LIMIT};
@@ -74,10 +78,14 @@ pub async fn serve(listener: tokio::net::TcpListener, ctx: Ctx) -> std::io::Resu
 fn error_response(err: ApiError, module: &str) -> AxumResponse {
     let trace_id = uuid::Uuid::new_v4().simple().to_string();
     let body = error_body(&err, &trace_id, module);
-    AxumResponse::builder()
+    let mut builder = AxumResponse::builder()
         .status(err.status())
         .header("Content-Type", "application/json")
-        .header("X-Trace-Id", trace_id)
+        .header("X-Trace-Id", trace_id);
+    if let ApiError::MethodNotAllowed(allowed) = &err {
+        builder = builder.header("Allow", allowed.join(", "));
+    }
+    builder
         .body(AxumBody::from(body.to_string()))
         .expect("static response parts")
 }
@@ -92,9 +100,10 @@ async fn handle(State(app): State<Arc<App>>, req: http::Request<AxumBody>) -> Ax
         return local_event(&app.ctx, &name, &parts.method, &bytes).await;
     }
 
-    let (function, params) = match match_route(&app.routes, parts.method.as_str(), &path) {
+    let (function, params, route_key) = match match_route(&app.routes, parts.method.as_str(), &path)
+    {
         RouteMatch::Found(route, params) => match app.functions.get(route.function.as_str()) {
-            Some(f) => (*f, params),
+            Some(f) => (*f, params, format!("{} {}", route.method, route.path)),
             None => {
                 return error_response(
                     ApiError::Internal(format!("no handler for {}", route.function)),
@@ -102,7 +111,7 @@ async fn handle(State(app): State<Arc<App>>, req: http::Request<AxumBody>) -> Ax
                 )
             }
         },
-        _ => (route_fallback::FUNCTION, Vec::new()),
+        _ => (route_fallback::FUNCTION, Vec::new(), "$default".to_string()),
     };
 
     let bytes = match to_bytes(body, BODY_LIMIT).await {
@@ -125,13 +134,28 @@ async fn handle(State(app): State<Arc<App>>, req: http::Request<AxumBody>) -> Ax
     } else {
         lambda_http::Body::Binary(bytes.to_vec())
     };
+    let context = request_context(route_key, &path, &parts.method);
     let request = http::Request::from_parts(parts, body)
         .with_path_parameters(params.into_iter().collect::<HashMap<_, _>>())
-        .with_query_string_parameters(query);
+        .with_query_string_parameters(query)
+        .with_request_context(context);
 
     let response = dispatch(&function, &app.ctx, request).await;
     let (parts, body) = response.into_parts();
     AxumResponse::from_parts(parts, AxumBody::from(body.to_vec()))
+}
+
+/// What API Gateway's HTTP API puts in the request context, as far as the functions
+/// read it: the matched route (for the log line) and the method and path.
+fn request_context(route_key: String, path: &str, method: &http::Method) -> RequestContext {
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = method.clone();
+    http.path = Some(path.to_string());
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.route_key = Some(route_key);
+    context.stage = Some("$default".to_string());
+    context.http = http;
+    RequestContext::ApiGatewayV2(context)
 }
 
 /// Runs an event function's handler on the posted event. Locally the event `time`
@@ -144,7 +168,7 @@ async fn local_event(ctx: &Ctx, name: &str, method: &http::Method, body: &[u8]) 
         );
     }
     if method != http::Method::POST {
-        return error_response(ApiError::MethodNotAllowed, name);
+        return error_response(ApiError::MethodNotAllowed(vec!["POST".into()]), name);
     }
     let event: serde_json::Value = match serde_json::from_slice(body) {
         Ok(v @ serde_json::Value::Object(_)) => v,

@@ -23,7 +23,7 @@ async fn handle(_ctx: Ctx, req: ApiRequest) -> ApiResult {
 pub fn unmatched(method: &str, path: &str) -> ApiError {
     let routes = routes();
     match match_route(&routes, method, path) {
-        RouteMatch::MethodNotAllowed => ApiError::MethodNotAllowed,
+        RouteMatch::MethodNotAllowed(allowed) => ApiError::MethodNotAllowed(allowed),
         // A matched route never reaches this function; answer as if unknown.
         RouteMatch::Found(..) | RouteMatch::NotFound => {
             ApiError::NotFound("No such resource".into())
@@ -44,6 +44,8 @@ mod tests {
             .await;
         resp.assert_error(405, "METHOD_NOT_ALLOWED");
         assert_eq!(resp.body["origin"]["module"], "route-fallback");
+        // RFC 9110: a 405 lists the methods the path accepts.
+        assert_eq!(resp.headers["allow"], "GET, PUT");
     }
 
     #[test]

@@ -36,7 +36,8 @@ pub enum ApiError {
     Unauthenticated,
     Forbidden(String),
     NotFound(String),
-    MethodNotAllowed,
+    /// The methods the path accepts (sent in `Allow`).
+    MethodNotAllowed(Vec<String>),
     InsufficientCapacity(Vec<NightConflict>),
     AllotmentExhausted(Vec<NightConflict>),
     BelowPickedUp(Vec<NightConflict>),
@@ -67,7 +68,7 @@ impl ApiError {
             Unauthenticated => 401,
             Forbidden(_) => 403,
             NotFound(_) => 404,
-            MethodNotAllowed => 405,
+            MethodNotAllowed(_) => 405,
             InsufficientCapacity(_)
             | AllotmentExhausted(_)
             | BelowPickedUp(_)
@@ -93,7 +94,7 @@ impl ApiError {
             Unauthenticated => "UNAUTHENTICATED",
             Forbidden(_) => "FORBIDDEN",
             NotFound(_) => "NOT_FOUND",
-            MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
             InsufficientCapacity(_) => "INSUFFICIENT_CAPACITY",
             AllotmentExhausted(_) => "ALLOTMENT_EXHAUSTED",
             BelowPickedUp(_) => "BELOW_PICKED_UP",
@@ -131,7 +132,7 @@ impl ApiError {
                 }
             }
             Unauthenticated => "Missing, unknown or revoked API key".to_string(),
-            MethodNotAllowed => "This path does not accept that method".to_string(),
+            MethodNotAllowed(_) => "This path does not accept that method".to_string(),
             InsufficientCapacity(d) => {
                 format!("Not enough rooms in the pool on {}", nights(d.len()))
             }
@@ -199,7 +200,11 @@ mod tests {
             (ApiError::Unauthenticated, 401, "UNAUTHENTICATED"),
             (ApiError::Forbidden("x".into()), 403, "FORBIDDEN"),
             (ApiError::NotFound("x".into()), 404, "NOT_FOUND"),
-            (ApiError::MethodNotAllowed, 405, "METHOD_NOT_ALLOWED"),
+            (
+                ApiError::MethodNotAllowed(vec![]),
+                405,
+                "METHOD_NOT_ALLOWED",
+            ),
             (
                 ApiError::InsufficientCapacity(vec![]),
                 409,

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::request::ApiRequest;
@@ -120,6 +121,9 @@ impl Final {
                 if err.status() == 503 {
                     r = r.with_header("Retry-After", "1");
                 }
+                if let ApiError::MethodNotAllowed(allowed) = &err {
+                    r = r.with_header("Allow", allowed.join(", "));
+                }
                 r
             }
         };
@@ -215,16 +219,28 @@ async fn serve(
     (out, tenant_name)
 }
 
+/// The API Gateway route the request matched (`GET /v1/allotments/{allotmentId}`,
+/// `$default`), as the HTTP API (or the local server) puts it in the request context.
+fn route_key(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => c.route_key.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| "-".to_string())
+}
+
 /// Serves one request with one function. Never fails: every outcome is a response.
 pub async fn dispatch(function: &Function, ctx: &Ctx, req: Request) -> Response<Body> {
     let started = Instant::now();
     let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let route = route_key(&req);
     let api = to_api_request(req, trace_id.clone());
     let method = api.method.clone();
     let path = api.path.clone();
     let (out, tenant) = serve(function, ctx, api, &trace_id).await;
     tracing::info!(
         function = function.name,
+        route = %route,
         method = %method,
         path = %path,
         status = out.status,

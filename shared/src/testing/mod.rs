@@ -3,6 +3,8 @@
 //! `DYNAMODB_ENDPOINT` must point at a running DynamoDB Local (`make test` starts
 //! one). Tests fail, never skip, when it is missing.
 
+pub mod spec;
+
 use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
@@ -196,7 +198,20 @@ impl TestRequest {
         self
     }
 
+    /// The route key of the sample event (`POST /v1/allotments`, `$default`).
+    fn route_key(&self) -> Option<String> {
+        use lambda_http::request::RequestContext;
+        use lambda_http::RequestExt;
+        match self.req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(c)) => c.route_key.clone(),
+            _ => None,
+        }
+    }
+
+    /// Runs the request through `function` (as Lambda would) and checks the response
+    /// against the OpenAPI document: a declared status and a body of its schema.
     pub async fn send(self, function: &crate::http::Function, ctx: &Ctx) -> TestResponse {
+        let route = self.route_key().expect("sample events carry a routeKey");
         let resp = crate::http::dispatch(function, ctx, self.req).await;
         let (parts, body) = resp.into_parts();
         let raw = String::from_utf8(body.to_vec()).expect("utf-8 body");
@@ -209,6 +224,7 @@ impl TestRequest {
             parts.headers.contains_key("x-trace-id"),
             "every response has X-Trace-Id"
         );
+        spec::assert_response(&route, parts.status.as_u16(), &raw);
         TestResponse {
             status: parts.status.as_u16(),
             headers: parts.headers,
