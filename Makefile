@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY ?= 0
 
 TEMPLATE := infra/template.yaml
 
-.PHONY: help dev test lint fmt rust-test infra-lint build-lambdas invoke
+.PHONY: help dev test lint fmt rust-test fuzz infra-lint build-lambdas invoke
 
 help: ## List the targets
 	@echo "Targets:"
@@ -18,7 +18,7 @@ help: ## List the targets
 dev: ## Install and start DynamoDB Local (:8000, DYNAMODB_PORT), create the table, serve the API on :3000 (PORT)
 	@infra/local/dev.sh
 
-test: lint rust-test infra-lint ## Everything: fmt, clippy, every test on its own DynamoDB Local, template checks
+test: lint rust-test fuzz infra-lint ## Everything: fmt, clippy, every test on its own DynamoDB Local, schemathesis, template checks
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
@@ -29,6 +29,9 @@ fmt: ## Format the code
 
 rust-test: ## Every Rust test on a DynamoDB Local of its own (free port, or DYNAMODB_TEST_PORT), always stopped
 	@infra/local/test.sh
+
+fuzz: ## schemathesis (pinned, in .local/fuzz-venv) on every operation of the local server: no 5xx, nothing the OpenAPI document forbids
+	@infra/local/fuzz.sh
 
 infra-lint: ## cfn-lint and checkov on the template (and sam validate --lint when sam is installed)
 	cfn-lint $(TEMPLATE)

@@ -110,3 +110,118 @@ fn the_openapi_document_lists_exactly_the_deployed_routes() {
         routes().into_iter().map(|r| (r.method, r.path)).collect();
     assert_eq!(shared::template::openapi_operations(), deployed);
 }
+
+/// OWASP API4: every input the document describes is bounded (strings by length,
+/// pattern, format or enum; numbers by a maximum; arrays by maxItems), and every list
+/// operation takes a bounded `limit`. A new unbounded field fails here.
+#[test]
+fn every_input_in_the_openapi_document_is_bounded() {
+    use serde_json::Value;
+    let doc: Value = serde_yaml::from_str(shared::template::OPENAPI).unwrap();
+    let resolve = |node: &Value| -> Value {
+        match node.get("$ref").and_then(Value::as_str) {
+            Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap().clone(),
+            None => node.clone(),
+        }
+    };
+    fn walk(
+        doc: &Value,
+        schema: &Value,
+        at: &str,
+        seen: &mut BTreeSet<String>,
+        out: &mut Vec<String>,
+    ) {
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+            if seen.insert(r.to_string()) {
+                let target = doc.pointer(r.trim_start_matches('#')).unwrap();
+                walk(doc, target, r, seen, out);
+            }
+            return;
+        }
+        for key in ["allOf", "anyOf", "oneOf"] {
+            for (i, s) in schema[key].as_array().into_iter().flatten().enumerate() {
+                walk(doc, s, &format!("{at}/{key}/{i}"), seen, out);
+            }
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let has = |k: &str| schema.get(k).is_some();
+        if types.contains(&"string")
+            && !(has("maxLength") || has("pattern") || has("format") || has("enum"))
+        {
+            out.push(format!(
+                "{at}: string without maxLength/pattern/format/enum"
+            ));
+        }
+        if (types.contains(&"integer") || types.contains(&"number")) && !has("maximum") {
+            out.push(format!("{at}: number without maximum"));
+        }
+        if types.contains(&"array") {
+            if !has("maxItems") {
+                out.push(format!("{at}: array without maxItems"));
+            }
+            walk(doc, &schema["items"], &format!("{at}/items"), seen, out);
+        }
+        if let Some(props) = schema["properties"].as_object() {
+            for (name, s) in props {
+                walk(doc, s, &format!("{at}/{name}"), seen, out);
+            }
+        }
+    }
+
+    let mut unbounded = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let shared_params = item["parameters"].as_array().cloned().unwrap_or_default();
+        for (method, op) in item.as_object().unwrap() {
+            if method == "parameters" {
+                continue;
+            }
+            let at = format!("{} {path}", method.to_uppercase());
+            let params: Vec<Value> = shared_params
+                .iter()
+                .chain(op["parameters"].as_array().into_iter().flatten())
+                .map(&resolve)
+                .collect();
+            for p in &params {
+                let name = p["name"].as_str().unwrap();
+                walk(
+                    &doc,
+                    &p["schema"],
+                    &format!("{at} {name}"),
+                    &mut seen,
+                    &mut unbounded,
+                );
+            }
+            if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
+                walk(
+                    &doc,
+                    schema,
+                    &format!("{at} body"),
+                    &mut seen,
+                    &mut unbounded,
+                );
+            }
+            let lists = op
+                .pointer("/responses/200")
+                .map(&resolve)
+                .and_then(|r| r.pointer("/content/application~1json/schema").map(&resolve))
+                .is_some_and(|s| s.pointer("/properties/nextCursor").is_some());
+            if lists {
+                let limit = params.iter().find(|p| p["name"] == "limit");
+                assert!(
+                    limit.is_some_and(|l| l["schema"]["maximum"].as_u64() == Some(100)),
+                    "{at}: a list operation takes `limit` with a maximum of 100"
+                );
+            }
+        }
+    }
+    assert!(
+        unbounded.is_empty(),
+        "unbounded inputs:\n{}",
+        unbounded.join("\n")
+    );
+}

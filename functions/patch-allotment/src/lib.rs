@@ -16,17 +16,19 @@ fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let obj = req.json_object()?;
+    req.path_uuid("allotmentId")?;
     let if_match = req.if_match()?;
     let tenant = req.principal()?.tenant.clone();
     for _ in 0..5 {
         let (record, grid) = req.allotment(&ctx).await?;
+        record.require_active("change")?;
+        // The patch is checked first: an invalid body is a 400 whatever the version.
+        let next = record.patched(&obj, ctx.now_seconds())?;
         if let Some(expected) = if_match {
             if expected != record.version {
                 return Err(ApiError::PreconditionFailed);
             }
         }
-        record.require_active("change")?;
-        let next = record.patched(&obj, ctx.now_seconds())?;
         if ctx
             .store
             .replace_allotment_header(&tenant, &next, record.version)

@@ -55,11 +55,36 @@ async fn merge_patch_with_if_match() {
         .send(&FUNCTION, &ctx)
         .await;
     stale.assert_error(412, "PRECONDITION_FAILED");
+    // An invalid body is a 400 whatever the version; a value that is no entity tag is a
+    // 400 naming If-Match; `*` is any current version.
+    let invalid = patch(&id, json!({"releaseDays": {}}))
+        .header("if-match", "\"1\"")
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    invalid.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(invalid.fields(), vec!["releaseDays"]);
+    for malformed in ["", "abc", "\"2"] {
+        let resp = patch(&id, json!({"complimentaryRooms": 3}))
+            .header("if-match", malformed)
+            .key(&k)
+            .send(&FUNCTION, &ctx)
+            .await;
+        resp.assert_error(400, "VALIDATION_ERROR");
+        assert_eq!(resp.fields(), vec!["If-Match"], "{malformed:?}");
+    }
+    let any = patch(&id, json!({"contractualHeadcount": 21}))
+        .header("if-match", "*")
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(any.status, 200, "{}", any.raw);
+    assert_eq!(any.data()["version"], 3);
     let ok = patch(
         &id,
         json!({"complimentaryRooms": 3, "minimumPickupPercent": 72.5}),
     )
-    .header("if-match", "\"2\"")
+    .header("if-match", "\"3\"")
     .key(&k)
     .send(&FUNCTION, &ctx)
     .await;

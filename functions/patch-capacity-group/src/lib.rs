@@ -19,6 +19,7 @@ fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let obj = req.json_object()?;
+    req.path_uuid("capacityGroupId")?;
     let if_match = req.if_match()?;
     let tenant = req.principal()?.tenant.clone();
     // Pickups drawing on the group move its version too: retry with a short pause.
@@ -27,12 +28,13 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
             tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
         }
         let g = req.capacity_group(&ctx).await?;
+        // The patch is checked first: an invalid body is a 400 whatever the version.
+        let change = plan_group_change(&g.record, &g.grid, &obj, ctx.now_seconds())?;
         if let Some(expected) = if_match {
             if expected != g.record.version {
                 return Err(ApiError::PreconditionFailed);
             }
         }
-        let change = plan_group_change(&g.record, &g.grid, &obj, ctx.now_seconds())?;
         let mut issues = Vec::new();
         for (i, id) in change.next.allotment_ids.iter().enumerate() {
             if !change.added.contains(id) {

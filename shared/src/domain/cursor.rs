@@ -35,9 +35,15 @@ pub fn issue(secret: &[u8], tenant: &str, query: &str, position: &str) -> Result
     ))
 }
 
+/// The longest cursor accepted (issued ones are far shorter).
+pub const MAX_CURSOR_LEN: usize = 1024;
+
 /// The position of a cursor issued for this query and tenant, else `VALIDATION_ERROR`.
 pub fn verify(secret: &[u8], tenant: &str, query: &str, cursor: &str) -> Result<String, ApiError> {
     let invalid = || ApiError::validation("cursor", "is not a cursor issued for this query");
+    if cursor.len() > MAX_CURSOR_LEN {
+        return Err(invalid());
+    }
     let (position, tag) = cursor.split_once('.').ok_or_else(invalid)?;
     let position = URL_SAFE_NO_PAD.decode(position).map_err(|_| invalid())?;
     let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
@@ -76,5 +82,7 @@ mod tests {
         assert!(verify(secret, "acme", "est=1&status=active", "!!!.???").is_err());
         let err = verify(secret, "acme", "q", "x.y").unwrap_err();
         assert_eq!(err.code(), "VALIDATION_ERROR");
+        let long = format!("{c}{}", "A".repeat(MAX_CURSOR_LEN));
+        assert!(verify(secret, "acme", "est=1&status=active", &long).is_err());
     }
 }

@@ -92,19 +92,73 @@ impl ApiRequest {
         Ok(g)
     }
 
-    /// The version named by `If-Match` (`"3"`, `W/"3"` or `3`), if the header is sent.
-    /// A value that names no version can never match: `412`.
+    /// The version named by `If-Match` (`"3"`, `W/"3"` or `3`), if the header is sent;
+    /// `*` (any current version) is the same as no header. Another entity tag can never
+    /// match one we issue: `412`. A value that is no entity tag at all (empty, spaces,
+    /// unquoted text) is a `400` naming `If-Match`.
     pub fn if_match(&self) -> Result<Option<i64>, ApiError> {
-        let Some(raw) = self.header("if-match") else {
+        let Some(raw) = self.headers.get("if-match") else {
             return Ok(None);
         };
-        let v = raw.trim().trim_start_matches("W/").trim_matches('"');
-        v.parse()
-            .map(Some)
-            .map_err(|_| ApiError::PreconditionFailed)
+        parse_if_match(raw.to_str().unwrap_or("\u{0}"))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// See [`ApiRequest::if_match`].
+fn parse_if_match(raw: &str) -> Result<Option<i64>, ApiError> {
+    let value = raw.trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    let version = |digits: &str| -> Option<i64> {
+        (!digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse().ok())
+            .flatten()
+    };
+    if let Some(v) = version(value) {
+        return Ok(Some(v));
+    }
+    let tag = value.strip_prefix("W/").unwrap_or(value);
+    let opaque = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| t.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b)));
+    match opaque {
+        Some(inner) => version(inner).map(Some).ok_or(ApiError::PreconditionFailed),
+        None => Err(ApiError::validation(
+            "If-Match",
+            "must be an entity tag such as \"3\" (or *)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod if_match_tests {
+    use super::*;
+
+    #[test]
+    fn entity_tags_versions_and_malformed_values() {
+        assert_eq!(parse_if_match("\"3\"").unwrap(), Some(3));
+        assert_eq!(parse_if_match("W/\"12\"").unwrap(), Some(12));
+        assert_eq!(parse_if_match(" 7 ").unwrap(), Some(7));
+        assert_eq!(parse_if_match("*").unwrap(), None);
+        // Well-formed tags we never issue cannot match.
+        for stale in ["\"abc\"", "W/\"\"", "\"99999999999999999999\""] {
+            assert_eq!(
+                parse_if_match(stale).unwrap_err().code(),
+                "PRECONDITION_FAILED"
+            );
+        }
+        for bad in ["", "  ", "abc", "\"3", "3\"", "\"a b\"", "-1"] {
+            assert_eq!(
+                parse_if_match(bad).unwrap_err().code(),
+                "VALIDATION_ERROR",
+                "{bad:?}"
+            );
+        }
     }
 }
