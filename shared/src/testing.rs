@@ -196,6 +196,11 @@ impl TestRequest {
         self
     }
 
+    /// The request as built, for a caller that dispatches it itself (the benchmark).
+    pub fn into_request(self) -> lambda_http::Request {
+        self.req
+    }
+
     pub async fn send(self, function: &crate::http::Function, ctx: &Ctx) -> TestResponse {
         let resp = crate::http::dispatch(function, ctx, self.req).await;
         let (parts, body) = resp.into_parts();
