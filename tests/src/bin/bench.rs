@@ -348,7 +348,7 @@ impl Out {
 
 /// One invocation of a function, as the overhead loop times it.
 enum Invocation {
-    Http(&'static Function, lambda_http::Request),
+    Http(&'static Function, Box<lambda_http::Request>),
     Cutoff(Value),
 }
 
@@ -446,7 +446,7 @@ impl Bench {
             .json(body.clone())
             .key(&self.key)
             .into_request();
-        Invocation::Http(&create_allotment::FUNCTION, req)
+        Invocation::Http(&create_allotment::FUNCTION, Box::new(req))
     }
 
     async fn allotment(&self, body: Value) -> String {
@@ -463,14 +463,14 @@ impl Bench {
         if let Some(k) = idempotency_key {
             r = r.header("idempotency-key", &k);
         }
-        Invocation::Http(&create_pickup::FUNCTION, r.into_request())
+        Invocation::Http(&create_pickup::FUNCTION, Box::new(r.into_request()))
     }
 
     /// Runs one invocation on the functions' store: `Ok` if it succeeded.
     async fn invoke(&self, inv: Invocation) -> Result<(), String> {
         match inv {
             Invocation::Http(f, req) => {
-                let resp = dispatch(f, &self.ctx, req).await;
+                let resp = dispatch(f, &self.ctx, *req).await;
                 if resp.status().is_success() {
                     Ok(())
                 } else {
@@ -635,7 +635,7 @@ async fn overhead_and_round_trips(b: &Bench, out: &mut Out) -> Res<()> {
                         .json(body)
                         .key(&b.key)
                         .into_request();
-                    Invocation::Http(&create_allocation::FUNCTION, req)
+                    Invocation::Http(&create_allocation::FUNCTION, Box::new(req))
                 })
                 .collect(),
         )
@@ -952,10 +952,13 @@ mod runtime_api {
         pub event: Vec<u8>,
         pub served: bool,
         pub request_id: String,
-        pub done: Option<mpsc::UnboundedSender<(Instant, Result<Vec<u8>, Vec<u8>>)>>,
+        pub done: Option<mpsc::UnboundedSender<Posted>>,
     }
 
     pub type Shared = Arc<Mutex<Run>>;
+
+    /// When the function posted its answer, and the answer (or its error).
+    pub type Posted = (Instant, Result<Vec<u8>, Vec<u8>>);
 
     pub fn router(state: Shared) -> Router {
         Router::new()
