@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY ?= 0
 
 TEMPLATE := infra/template.yaml
 
-.PHONY: help dev test lint fmt rust-test fuzz infra-lint build-lambdas invoke
+.PHONY: help dev test lint fmt rust-test fuzz infra-lint build-lambdas invoke bench
 
 help: ## List the targets
 	@echo "Targets:"
@@ -40,6 +40,9 @@ infra-lint: ## cfn-lint and checkov on the template (and sam validate --lint whe
 	  echo "sam validate --lint -t $(TEMPLATE) --region eu-west-1"; \
 	  sam validate --lint -t $(TEMPLATE) --region eu-west-1; \
 	fi
+
+bench: ## Benchmarks (round trips, handler overhead, contention, cold start, size) on a DynamoDB Local of its own; see BENCHMARKS.md
+	@infra/local/bench.sh
 
 build-lambdas: ## Release build of every function for Lambda on arm64 (needs cargo-lambda and zig; not part of test)
 	cargo lambda build --release --arm64

@@ -138,15 +138,22 @@ impl Store {
 
     /// A client for DynamoDB Local (any credentials work with `-sharedDb`).
     pub fn local(endpoint: &str, table: &str) -> Self {
-        let conf = aws_sdk_dynamodb::Config::builder()
+        Store::new(
+            Client::from_conf(Store::local_config(endpoint).build()),
+            table,
+        )
+    }
+
+    /// The client configuration of [`Store::local`], for a caller that adds to it
+    /// (the benchmark adds an interceptor that counts round trips).
+    pub fn local_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+        aws_sdk_dynamodb::Config::builder()
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
             .endpoint_url(endpoint)
             .region(Region::new("eu-west-1"))
             .credentials_provider(Credentials::new("local", "local", None, None, "local"))
             .timeout_config(timeouts())
             .retry_config(retries())
-            .build();
-        Store::new(Client::from_conf(conf), table)
     }
 }
 

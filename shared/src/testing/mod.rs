@@ -198,6 +198,11 @@ impl TestRequest {
         self
     }
 
+    /// The request as built, for a caller that dispatches it itself (the benchmark).
+    pub fn into_request(self) -> lambda_http::Request {
+        self.req
+    }
+
     /// The route key of the sample event (`POST /v1/allotments`, `$default`).
     fn route_key(&self) -> Option<String> {
         use lambda_http::request::RequestContext;

@@ -1,0 +1,1364 @@
+//! `make bench`: the figures of BENCHMARKS.md, measured side by side in one run
+//! against one DynamoDB Local (`DYNAMODB_ENDPOINT`).
+//!
+//! 1. Round trips: every DynamoDB request the functions send is counted by an SDK
+//!    interceptor (one count per HTTP attempt, by `X-Amz-Target`).
+//! 2. Handler overhead: the same interceptor records the input of every call a handler
+//!    makes on its table; the baseline replays exactly those calls (same items, same
+//!    conditions) with the bare SDK on a twin table kept in lockstep (every setup
+//!    write is replayed there too), so each condition finds the same state.
+//! 3. Contention: concurrent pickups on one allotment vs a bare conditional
+//!    `UpdateItem` on one item.
+//! 4. Cold start: the release `create-allotment` and `hello-lambda` binaries under a
+//!    minimal Lambda Runtime API served here, and the zipped size of the function.
+//!
+//! Everything is printed as Markdown and written to `.local/bench-figures.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
+use aws_sdk_dynamodb::operation::get_item::GetItemInput;
+use aws_sdk_dynamodb::operation::put_item::PutItemInput;
+use aws_sdk_dynamodb::operation::query::QueryInput;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use serde_json::{json, Value};
+use shared::http::{dispatch, Ctx, Function};
+use shared::store::Store;
+use shared::testing::{self, TestRequest};
+use uuid::Uuid;
+
+const TENANT: &str = "bench";
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+// ---------------------------------------------------------------- recording client
+
+/// A call as the store built it, kept to be replayed on the twin table.
+#[derive(Debug, Clone)]
+enum Call {
+    Get(GetItemInput),
+    Query(QueryInput),
+    Put(PutItemInput),
+    Update(UpdateItemInput),
+    Delete(DeleteItemInput),
+    Tx(TransactWriteItemsInput),
+    BatchGet(BatchGetItemInput),
+    Other,
+}
+
+/// DynamoDB requests by operation name (HTTP attempts, retries included).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Counts(BTreeMap<String, u64>);
+
+impl Counts {
+    fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+    fn minus(&self, other: &Counts) -> Counts {
+        let mut out = self.0.clone();
+        for (op, n) in &other.0 {
+            let e = out.entry(op.clone()).or_default();
+            *e = e.saturating_sub(*n);
+        }
+        out.retain(|_, n| *n > 0);
+        Counts(out)
+    }
+    fn detail(&self) -> String {
+        if self.0.is_empty() {
+            return "-".into();
+        }
+        self.0
+            .iter()
+            .map(|(op, n)| format!("{op} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A recorded call and whether the service accepted it (once it has answered).
+type Recorded = (Call, Option<bool>);
+
+#[derive(Debug, Default)]
+struct Tape {
+    capture: bool,
+    calls: Vec<Recorded>,
+    requests: Counts,
+}
+
+/// The interceptor: counts every request sent, and (when capturing) keeps the
+/// input of every call.
+#[derive(Debug, Clone, Default)]
+struct Recorder(Arc<Mutex<Tape>>);
+
+impl Recorder {
+    fn set_capture(&self, on: bool) {
+        self.0.lock().unwrap().capture = on;
+    }
+    fn take(&self) -> (Vec<Recorded>, Counts) {
+        let mut t = self.0.lock().unwrap();
+        (
+            std::mem::take(&mut t.calls),
+            std::mem::take(&mut t.requests),
+        )
+    }
+}
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "bench-recorder"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut tape = self.0.lock().unwrap();
+        if !tape.capture {
+            return Ok(());
+        }
+        let input = context.input();
+        let call = if let Some(i) = input.downcast_ref::<GetItemInput>() {
+            Call::Get(i.clone())
+        } else if let Some(i) = input.downcast_ref::<QueryInput>() {
+            Call::Query(i.clone())
+        } else if let Some(i) = input.downcast_ref::<PutItemInput>() {
+            Call::Put(i.clone())
+        } else if let Some(i) = input.downcast_ref::<UpdateItemInput>() {
+            Call::Update(i.clone())
+        } else if let Some(i) = input.downcast_ref::<DeleteItemInput>() {
+            Call::Delete(i.clone())
+        } else if let Some(i) = input.downcast_ref::<TransactWriteItemsInput>() {
+            Call::Tx(i.clone())
+        } else if let Some(i) = input.downcast_ref::<BatchGetItemInput>() {
+            Call::BatchGet(i.clone())
+        } else {
+            Call::Other
+        };
+        tape.calls.push((call, None));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let ok = matches!(context.output_or_error(), Some(Ok(_)));
+        let mut tape = self.0.lock().unwrap();
+        if let Some(last) = tape.calls.iter_mut().rev().find(|c| c.1.is_none()) {
+            last.1 = Some(ok);
+        }
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let op = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("?")
+            .to_string();
+        *self.0.lock().unwrap().requests.0.entry(op).or_default() += 1;
+        Ok(())
+    }
+}
+
+fn client(endpoint: &str, rec: &Recorder) -> Client {
+    Client::from_conf(
+        Store::local_config(endpoint)
+            .interceptor(rec.clone())
+            .build(),
+    )
+}
+
+fn retable(items: Option<Vec<TransactWriteItem>>, table: &str) -> Option<Vec<TransactWriteItem>> {
+    items.map(|v| {
+        v.into_iter()
+            .map(|mut it| {
+                if let Some(p) = it.put.as_mut() {
+                    p.table_name = table.into();
+                }
+                if let Some(u) = it.update.as_mut() {
+                    u.table_name = table.into();
+                }
+                if let Some(d) = it.delete.as_mut() {
+                    d.table_name = table.into();
+                }
+                if let Some(c) = it.condition_check.as_mut() {
+                    c.table_name = table.into();
+                }
+                it
+            })
+            .collect()
+    })
+}
+
+/// Sends the recorded calls again, in order, with the bare client on `table`.
+/// Returns how many ended otherwise than the recorded call (accepted or refused):
+/// none when the twin table is in the same state.
+async fn replay(raw: &Client, table: &str, calls: Vec<Recorded>) -> usize {
+    let mut mismatches = 0;
+    for (call, recorded) in calls {
+        let ok = match call {
+            Call::Get(i) => raw
+                .get_item()
+                .table_name(table)
+                .set_key(i.key)
+                .set_consistent_read(i.consistent_read)
+                .set_projection_expression(i.projection_expression)
+                .set_expression_attribute_names(i.expression_attribute_names)
+                .send()
+                .await
+                .is_ok(),
+            Call::Query(i) => raw
+                .query()
+                .table_name(table)
+                .set_index_name(i.index_name)
+                .set_select(i.select)
+                .set_limit(i.limit)
+                .set_consistent_read(i.consistent_read)
+                .set_scan_index_forward(i.scan_index_forward)
+                .set_exclusive_start_key(i.exclusive_start_key)
+                .set_projection_expression(i.projection_expression)
+                .set_filter_expression(i.filter_expression)
+                .set_key_condition_expression(i.key_condition_expression)
+                .set_expression_attribute_names(i.expression_attribute_names)
+                .set_expression_attribute_values(i.expression_attribute_values)
+                .send()
+                .await
+                .is_ok(),
+            Call::Put(i) => raw
+                .put_item()
+                .table_name(table)
+                .set_item(i.item)
+                .set_condition_expression(i.condition_expression)
+                .set_expression_attribute_names(i.expression_attribute_names)
+                .set_expression_attribute_values(i.expression_attribute_values)
+                .set_return_values(i.return_values)
+                .send()
+                .await
+                .is_ok(),
+            Call::Update(i) => raw
+                .update_item()
+                .table_name(table)
+                .set_key(i.key)
+                .set_update_expression(i.update_expression)
+                .set_condition_expression(i.condition_expression)
+                .set_expression_attribute_names(i.expression_attribute_names)
+                .set_expression_attribute_values(i.expression_attribute_values)
+                .set_return_values(i.return_values)
+                .send()
+                .await
+                .is_ok(),
+            Call::Delete(i) => raw
+                .delete_item()
+                .table_name(table)
+                .set_key(i.key)
+                .set_condition_expression(i.condition_expression)
+                .set_expression_attribute_names(i.expression_attribute_names)
+                .set_expression_attribute_values(i.expression_attribute_values)
+                .set_return_values(i.return_values)
+                .send()
+                .await
+                .is_ok(),
+            // The client request token is left to the SDK, as the store does.
+            Call::Tx(i) => raw
+                .transact_write_items()
+                .set_transact_items(retable(i.transact_items, table))
+                .send()
+                .await
+                .is_ok(),
+            Call::BatchGet(i) => raw
+                .batch_get_item()
+                .set_request_items(
+                    i.request_items
+                        .map(|m| m.into_values().map(|ka| (table.to_string(), ka)).collect()),
+                )
+                .send()
+                .await
+                .is_ok(),
+            Call::Other => true,
+        };
+        mismatches += usize::from(recorded.is_some_and(|r| r != ok));
+    }
+    mismatches
+}
+
+// ---------------------------------------------------------------- statistics
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e3)
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
+}
+
+/// Markdown printed as it is produced, and kept for the figures file.
+#[derive(Default)]
+struct Out(String);
+
+impl Out {
+    fn line(&mut self, s: impl AsRef<str>) {
+        println!("{}", s.as_ref());
+        self.0.push_str(s.as_ref());
+        self.0.push('\n');
+    }
+}
+
+// ---------------------------------------------------------------- the bench
+
+/// One invocation of a function, as the overhead loop times it.
+enum Invocation {
+    Http(&'static Function, Box<lambda_http::Request>),
+    Cutoff(Value),
+}
+
+struct Bench {
+    endpoint: String,
+    /// The functions' store (on the handler table), recording.
+    rec: Recorder,
+    ctx: Ctx,
+    /// The bare client and its twin table; its recorder only counts.
+    raw: Client,
+    raw_rec: Recorder,
+    raw_table: String,
+    key: String,
+    est: Uuid,
+}
+
+struct Measured {
+    name: String,
+    n: usize,
+    handler: Vec<Duration>,
+    raw: Vec<Duration>,
+    counts: Counts,
+    raw_counts: Counts,
+}
+
+impl Bench {
+    async fn new(endpoint: &str) -> Res<Self> {
+        let id = Uuid::new_v4().simple().to_string();
+        let (h_table, raw_table) = (format!("bench-h-{id}"), format!("bench-r-{id}"));
+        let rec = Recorder::default();
+        let store = Store::new(client(endpoint, &rec), &h_table);
+        let raw_rec = Recorder::default();
+        let raw = client(endpoint, &raw_rec);
+        store.ensure_table().await?;
+        Store::new(raw.clone(), &raw_table).ensure_table().await?;
+        rec.take();
+        rec.set_capture(true);
+        let ctx = Ctx::with_now(store.clone(), testing::now());
+        let key = testing::key(&store, TENANT).await;
+        let est = testing::establishment(&store, TENANT).await;
+        for unit in ["dbl", "sgl", "twn", "fam"] {
+            testing::inventory(
+                &store,
+                TENANT,
+                est,
+                unit,
+                "2026-08-01",
+                "2027-08-31",
+                100_000,
+            )
+            .await;
+        }
+        let b = Bench {
+            endpoint: endpoint.to_string(),
+            rec,
+            ctx,
+            raw,
+            raw_rec,
+            raw_table,
+            key,
+            est,
+        };
+        b.sync().await;
+        Ok(b)
+    }
+
+    fn store(&self) -> &Store {
+        &self.ctx.store
+    }
+
+    /// Replays on the twin table what the functions' store wrote since the last call.
+    async fn sync(&self) {
+        let (calls, _) = self.rec.take();
+        let mismatches = replay(&self.raw, &self.raw_table, calls).await;
+        self.raw_rec.take();
+        if mismatches > 0 {
+            eprintln!("note: {mismatches} setup call(s) ended otherwise on the twin table");
+        }
+    }
+
+    fn body(&self, from: &str, to: &str, units: &[&str], quantity: i64, cutoff: &str) -> Value {
+        let mut b = testing::allotment_body(self.est);
+        b["periodFrom"] = json!(from);
+        b["periodTo"] = json!(to);
+        b["cutoffDate"] = json!(cutoff);
+        b["unitAllocations"] = units
+            .iter()
+            .map(|u| json!({"unitTypeId": u, "quantity": quantity}))
+            .collect();
+        b
+    }
+
+    fn create(&self, body: &Value) -> Invocation {
+        let req = TestRequest::event("create-allotment")
+            .json(body.clone())
+            .key(&self.key)
+            .into_request();
+        Invocation::Http(&create_allotment::FUNCTION, Box::new(req))
+    }
+
+    async fn allotment(&self, body: Value) -> String {
+        let data = create_allotment::created(&self.ctx, &self.key, body).await;
+        self.sync().await;
+        data["allotmentId"].as_str().unwrap().to_string()
+    }
+
+    fn pickup(&self, allotment: &str, body: Value, idempotency_key: Option<String>) -> Invocation {
+        let mut r = TestRequest::event("create-pickup")
+            .path_param("allotmentId", allotment)
+            .json(body)
+            .key(&self.key);
+        if let Some(k) = idempotency_key {
+            r = r.header("idempotency-key", &k);
+        }
+        Invocation::Http(&create_pickup::FUNCTION, Box::new(r.into_request()))
+    }
+
+    /// Runs one invocation on the functions' store: `Ok` if it succeeded.
+    async fn invoke(&self, inv: Invocation) -> Result<(), String> {
+        match inv {
+            Invocation::Http(f, req) => {
+                let resp = dispatch(f, &self.ctx, *req).await;
+                if resp.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("{} answered {}", f.name, resp.status()))
+                }
+            }
+            Invocation::Cutoff(event) => {
+                let out = cutoff_release::handle_event(self.store(), &event, None)
+                    .await
+                    .map_err(|e| format!("cutoff-release: {e:?}"))?;
+                if out["data"]["allotmentsReleased"] == 1 {
+                    Ok(())
+                } else {
+                    Err(format!("cutoff-release released {}", out["data"]))
+                }
+            }
+        }
+    }
+
+    /// Times each invocation through the handler, then the bare replay of the calls
+    /// it made, one after the other.
+    async fn measure(&self, name: &str, invocations: Vec<Invocation>) -> Res<Measured> {
+        self.sync().await;
+        let mut m = Measured {
+            name: name.to_string(),
+            n: invocations.len(),
+            handler: Vec::new(),
+            raw: Vec::new(),
+            counts: Counts::default(),
+            raw_counts: Counts::default(),
+        };
+        for (i, inv) in invocations.into_iter().enumerate() {
+            self.rec.take();
+            let t = Instant::now();
+            let result = self.invoke(inv).await;
+            let h = t.elapsed();
+            let (calls, counts) = self.rec.take();
+            result.map_err(|e| format!("{name} #{i}: {e}"))?;
+            self.raw_rec.take();
+            let t = Instant::now();
+            let mismatches = replay(&self.raw, &self.raw_table, calls).await;
+            let r = t.elapsed();
+            let (_, raw_counts) = self.raw_rec.take();
+            if mismatches > 0 {
+                return Err(format!(
+                    "{name} #{i}: {mismatches} bare call(s) ended otherwise than the handler's"
+                )
+                .into());
+            }
+            if i == 0 {
+                (m.counts, m.raw_counts) = (counts, raw_counts);
+            } else if counts != m.counts {
+                eprintln!(
+                    "note: {name} #{i}: {} requests (first: {})",
+                    counts.detail(),
+                    m.counts.detail()
+                );
+            }
+            // The first tenth (at most 10) warms both sides and is not kept.
+            if i >= (m.n / 10).min(10) {
+                m.handler.push(h);
+                m.raw.push(r);
+            }
+        }
+        m.n = m.handler.len();
+        m.handler.sort();
+        m.raw.sort();
+        Ok(m)
+    }
+}
+
+async fn overhead_and_round_trips(b: &Bench, out: &mut Out) -> Res<()> {
+    let n_small = env_usize("BENCH_ITERATIONS", 100);
+    let n_big = (n_small / 5).max(5);
+
+    // Warm both clients (connections, credentials, endpoint resolution).
+    for _ in 0..5 {
+        b.store().authenticate(&b.key).await?;
+    }
+    b.sync().await;
+    b.rec.take();
+    b.store().authenticate(&b.key).await?;
+    let (calls, auth) = b.rec.take();
+    replay(&b.raw, &b.raw_table, calls).await;
+
+    let mut rows = Vec::new();
+
+    // Create: 7 nights × 1 unit type, 365 nights × 4 unit types.
+    let small = b.body("2026-09-01", "2026-09-07", &["dbl"], 1, "2026-08-01");
+    rows.push(
+        b.measure(
+            "create allotment, 7 nights × 1 unit type",
+            (0..n_small).map(|_| b.create(&small)).collect(),
+        )
+        .await?,
+    );
+    let big = b.body(
+        "2026-09-01",
+        "2027-08-31",
+        &["dbl", "sgl", "twn", "fam"],
+        1,
+        "2026-08-01",
+    );
+    rows.push(
+        b.measure(
+            "create allotment, 365 nights × 4 unit types",
+            (0..n_big).map(|_| b.create(&big)).collect(),
+        )
+        .await?,
+    );
+
+    // Pickups: 3 nights in one month, and across the August/September boundary.
+    let a = b
+        .allotment(b.body("2026-09-01", "2026-09-07", &["dbl"], 10_000, "2026-08-01"))
+        .await;
+    let three = testing::pickup_body("dbl", "2026-09-02", "2026-09-05", 1);
+    rows.push(
+        b.measure(
+            "pickup, 3 nights",
+            (0..n_small)
+                .map(|_| b.pickup(&a, three.clone(), None))
+                .collect(),
+        )
+        .await?,
+    );
+    rows.push(
+        b.measure(
+            "pickup, 3 nights, with Idempotency-Key",
+            (0..n_small)
+                .map(|_| b.pickup(&a, three.clone(), Some(Uuid::new_v4().to_string())))
+                .collect(),
+        )
+        .await?,
+    );
+    let boundary = b
+        .allotment(b.body("2026-08-28", "2026-09-03", &["dbl"], 1_000, "2026-08-01"))
+        .await;
+    let across = testing::pickup_body("dbl", "2026-08-30", "2026-09-02", 1);
+    rows.push(
+        b.measure(
+            "pickup, 3 nights across a month boundary",
+            (0..n_small)
+                .map(|_| b.pickup(&boundary, across.clone(), None))
+                .collect(),
+        )
+        .await?,
+    );
+
+    // Allocation change: 3 nights of one unit type, alternately 101 and 100 rooms.
+    let alloc = b
+        .allotment(b.body("2026-09-01", "2026-09-07", &["dbl"], 100, "2026-08-01"))
+        .await;
+    rows.push(
+        b.measure(
+            "allocation change, 3 nights",
+            (0..n_small)
+                .map(|i| {
+                    let body = json!({"unitTypeId": "dbl", "quantity": 101 - (i % 2) as i64,
+                                      "from": "2026-09-02", "to": "2026-09-04"});
+                    let req = TestRequest::event("create-allocation")
+                        .path_param("allotmentId", &alloc)
+                        .json(body)
+                        .key(&b.key)
+                        .into_request();
+                    Invocation::Http(&create_allocation::FUNCTION, Box::new(req))
+                })
+                .collect(),
+        )
+        .await?,
+    );
+
+    // Cutoff release: one allotment due per run (cutoffs on consecutive days), after a
+    // first run that sets the watermark.
+    let n_cut = (n_small / 3).clamp(5, 60);
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
+    for i in 0..n_cut {
+        let cutoff = (first + chrono::Duration::days(i as i64)).to_string();
+        b.allotment(b.body("2026-09-01", "2026-09-07", &["dbl"], 1, &cutoff))
+            .await;
+    }
+    let event = |day: chrono::NaiveDate| {
+        json!({"time": format!("{day}T00:05:00Z"), "detail-type": "Scheduled Event",
+               "source": "aws.events", "detail": {}})
+    };
+    cutoff_release::handle_event(b.store(), &event(first), None).await?;
+    b.sync().await;
+    rows.push(
+        b.measure(
+            "cutoff release of one allotment",
+            (0..n_cut)
+                .map(|i| Invocation::Cutoff(event(first + chrono::Duration::days(i as i64 + 1))))
+                .collect(),
+        )
+        .await?,
+    );
+
+    // 1. Round trips.
+    let plain_pickup = rows[2].counts.clone();
+    out.line("## 1. DynamoDB round trips per operation\n");
+    out.line("Requests sent by the SDK (one per HTTP attempt), counted by an interceptor on the client. *Operation* excludes the key lookup (auth) and the idempotency record. The cutoff run is not an HTTP request (no auth).\n");
+    out.line("| Operation | Auth | Idempotency | Operation | Total | Requests by type | Target (operation) | |");
+    out.line("|---|---:|---:|---:|---:|---|---|---|");
+    for (i, m) in rows.iter().enumerate() {
+        let http = m.name != "cutoff release of one allotment";
+        let a = if http {
+            auth.clone()
+        } else {
+            Counts::default()
+        };
+        let idem = if m.name.contains("Idempotency") {
+            m.counts.minus(&plain_pickup).minus(&a)
+        } else {
+            Counts::default()
+        };
+        let op = m.counts.minus(&a).minus(&idem).total();
+        let (target, ok) = match i {
+            0 | 1 => ("≤ 2", Some(op <= 2)),
+            2..=4 => ("1", Some(op <= 1)),
+            _ => ("-", None),
+        };
+        out.line(format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            m.name,
+            a.total(),
+            idem.total(),
+            op,
+            m.counts.total(),
+            m.counts.detail(),
+            target,
+            ok.map(verdict).unwrap_or("")
+        ));
+    }
+
+    // 2. Overhead.
+    out.line("\n## 2. Handler overhead vs the bare DynamoDB calls\n");
+    out.line("Each invocation goes through `shared::http::dispatch` (auth, parsing, domain rules, the store, the response), then the very calls it made (recorded by the interceptor: same items, same conditions, same order) are sent again with the bare SDK client on a twin table kept in the same state. Latency in ms.\n");
+    out.line("| Operation | n | Handler p50 | Handler p99 | Bare p50 | Bare p99 | Ratio p50 | Ratio p99 | Target ≤ 1.15 (p50) |");
+    out.line("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    for m in &rows {
+        let (h50, h99, r50, r99) = (
+            pct(&m.handler, 50.0),
+            pct(&m.handler, 99.0),
+            pct(&m.raw, 50.0),
+            pct(&m.raw, 99.0),
+        );
+        if m.raw_counts.total() != m.counts.total() {
+            eprintln!(
+                "note: {}: bare replay sent {} requests, handler {}",
+                m.name,
+                m.raw_counts.total(),
+                m.counts.total()
+            );
+        }
+        out.line(format!(
+            "| {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} |",
+            m.name,
+            m.n,
+            ms(h50),
+            ms(h99),
+            ms(r50),
+            ms(r99),
+            ratio(h50, r50),
+            ratio(h99, r99),
+            verdict(ratio(h50, r50) <= 1.15)
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- contention
+
+async fn contention(b: &Bench, out: &mut Out) -> Res<()> {
+    let secs = env_usize("BENCH_CONTENTION_SECS", 4) as u64;
+    let window = Duration::from_secs(secs);
+    b.sync().await;
+    // 30 nights × 10 000 rooms: each task takes 1 room for 1 night, night by night.
+    let a = b
+        .allotment(b.body("2026-09-01", "2026-09-30", &["dbl"], 10_000, "2026-08-01"))
+        .await;
+    // One pickup through the handler, recorded: its transaction is a second baseline
+    // (the same items and conditions as every pickup here, a fresh pickup key each time).
+    b.rec.take();
+    let one = testing::pickup_body("dbl", "2026-09-01", "2026-09-02", 1);
+    b.invoke(b.pickup(&a, one, None)).await?;
+    let (calls, _) = b.rec.take();
+    let pickup_tx = calls
+        .iter()
+        .find_map(|(c, _)| match c {
+            Call::Tx(i) => retable(i.transact_items.clone(), &b.raw_table),
+            _ => None,
+        })
+        .ok_or("no pickup transaction recorded")?;
+    replay(&b.raw, &b.raw_table, calls).await;
+    b.rec.set_capture(false);
+    // The bare baseline: one item, `remaining >= q` then `remaining - q`.
+    let item = || {
+        [
+            (
+                "PK".to_string(),
+                AttributeValue::S("BENCH#contention".into()),
+            ),
+            ("SK".to_string(), AttributeValue::S("ITEM".into())),
+        ]
+    };
+    b.raw
+        .put_item()
+        .table_name(&b.raw_table)
+        .set_item(Some(
+            item()
+                .into_iter()
+                .chain([(
+                    "remaining".to_string(),
+                    AttributeValue::N("1000000000".into()),
+                )])
+                .collect(),
+        ))
+        .send()
+        .await?;
+
+    out.line("\n## 3. Contention: concurrent pickups on one allotment\n");
+    out.line(format!("Each task loops for {secs} s: a pickup of 1 room for 1 night (the 30 nights in turn) through the handler, or a bare conditional `UpdateItem` (`remaining >= :q`, `SET remaining = remaining - :q`) on one item. One shared client per side, as one warm process would use it. The last two columns replay one recorded pickup transaction (the header, the grid month, the pool and a new pickup item, with their conditions) with the bare client: the floor a pickup in one transaction cannot go below.\n"));
+    out.line("| Tasks | Pickups/s | Refused (status: count) | Requests per pickup | Bare UpdateItem/s | Bare refused | Ratio | Target ≥ 0.8 | Bare pickup TransactWriteItems/s | Pickups / bare transaction |");
+    out.line("|---:|---:|---|---:|---:|---:|---:|---|---:|---:|");
+    for tasks in [8usize, 32, 64] {
+        // Handler side.
+        b.rec.take();
+        let refused = Arc::new(Mutex::new(BTreeMap::<u16, u64>::new()));
+        let ok = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|t| {
+                let (ctx, key, a) = (b.ctx.clone(), b.key.clone(), a.clone());
+                let (ok, refused) = (ok.clone(), refused.clone());
+                tokio::spawn(async move {
+                    let mut night = t;
+                    while started.elapsed() < window {
+                        let day = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap()
+                            + chrono::Duration::days((night % 30) as i64);
+                        night += 1;
+                        let body = testing::pickup_body(
+                            "dbl",
+                            &day.to_string(),
+                            &day.succ_opt().unwrap().to_string(),
+                            1,
+                        );
+                        let req = TestRequest::event("create-pickup")
+                            .path_param("allotmentId", &a)
+                            .json(body)
+                            .key(&key)
+                            .into_request();
+                        let status = dispatch(&create_pickup::FUNCTION, &ctx, req)
+                            .await
+                            .status()
+                            .as_u16();
+                        if status == 201 {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            *refused.lock().unwrap().entry(status).or_default() += 1;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await?;
+        }
+        let elapsed = started.elapsed();
+        let (_, counts) = b.rec.take();
+        let picked = ok.load(Ordering::Relaxed);
+        let pickups_per_s = picked as f64 / elapsed.as_secs_f64();
+        let refused = refused.lock().unwrap().clone();
+
+        // Bare pickup transaction.
+        let tx_ok = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                let (raw, items) = (b.raw.clone(), pickup_tx.clone());
+                let tx_ok = tx_ok.clone();
+                tokio::spawn(async move {
+                    while started.elapsed() < window {
+                        let mut items = items.clone();
+                        for it in &mut items {
+                            if let Some(p) = it.put.as_mut() {
+                                p.item.insert(
+                                    "SK".into(),
+                                    AttributeValue::S(format!("P#{}", Uuid::now_v7())),
+                                );
+                            }
+                        }
+                        let r = raw
+                            .transact_write_items()
+                            .set_transact_items(Some(items))
+                            .send()
+                            .await;
+                        if r.is_ok() {
+                            tx_ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await?;
+        }
+        let tx_per_s = tx_ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+
+        // Bare conditional update.
+        let ok = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                let (raw, table) = (b.raw.clone(), b.raw_table.clone());
+                let (ok, failed) = (ok.clone(), failed.clone());
+                tokio::spawn(async move {
+                    while started.elapsed() < window {
+                        let r = raw
+                            .update_item()
+                            .table_name(&table)
+                            .set_key(Some(item().into_iter().collect()))
+                            .update_expression("SET #r = #r - :q")
+                            .condition_expression("#r >= :q")
+                            .expression_attribute_names("#r", "remaining")
+                            .expression_attribute_values(":q", AttributeValue::N("1".into()))
+                            .send()
+                            .await;
+                        if r.is_ok() {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await?;
+        }
+        let bare_per_s = ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+        let r = pickups_per_s / bare_per_s.max(1e-9);
+        out.line(format!(
+            "| {tasks} | {pickups_per_s:.0} | {} | {:.2} | {bare_per_s:.0} | {} | {r:.2} | {} | {tx_per_s:.0} | {:.2} |",
+            if refused.is_empty() {
+                "-".to_string()
+            } else {
+                refused
+                    .iter()
+                    .map(|(s, n)| format!("{s}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            counts.total() as f64 / (picked.max(1)) as f64,
+            failed.load(Ordering::Relaxed),
+            verdict(r >= 0.8),
+            pickups_per_s / tx_per_s.max(1e-9)
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- cold start
+
+mod runtime_api {
+    //! The part of the Lambda Runtime API a function uses: one event per run.
+
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, HeaderValue, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::{get, post};
+    use axum::Router;
+    use tokio::sync::mpsc;
+
+    pub struct Run {
+        pub event: Vec<u8>,
+        pub served: bool,
+        pub request_id: String,
+        pub done: Option<mpsc::UnboundedSender<Posted>>,
+    }
+
+    pub type Shared = Arc<Mutex<Run>>;
+
+    /// When the function posted its answer, and the answer (or its error).
+    pub type Posted = (Instant, Result<Vec<u8>, Vec<u8>>);
+
+    pub fn router(state: Shared) -> Router {
+        Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(error))
+            .with_state(state)
+    }
+
+    async fn next(State(state): State<Shared>) -> axum::response::Response {
+        let (event, id) = {
+            let mut run = state.lock().unwrap();
+            if run.served {
+                (None, String::new())
+            } else {
+                run.served = true;
+                (Some(run.event.clone()), run.request_id.clone())
+            }
+        };
+        let Some(event) = event else {
+            // One event per process: the next poll waits until the process is killed.
+            std::future::pending::<()>().await;
+            unreachable!()
+        };
+        let mut headers = HeaderMap::new();
+        let deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            + 30_000;
+        let mut put = |k: &'static str, v: String| {
+            headers.insert(k, HeaderValue::from_str(&v).unwrap());
+        };
+        put("lambda-runtime-aws-request-id", id);
+        put("lambda-runtime-deadline-ms", deadline.to_string());
+        put(
+            "lambda-runtime-invoked-function-arn",
+            "arn:aws:lambda:eu-west-1:123456789012:function:bench".into(),
+        );
+        put(
+            "lambda-runtime-trace-id",
+            "Root=1-00000000-000000000000000000000000;Sampled=0".into(),
+        );
+        put("content-type", "application/json".into());
+        (StatusCode::OK, headers, event).into_response()
+    }
+
+    fn finish(state: &Shared, result: Result<Vec<u8>, Vec<u8>>) -> StatusCode {
+        let at = Instant::now();
+        if let Some(tx) = state.lock().unwrap().done.take() {
+            let _ = tx.send((at, result));
+        }
+        StatusCode::ACCEPTED
+    }
+
+    async fn response(State(state): State<Shared>, body: Bytes) -> StatusCode {
+        finish(&state, Ok(body.to_vec()))
+    }
+
+    async fn error(State(state): State<Shared>, body: Bytes) -> StatusCode {
+        finish(&state, Err(body.to_vec()))
+    }
+}
+
+/// One cold start: exec → response posted.
+async fn cold_start(
+    state: &runtime_api::Shared,
+    port: u16,
+    binary: &Path,
+    function_name: &str,
+    event: &[u8],
+    env: &[(&str, String)],
+    expect: u64,
+) -> Res<Duration> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    {
+        let mut run = state.lock().unwrap();
+        run.event = event.to_vec();
+        run.served = false;
+        run.request_id = Uuid::new_v4().to_string();
+        run.done = Some(tx);
+    }
+    let mut cmd = tokio::process::Command::new(binary);
+    cmd.env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let started = Instant::now();
+    let mut child = cmd.spawn()?;
+    let got = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await;
+    let _ = child.kill().await;
+    let (at, result) = got
+        .map_err(|_| format!("{function_name}: no response within 30 s"))?
+        .ok_or("runtime API closed")?;
+    let body = result.map_err(|e| {
+        format!(
+            "{function_name} posted an error: {}",
+            String::from_utf8_lossy(&e)
+        )
+    })?;
+    let resp: Value = serde_json::from_slice(&body)?;
+    let status = resp["statusCode"].as_u64().unwrap_or(0);
+    if status != expect {
+        return Err(format!("{function_name} answered {status}, not {expect}").into());
+    }
+    Ok(at - started)
+}
+
+fn zipped_size(binary: &Path) -> Res<u64> {
+    let zip = std::env::temp_dir().join(format!("bench-{}.zip", Uuid::new_v4().simple()));
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z: z.write(sys.argv[1], 'bootstrap')",
+        ])
+        .arg(binary)
+        .arg(&zip)
+        .status()?;
+    if !status.success() {
+        return Err("python3 zipfile failed".into());
+    }
+    let size = std::fs::metadata(&zip)?.len();
+    std::fs::remove_file(&zip)?;
+    Ok(size)
+}
+
+async fn cold_starts(b: &Bench, bin_dir: &Path, out: &mut Out) -> Res<()> {
+    let runs = env_usize("BENCH_COLD_RUNS", 20);
+    let create_bin = bin_dir.join("create-allotment");
+    let hello_bin = bin_dir.join("hello-lambda");
+    for bin in [&create_bin, &hello_bin] {
+        if !bin.exists() {
+            return Err(format!("{} is missing: build it in release first", bin.display()).into());
+        }
+    }
+
+    // A table of its own, with a key and an establishment stocked a year ahead of
+    // today (the functions run on the real clock).
+    let table = format!("bench-cold-{}", Uuid::new_v4().simple());
+    let store = Store::local(&b.endpoint, &table);
+    store.ensure_table().await?;
+    let key = testing::key(&store, TENANT).await;
+    let est = testing::establishment(&store, TENANT).await;
+    let year = chrono::Utc::now().date_naive().format("%Y").to_string();
+    let next: i32 = year.parse::<i32>()? + 1;
+    let (from, to) = (format!("{next}-09-01"), format!("{next}-09-07"));
+    testing::inventory(&store, TENANT, est, "dbl", &from, &to, 100_000).await;
+    let mut body = testing::allotment_body(est);
+    body["periodFrom"] = json!(from);
+    body["periodTo"] = json!(to);
+    body["cutoffDate"] = json!(format!("{next}-08-01"));
+    body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
+    let sample = std::fs::read_to_string(testing::events_dir().join("create-allotment.json"))?;
+    let mut event: Value = serde_json::from_str(&sample)?;
+    event["headers"]["x-api-key"] = json!(key);
+    event["headers"]
+        .as_object_mut()
+        .ok_or("event headers")?
+        .remove("content-length");
+    event["body"] = json!(body.to_string());
+    event["isBase64Encoded"] = json!(false);
+    // The same request without its key: answered 401 before any DynamoDB call, so
+    // this run is process start, runtime and client setup only.
+    let mut keyless = event.clone();
+    keyless["headers"]
+        .as_object_mut()
+        .ok_or("event headers")?
+        .remove("x-api-key");
+    let keyless = serde_json::to_vec(&keyless)?;
+    let event = serde_json::to_vec(&event)?;
+
+    let state: runtime_api::Shared = Arc::new(Mutex::new(runtime_api::Run {
+        event: Vec::new(),
+        served: false,
+        request_id: String::new(),
+        done: None,
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let router = runtime_api::router(state.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let env = [
+        ("TABLE_NAME", table.clone()),
+        ("DYNAMODB_ENDPOINT", b.endpoint.clone()),
+    ];
+    // Alternate the two binaries so that both see the same machine state.
+    let (mut create, mut hello, mut unauth) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        hello.push(cold_start(&state, port, &hello_bin, "hello-lambda", &event, &env, 200).await?);
+        create.push(
+            cold_start(
+                &state,
+                port,
+                &create_bin,
+                "create-allotment",
+                &event,
+                &env,
+                201,
+            )
+            .await?,
+        );
+        unauth.push(
+            cold_start(
+                &state,
+                port,
+                &create_bin,
+                "create-allotment",
+                &keyless,
+                &env,
+                401,
+            )
+            .await?,
+        );
+    }
+    server.abort();
+    create.sort();
+    hello.sort();
+    unauth.sort();
+    let r = ratio(pct(&create, 50.0), pct(&hello, 50.0));
+    out.line("\n## 4. Cold start and package size\n");
+    out.line(format!("Each binary is started {runs} times under a minimal Lambda Runtime API served by the bench, with one API Gateway v2 event (a real `POST /v1/allotments` with a valid key, which `create-allotment` carries out against DynamoDB Local; the hello world answers 200 to it). Time from spawn to the response posted; the process is then killed. In ms.\n"));
+    out.line("| Binary | p50 | min | max | Size | Zipped (`bootstrap`, deflate) |");
+    out.line("|---|---:|---:|---:|---:|---:|");
+    for (name, bin, times) in [
+        (
+            "create-allotment (real create: 3 DynamoDB requests)",
+            &create_bin,
+            &create,
+        ),
+        (
+            "create-allotment (no key: 401, no DynamoDB request)",
+            &create_bin,
+            &unauth,
+        ),
+        ("hello-lambda (lambda_http hello world)", &hello_bin, &hello),
+    ] {
+        let size = std::fs::metadata(bin)?.len();
+        let zipped = zipped_size(bin)?;
+        out.line(format!(
+            "| {name} | {} | {} | {} | {:.2} MB | {:.2} MB ({zipped} bytes) |",
+            ms(pct(times, 50.0)),
+            ms(times[0]),
+            ms(times[times.len() - 1]),
+            size as f64 / 1e6,
+            zipped as f64 / 1e6,
+        ));
+    }
+    let zipped = zipped_size(&create_bin)? as f64 / 1e6;
+    out.line(format!(
+        "\nCold start ratio (p50 create-allotment, real create / p50 hello world): **{r:.2}** (target ≤ 1.5: {}); without the request's DynamoDB work (401): {:.2}. Zipped create-allotment: **{zipped:.2} MB** (target ≤ 6 MB: {}).",
+        verdict(r <= 1.5),
+        ratio(pct(&unauth, 50.0), pct(&hello, 50.0)),
+        verdict(zipped <= 6.0)
+    ));
+    Ok(())
+}
+
+// ---------------------------------------------------------------- machine
+
+fn command_line(cmd: &str, args: &[&str]) -> String {
+    std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| {
+            let text = if o.stdout.is_empty() {
+                o.stderr
+            } else {
+                o.stdout
+            };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+fn machine(out: &mut Out) {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("?")
+        .trim()
+        .to_string();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kb: f64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    let os = std::fs::read_to_string("/etc/os-release")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .unwrap_or("?")
+        .trim_matches('"')
+        .to_string();
+    out.line("## Machine\n");
+    out.line(format!(
+        "- CPUs: {} ({model})",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    ));
+    out.line(format!("- Memory: {:.1} GiB", mem_kb / 1024.0 / 1024.0));
+    out.line(format!(
+        "- OS: {os}, kernel {}",
+        command_line("uname", &["-r"])
+    ));
+    out.line(format!("- {}", command_line("rustc", &["-V"])));
+    out.line(format!(
+        "- DynamoDB Local 11.1.0 on {}",
+        command_line("java", &["-version"])
+    ));
+    out.line(format!(
+        "- Bench binary: {} profile",
+        if cfg!(debug_assertions) {
+            "dev (debug)"
+        } else {
+            "release"
+        }
+    ));
+    out.line("");
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+async fn main_inner() -> Res<()> {
+    // The functions' JSON logs (as `shared::http::runtime::init_tracing`), formatted
+    // and thrown away: logging is part of the handler's cost.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .with_writer(std::io::sink)
+        .try_init();
+    let endpoint = testing::endpoint();
+    let bin_dir = std::env::current_exe()?
+        .parent()
+        .ok_or("no bin dir")?
+        .to_path_buf();
+    let mut out = Out::default();
+    out.line(format!(
+        "# Benchmark figures ({})\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    ));
+    machine(&mut out);
+    let b = Bench::new(&endpoint).await?;
+    let sections: [&str; 3] = ["overhead", "contention", "cold"];
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    for s in sections {
+        if !only.is_empty() && !only.split(',').any(|o| o == s) {
+            continue;
+        }
+        match s {
+            "overhead" => overhead_and_round_trips(&b, &mut out).await?,
+            "contention" => contention(&b, &mut out).await?,
+            _ => cold_starts(&b, &bin_dir, &mut out).await?,
+        }
+    }
+    let path = repo_root().join(".local/bench-figures.md");
+    std::fs::create_dir_all(path.parent().unwrap())?;
+    std::fs::write(&path, &out.0)?;
+    eprintln!("\nfigures written to {}", path.display());
+    Ok(())
+}
+
+fn main() -> Res<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(main_inner())
+}
