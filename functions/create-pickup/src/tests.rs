@@ -259,3 +259,75 @@ async fn an_idempotency_key_makes_a_retried_pickup_take_rooms_once() {
     let view = record.view(&grid);
     assert_eq!(view["totals"][0]["pickedUpRoomNights"], 4);
 }
+
+/// A warm process writes a pickup in one round trip (after the key lookup); the first
+/// pickup of an allotment, and a refused one, read the allotment too.
+#[tokio::test]
+async fn a_warm_pickup_is_one_round_trip() {
+    let (ctx, requests) = testing::counting_ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let id = allotment(&ctx, &k, allotment_body(est)).await;
+    let take = |arrival: &str, departure: &str, quantity: i64| {
+        pickup(&id, pickup_body("dbl", arrival, departure, quantity)).key(&k)
+    };
+    let counts = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+        pairs.iter().map(|(op, n)| (op.to_string(), *n)).collect()
+    };
+    requests.take();
+
+    let first = take("2026-09-01", "2026-09-04", 2)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(first.status, 201, "{}", first.raw);
+    assert_eq!(
+        requests.take(),
+        counts(&[("GetItem", 1), ("Query", 1), ("TransactWriteItems", 1)]),
+        "auth, the read of the allotment, the transaction"
+    );
+    let warm = take("2026-09-02", "2026-09-05", 3)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(warm.status, 201, "{}", warm.raw);
+    assert_eq!(
+        requests.take(),
+        counts(&[("GetItem", 1), ("TransactWriteItems", 1)]),
+        "auth and the transaction only"
+    );
+    // 10 rooms; 5 taken on the 2nd and 3rd: 6 more is refused, with every short night.
+    let refused = take("2026-09-01", "2026-09-05", 6)
+        .send(&FUNCTION, &ctx)
+        .await;
+    refused.assert_error(409, "ALLOTMENT_EXHAUSTED");
+    let short: Vec<&str> = refused.body["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(short, ["2026-09-02", "2026-09-03"]);
+    assert_eq!(
+        requests.take(),
+        counts(&[("GetItem", 1), ("Query", 1), ("TransactWriteItems", 1)]),
+        "the refused transaction, then the read that says why"
+    );
+    // Outside the period: the same 400 as without the shortcut, nothing written.
+    let outside = take("2026-09-06", "2026-09-09", 1)
+        .send(&FUNCTION, &ctx)
+        .await;
+    outside.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(outside.fields(), vec!["arrival"]);
+    // A stay of centuries (found by the fuzzer): the same 400, at once.
+    let endless = take("2026-09-02", "5292-04-20", 1)
+        .send(&FUNCTION, &ctx)
+        .await;
+    endless.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(endless.fields(), vec!["arrival"]);
+    let nights = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-05").await;
+    let picked: Vec<i64> = nights
+        .iter()
+        .filter(|(unit, _, _)| unit == "dbl")
+        .map(|(_, _, n)| n.picked_up)
+        .collect();
+    assert_eq!(picked, [2, 5, 5, 3, 0]);
+}

@@ -348,6 +348,9 @@ impl Store {
                 _ => {}
             }
         }
+        if let Some(h) = &header {
+            self.remember_establishment(t, id, h.establishment_id);
+        }
         Ok(header.map(|mut h| {
             h.group_id = group;
             (h, grid)

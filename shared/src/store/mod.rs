@@ -15,6 +15,7 @@ mod pool;
 pub mod releases;
 pub mod schema;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
@@ -22,6 +23,8 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::Client;
 
 use crate::domain::error::ApiError;
+use crate::domain::ids::TenantId;
+use uuid::Uuid;
 
 pub use allotments::{initial_entries, AllotmentFilter};
 pub use api_keys::StoredKey;
@@ -36,7 +39,13 @@ pub struct Store {
     table: String,
     /// The deployment's cursor-signing secret, read once per process.
     cursor_secret: std::sync::Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// The establishment of each allotment this process has read (it never changes),
+    /// so a warm process can write a pickup without reading the allotment first.
+    establishments_of: std::sync::Arc<std::sync::Mutex<HashMap<(String, Uuid), Uuid>>>,
 }
+
+/// How many allotments [`Store::known_establishment`] remembers (then it starts over).
+const REMEMBERED_ALLOTMENTS: usize = 10_000;
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -44,6 +53,22 @@ impl Store {
             client,
             table: table.into(),
             cursor_secret: Default::default(),
+            establishments_of: Default::default(),
+        }
+    }
+
+    /// The establishment of an allotment this process has read before, if any.
+    pub fn known_establishment(&self, t: &TenantId, allotment: Uuid) -> Option<Uuid> {
+        let known = self.establishments_of.lock().ok()?;
+        known.get(&(t.to_string(), allotment)).copied()
+    }
+
+    fn remember_establishment(&self, t: &TenantId, allotment: Uuid, establishment: Uuid) {
+        if let Ok(mut known) = self.establishments_of.lock() {
+            if known.len() >= REMEMBERED_ALLOTMENTS {
+                known.clear();
+            }
+            known.insert((t.to_string(), allotment), establishment);
         }
     }
 

@@ -66,11 +66,12 @@ impl Store {
     fn header_counters(
         &self,
         t: &TenantId,
-        record: &AllotmentRecord,
+        allotment_id: Uuid,
+        released_through: Option<NaiveDate>,
         active_pickups: i64,
         first_night: Option<NaiveDate>,
     ) -> Result<TransactWriteItem, ApiError> {
-        let (pk, sk) = keys::allotment(t, record.allotment_id);
+        let (pk, sk) = keys::allotment(t, allotment_id);
         let mut u = Update::builder()
             .table_name(self.table())
             .set_key(Some(key(pk, sk)))
@@ -92,7 +93,7 @@ impl Store {
                 .expression_attribute_values(":allotment", s("allotment"))
                 .expression_attribute_values(":first", s(first.to_string())),
             // A cancel: the nights released are still those that were read.
-            None => match record.released_through {
+            None => match released_through {
                 Some(rt) => u
                     .condition_expression("#rt = :rt")
                     .expression_attribute_names("#rt", "releasedThrough")
@@ -184,10 +185,13 @@ impl Store {
     /// Takes the rooms of a planned pickup: its own first, the rest from its capacity
     /// group, all in one transaction. `Ok(false)` if a condition failed (the caller
     /// reloads and says why, or retries).
+    ///
+    /// Needs nothing read beforehand but the allotment's establishment (the pool's keys):
+    /// every rule that keeps a room from being oversold is a condition of the transaction.
     pub async fn create_pickup(
         &self,
         t: &TenantId,
-        record: &AllotmentRecord,
+        establishment_id: Uuid,
         pickup: &Pickup,
         takes: &[NightTake],
     ) -> Result<bool, ApiError> {
@@ -202,7 +206,7 @@ impl Store {
             .map_err(build_err("pickup"))?;
         let mut items = vec![
             TransactWriteItem::builder().put(put).build(),
-            self.header_counters(t, record, 1, Some(nights.from()))?,
+            self.header_counters(t, pickup.allotment_id, None, 1, Some(nights.from()))?,
         ];
         let deltas: Vec<GridDelta> = takes
             .iter()
@@ -213,7 +217,7 @@ impl Store {
                 allocated: 0,
             })
             .collect();
-        items.extend(self.grid_counters(t, record.allotment_id, &ut, &deltas)?);
+        items.extend(self.grid_counters(t, pickup.allotment_id, &ut, &deltas)?);
         if let Some(group) = pickup.capacity_group_id {
             let draws: Vec<(NaiveDate, i64, i64)> = takes
                 .iter()
@@ -227,7 +231,7 @@ impl Store {
         }
         items.extend(self.pool_updates(
             t,
-            record.establishment_id,
+            establishment_id,
             nights.iter().map(|date| {
                 (
                     ut.clone(),
@@ -354,7 +358,7 @@ impl Store {
             .map_err(build_err("pickup cancel"))?;
         let mut items = vec![
             TransactWriteItem::builder().put(put).build(),
-            self.header_counters(t, record, -1, None)?,
+            self.header_counters(t, record.allotment_id, record.released_through, -1, None)?,
         ];
         let q = pickup.quantity;
         let nights = pickup.nights();

@@ -33,6 +33,57 @@ pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
 }
 
+/// DynamoDB requests sent, by operation (`GetItem`, `TransactWriteItems`, ...), retries
+/// included: an SDK interceptor on the client of [`counting_ctx`].
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
+);
+
+impl RequestCounter {
+    /// The requests since the last call, and starts counting afresh.
+    pub fn take(&self) -> std::collections::BTreeMap<String, u64> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "request-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let op = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("?")
+            .to_string();
+        *self.0.lock().unwrap().entry(op).or_default() += 1;
+        Ok(())
+    }
+}
+
+/// Like [`ctx`], with a client that counts its requests.
+pub async fn counting_ctx() -> (Ctx, RequestCounter) {
+    let plain = store().await;
+    let counter = RequestCounter::default();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        Store::local_config(&endpoint())
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let ctx = Ctx::with_now(Store::new(client, plain.table()), now());
+    counter.take();
+    (ctx, counter)
+}
+
 pub async fn ctx() -> Ctx {
     // Warnings and errors go to the test's captured output: shown when it fails.
     let _ = tracing_subscriber::fmt()
