@@ -1,0 +1,1 @@
+//! The DynamoDB fault proxy (to be written).
