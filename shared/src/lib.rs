@@ -6,6 +6,7 @@
 //! - [`template`]: reads `infra/template.yaml` (routes and table definition), so the
 //!   local server and the tests use exactly what is deployed.
 
+pub mod command;
 pub mod domain;
 pub mod http;
 pub mod store;

@@ -13,6 +13,8 @@ use super::cutoff::CutoffRule;
 use super::dates::NightRange;
 use super::error::{ApiError, FieldIssue, NightConflict};
 use super::ids::UnitTypeId;
+use super::inventory::PoolView;
+use super::plan::{month_writes, Change, Guard, Plan, PoolDelta};
 use super::validate::{date, integer, string, unit_type_id, uuid, Fields, Patch};
 
 pub const MAX_PERIOD_NIGHTS: i64 = 731;
@@ -1013,6 +1015,15 @@ impl AllotmentRecord {
         }
     }
 
+    /// The record as the next change leaves it: `version + 1`, updated now.
+    pub fn next_version(&self, now: DateTime<Utc>) -> AllotmentRecord {
+        AllotmentRecord {
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        }
+    }
+
     /// `"<version>"`
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)
@@ -1173,24 +1184,24 @@ impl AllocationChange {
     }
 }
 
-/// What an allocation change does: the new nights, the pool deltas (rooms taken
-/// `> 0`, returned `< 0`) and the history entry.
+/// What an allocation change does: the plan (header, history entry, grid nights,
+/// pool rooms) and the history entry it records (the answer).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AllocationPlan {
-    pub nights: Vec<(NaiveDate, GridNight)>,
-    pub pool: Vec<(NaiveDate, i64)>,
+    pub plan: Plan,
     pub entry: AllocationEntry,
-    /// The unit type is new to the allotment.
-    pub new_unit: bool,
 }
 
 /// Checks and plans an allocation change: range inside the period (`400`), an
 /// active allotment and unreleased nights (`409 INVALID_STATE`), never below the
-/// rooms picked up (`409 BELOW_PICKED_UP`, every such night).
+/// rooms picked up (`409 BELOW_PICKED_UP`, every such night), and — when the pool
+/// nights were read (after a refused attempt) — enough free rooms for an increase
+/// (`409 INSUFFICIENT_CAPACITY`, every short night).
 pub fn plan_allocation(
     record: &AllotmentRecord,
     grid: &Grid,
     change: &AllocationChange,
+    pool: Option<&PoolView>,
     now: DateTime<Utc>,
 ) -> Result<AllocationPlan, ApiError> {
     let from = change.from.unwrap_or(record.period_from);
@@ -1222,9 +1233,8 @@ pub fn plan_allocation(
         ));
     }
     let ut = &change.unit_type_id;
-    let new_unit = !grid.keys().any(|(u, _)| u == ut);
-    let mut nights = Vec::new();
-    let mut pool = Vec::new();
+    let mut nights = Grid::new();
+    let mut pool_deltas = Vec::new();
     let mut changes = Vec::new();
     let mut below = Vec::new();
     for d in range.iter() {
@@ -1243,25 +1253,242 @@ pub fn plan_allocation(
             previous_quantity: old.allocated,
             quantity: change.quantity,
         });
-        pool.push((d, change.quantity - old.allocated));
-        nights.push((
-            d,
+        pool_deltas.push(PoolDelta::allot(ut, d, change.quantity - old.allocated));
+        nights.insert(
+            (ut.clone(), d),
             GridNight {
                 contracted: change.quantity,
                 allocated: change.quantity,
                 ..old
             },
-        ));
+        );
     }
     if !below.is_empty() {
         return Err(ApiError::BelowPickedUp(below));
     }
+    if let Some(pool) = pool {
+        let short = super::inventory::pool_conflicts(pool, &pool_deltas);
+        if !short.is_empty() {
+            return Err(ApiError::InsufficientCapacity(short));
+        }
+    }
     let entry = AllocationEntry::new(record.allotment_id, ut, changes, change.memo.clone(), now)
         .ok_or_else(|| ApiError::Internal("empty allocation change".into()))?;
-    Ok(AllocationPlan {
-        nights,
-        pool,
-        entry,
-        new_unit,
-    })
+    let next = record.next_version(now);
+    let mut plan = Plan::new();
+    plan.push(Change::History {
+        allotment_id: record.allotment_id,
+        version: next.version,
+        entries: vec![entry.clone()],
+    });
+    plan.push(Change::AllotmentNights {
+        allotment_id: record.allotment_id,
+        months: month_writes(grid, &nights),
+    });
+    plan.push(Change::Pool {
+        establishment_id: record.establishment_id,
+        nights: pool_deltas,
+    });
+    plan.push(Change::Allotment {
+        record: Box::new(next),
+        guard: Guard::Version(record.version),
+    });
+    Ok(AllocationPlan { plan, entry })
+}
+
+#[cfg(test)]
+mod allocation_plan_tests {
+    use super::*;
+    use crate::domain::dates::parse_date;
+    use crate::domain::inventory::PoolNight;
+
+    fn d(s: &str) -> NaiveDate {
+        parse_date(s).unwrap()
+    }
+
+    fn u(s: &str) -> UnitTypeId {
+        UnitTypeId::parse(s).unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    /// A 7-night allotment of 10 `dbl` (1–7 Sep), 3 picked up on 2 Sep.
+    fn allotment() -> (AllotmentRecord, Grid) {
+        let body = serde_json::json!({
+            "establishmentId": "2489e9ad-2ee2-8e00-8ec9-32d5f69181c0",
+            "ratePlanId": "2489e9ad-2ee2-8e00-8ec9-32d5f69181c1",
+            "channelType": "to", "allotmentType": "allotment", "currency": "EUR",
+            "periodFrom": "2026-09-01", "periodTo": "2026-09-07",
+            "unitAllocations": [{"unitTypeId": "dbl", "quantity": 10}],
+            "cutoffDate": "2026-08-01", "minimumPickupPercent": 70,
+            "penaltyPerRoomNightCents": "5000"
+        });
+        let new = NewAllotment::parse(body.as_object().unwrap(), None).unwrap();
+        let record = AllotmentRecord::create(&new, Uuid::nil(), chrono_tz::Europe::Paris, now());
+        let mut grid = initial_grid(&new.period, &new.unit_allocations);
+        grid.get_mut(&(u("dbl"), d("2026-09-02")))
+            .unwrap()
+            .picked_up = 3;
+        (record, grid)
+    }
+
+    fn change(unit: &str, quantity: i64, from: &str, to: &str) -> AllocationChange {
+        AllocationChange {
+            unit_type_id: u(unit),
+            quantity,
+            from: parse_date(from),
+            to: parse_date(to),
+            memo: None,
+        }
+    }
+
+    fn pool(available: i64) -> PoolView {
+        let mut view = PoolView::new();
+        for day in 1..=7 {
+            let date = NaiveDate::from_ymd_opt(2026, 9, day).unwrap();
+            let night = PoolNight {
+                capacity: 10 + available,
+                allotted: 10,
+                picked_up: 0,
+                available,
+            };
+            view.insert((u("dbl"), date), night);
+            view.insert((u("sgl"), date), night);
+        }
+        view
+    }
+
+    #[test]
+    fn refusals() {
+        let (record, grid) = allotment();
+        let mut released = record.clone();
+        released.released_through = parse_date("2026-09-01");
+        let mut cancelled = record.clone();
+        cancelled.status = Status::Cancelled;
+        let cases: Vec<(
+            &str,
+            &AllotmentRecord,
+            AllocationChange,
+            Option<PoolView>,
+            &str,
+        )> = vec![
+            (
+                "outside the period",
+                &record,
+                change("dbl", 5, "2026-08-31", "2026-09-02"),
+                None,
+                "VALIDATION_ERROR",
+            ),
+            (
+                "cancelled",
+                &cancelled,
+                change("dbl", 5, "2026-09-01", "2026-09-02"),
+                None,
+                "INVALID_STATE",
+            ),
+            (
+                "a released night",
+                &released,
+                change("dbl", 5, "2026-09-01", "2026-09-02"),
+                None,
+                "INVALID_STATE",
+            ),
+            (
+                "below the pickups",
+                &record,
+                change("dbl", 2, "2026-09-01", "2026-09-03"),
+                None,
+                "BELOW_PICKED_UP",
+            ),
+            (
+                "the pool is short",
+                &record,
+                change("dbl", 12, "2026-09-01", "2026-09-03"),
+                Some(pool(1)),
+                "INSUFFICIENT_CAPACITY",
+            ),
+        ];
+        for (case, record, change, pool, code) in cases {
+            let err = plan_allocation(record, &grid, &change, pool.as_ref(), now()).unwrap_err();
+            assert_eq!(err.code(), code, "{case}");
+        }
+        let Err(ApiError::BelowPickedUp(nights)) = plan_allocation(
+            &record,
+            &grid,
+            &change("dbl", 2, "2026-09-01", "2026-09-03"),
+            None,
+            now(),
+        ) else {
+            panic!()
+        };
+        assert_eq!(nights.len(), 1, "only 2 Sep is below: {nights:?}");
+        let Err(ApiError::InsufficientCapacity(short)) = plan_allocation(
+            &record,
+            &grid,
+            &change("dbl", 12, "2026-09-01", "2026-09-03"),
+            Some(&pool(1)),
+            now(),
+        ) else {
+            panic!()
+        };
+        assert_eq!(short.len(), 3, "every short night");
+        assert_eq!((short[0].requested, short[0].actual), (2, 1));
+    }
+
+    #[test]
+    fn a_change_plans_header_history_grid_and_pool() {
+        let (record, grid) = allotment();
+        let cases = [
+            // (change, pool deltas, new unit)
+            (
+                change("dbl", 12, "2026-09-02", "2026-09-03"),
+                vec![2, 2],
+                false,
+            ),
+            (
+                change("dbl", 4, "2026-09-06", "2026-09-07"),
+                vec![-6, -6],
+                false,
+            ),
+            (change("sgl", 3, "2026-09-07", "2026-09-07"), vec![3], true),
+        ];
+        for (c, deltas, new_unit) in cases {
+            // With enough free rooms read, or without the pool read: the same plan.
+            for pool in [None, Some(pool(5))] {
+                let p = plan_allocation(&record, &grid, &c, pool.as_ref(), now()).unwrap();
+                assert_eq!(p.entry.quantity, Some(c.quantity));
+                let [Change::History {
+                    version, entries, ..
+                }, Change::AllotmentNights { months, .. }, Change::Pool { nights, .. }, Change::Allotment {
+                    record: next,
+                    guard,
+                }] = &p.plan.changes[..]
+                else {
+                    panic!("unexpected plan {:?}", p.plan)
+                };
+                assert_eq!(*guard, Guard::Version(1));
+                assert_eq!(
+                    (next.version, *version),
+                    (2, 2),
+                    "history under the next version"
+                );
+                assert_eq!(entries, &vec![p.entry.clone()]);
+                assert_eq!(
+                    nights.iter().map(|n| n.allotted).collect::<Vec<_>>(),
+                    deltas
+                );
+                assert_eq!(months.len(), 1);
+                assert!(!months[0].new_item);
+                assert_eq!(months[0].units[0].new_unit, new_unit);
+                assert!(months[0].units[0]
+                    .nights
+                    .iter()
+                    .all(|(_, n)| n.allocated == c.quantity && n.contracted == c.quantity));
+            }
+        }
+    }
 }

@@ -60,6 +60,17 @@ impl Month {
         }
     }
 
+    /// The months from the one of `from` to the one of `to` (none if `to < from`).
+    pub fn range(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = Month> {
+        let last = Month::of(to);
+        let mut next = (from <= to).then(|| Month::of(from));
+        std::iter::from_fn(move || {
+            let m = next?;
+            next = (m < last).then(|| m.next());
+            Some(m)
+        })
+    }
+
     pub fn last_day(self) -> NaiveDate {
         self.next().first_day() - Duration::days(1)
     }

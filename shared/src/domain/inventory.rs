@@ -158,6 +158,28 @@ pub fn capacity_conflicts(
         .collect()
 }
 
+/// The pool nights read to explain a refusal (a month without bucket is absent).
+pub type PoolView = super::plan::Nights<PoolNight>;
+
+/// Nights where the pool cannot cover what a plan takes (`available < allotted`).
+pub fn pool_conflicts(pool: &PoolView, deltas: &[super::plan::PoolDelta]) -> Vec<NightConflict> {
+    deltas
+        .iter()
+        .filter_map(|d| {
+            let available = pool
+                .get(&(d.unit.clone(), d.date))
+                .map(|n| n.available)
+                .unwrap_or(0);
+            (d.allotted > 0 && available < d.allotted).then(|| NightConflict {
+                unit_type_id: d.unit.to_string(),
+                date: d.date,
+                requested: d.allotted,
+                actual: available,
+            })
+        })
+        .collect()
+}
+
 /// A request to hold `quantity` rooms of a unit type on one night.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NightHold {

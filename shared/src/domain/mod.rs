@@ -11,5 +11,6 @@ pub mod group;
 pub mod ids;
 pub mod inventory;
 pub mod pickup;
+pub mod plan;
 pub mod settlement;
 pub mod validate;

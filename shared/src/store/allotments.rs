@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::attr::{get_m, get_n, get_s, key, n, s, Item};
+use super::attr::{get_n, get_s, key, n, s, Item};
 use super::pool::NightDelta;
 use super::{keys, sdk_error, Store, TxOutcome};
 use crate::domain::allotment::{
@@ -46,7 +46,7 @@ fn internal(what: &str) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> ApiEr
     move |e| ApiError::Internal(format!("{what}: {e}"))
 }
 
-fn header_item(t: &TenantId, r: &AllotmentRecord) -> Result<Item, ApiError> {
+pub(crate) fn header_item(t: &TenantId, r: &AllotmentRecord) -> Result<Item, ApiError> {
     let (pk, sk) = keys::allotment(t, r.allotment_id);
     let (gpk, gsk) = keys::allotment_index(t, r.establishment_id, r.period_from, r.allotment_id);
     let doc = serde_json::to_string(r).map_err(|e| ApiError::Internal(format!("record: {e}")))?;
@@ -79,63 +79,6 @@ pub(crate) fn parse_header(item: &Item) -> Result<AllotmentRecord, ApiError> {
     r.version = get_n(item, "version")?;
     r.active_pickups = get_n(item, "activePickups").unwrap_or(0);
     Ok(r)
-}
-
-fn night_attr(n: &GridNight) -> AttributeValue {
-    let mut m = HashMap::from([
-        ("k".to_string(), super::attr::n(n.contracted)),
-        ("l".to_string(), super::attr::n(n.allocated)),
-        ("p".to_string(), super::attr::n(n.picked_up)),
-        ("g".to_string(), super::attr::n(n.from_group)),
-        ("r".to_string(), super::attr::n(n.released)),
-        // Remaining own rooms (`allocated - (pickedUp - fromGroup)`): conditions cannot subtract.
-        ("v".to_string(), super::attr::n(n.remaining())),
-    ]);
-    if let Some(at) = n.released_at {
-        m.insert("ra".to_string(), s(at.to_rfc3339()));
-    }
-    AttributeValue::M(m)
-}
-
-fn parse_grid_item(item: &Item, grid: &mut Grid) -> Result<(), ApiError> {
-    let month = Month::parse_key(get_s(item, keys::SK)?.trim_start_matches("G#"))
-        .ok_or_else(|| ApiError::Internal("grid month".into()))?;
-    for (ut, days) in get_m(item, "n")? {
-        let ut = UnitTypeId::parse(ut).map_err(|_| ApiError::Internal("grid unit type".into()))?;
-        let AttributeValue::M(days) = days else {
-            return Err(ApiError::Internal("grid days".into()));
-        };
-        for (day, v) in days {
-            let AttributeValue::M(night) = v else {
-                return Err(ApiError::Internal("grid night".into()));
-            };
-            let day: u32 = day
-                .parse()
-                .map_err(|_| ApiError::Internal("grid day".into()))?;
-            let date = NaiveDate::from_ymd_opt(month.year, month.month, day)
-                .ok_or_else(|| ApiError::Internal("grid date".into()))?;
-            let released_at = match night.get("ra") {
-                Some(AttributeValue::S(t)) => Some(
-                    DateTime::parse_from_rfc3339(t)
-                        .map_err(|_| ApiError::Internal("grid releasedAt".into()))?
-                        .with_timezone(&Utc),
-                ),
-                _ => None,
-            };
-            grid.insert(
-                (ut.clone(), date),
-                GridNight {
-                    contracted: get_n(night, "k")?,
-                    allocated: get_n(night, "l")?,
-                    picked_up: get_n(night, "p")?,
-                    from_group: get_n(night, "g").unwrap_or(0),
-                    released: get_n(night, "r")?,
-                    released_at,
-                },
-            );
-        }
-    }
-    Ok(())
 }
 
 /// Groups grid nights by month.
@@ -239,7 +182,7 @@ impl Store {
                 units
                     .entry(ut.to_string())
                     .or_default()
-                    .insert(day_key(d), night_attr(night));
+                    .insert(day_key(d), super::grid::NightCodec::encode(night));
             }
             let mut item = key(pk, sk);
             item.insert(
@@ -344,7 +287,7 @@ impl Store {
                         .and_then(|v| v.as_s().ok())
                         .and_then(|g| Uuid::parse_str(g).ok())
                 }
-                sk if sk.starts_with("G#") => parse_grid_item(&item, &mut grid)?,
+                sk if sk.starts_with("G#") => super::grid::decode_month(&item, &mut grid)?,
                 _ => {}
             }
         }
@@ -475,7 +418,7 @@ impl Store {
         let mut whole: HashMap<String, AttributeValue> = HashMap::new();
         for (ut, d, night) in nights {
             if Some(ut) == new_unit {
-                whole.insert(day_key(d), night_attr(night));
+                whole.insert(day_key(d), super::grid::NightCodec::encode(night));
                 continue;
             }
             let ui = match units.iter().position(|u| *u == ut) {
@@ -490,7 +433,7 @@ impl Store {
             names.insert(format!("#d{dk}"), dk.clone());
             let v = format!(":u{ui}d{dk}");
             sets.push(format!("#n.#u{ui}.#d{dk} = {v}"));
-            values.insert(v, night_attr(night));
+            values.insert(v, super::grid::NightCodec::encode(night));
         }
         if let Some(ut) = new_unit.filter(|_| !whole.is_empty()) {
             names.insert("#new".into(), ut.to_string());
@@ -597,88 +540,6 @@ impl Store {
             out.extend(entries);
         }
         Ok(out)
-    }
-}
-
-impl Store {
-    /// Applies a planned allocation change: grid, pool (increases checked), history,
-    /// header version. `Ok(false)` if the allotment changed meanwhile (reload, retry);
-    /// `INSUFFICIENT_CAPACITY` with every short night if the pool cannot cover it.
-    pub async fn change_allocation(
-        &self,
-        t: &TenantId,
-        record: &AllotmentRecord,
-        grid: &Grid,
-        unit: &UnitTypeId,
-        plan: &crate::domain::allotment::AllocationPlan,
-        now: DateTime<Utc>,
-    ) -> Result<bool, ApiError> {
-        let mut next = record.clone();
-        next.version += 1;
-        next.updated_at = now;
-        let mut items =
-            vec![self.header_put(t, &next, HeaderCondition::Version(record.version))?];
-        items.extend(self.history_put(t, &next, std::slice::from_ref(&plan.entry))?);
-        let mut per_month: BTreeMap<Month, Vec<(NaiveDate, &GridNight)>> = BTreeMap::new();
-        for (d, night) in &plan.nights {
-            per_month
-                .entry(Month::of(*d))
-                .or_default()
-                .push((*d, night));
-        }
-        for (month, nights) in per_month {
-            let held_here = grid
-                .keys()
-                .any(|(u, d)| u == unit && Month::of(*d) == month);
-            let new_unit = (!held_here).then_some(unit);
-            items.push(self.grid_update(
-                t,
-                record.allotment_id,
-                month,
-                nights.into_iter().map(|(d, n)| (unit, d, n)),
-                new_unit,
-            )?);
-        }
-        items.extend(
-            self.pool_updates(
-                t,
-                record.establishment_id,
-                plan.pool
-                    .iter()
-                    .map(|(d, q)| (unit.clone(), NightDelta::allot(*d, *q))),
-            )?,
-        );
-        if items.len() > MAX_TRANSACTION_ITEMS {
-            return Err(ApiError::Internal(
-                "allocation change over 100 items".into(),
-            ));
-        }
-        match self.transact(items).await? {
-            TxOutcome::Done => Ok(true),
-            TxOutcome::ConditionFailed => {
-                let holds: Vec<NightHold> = plan
-                    .pool
-                    .iter()
-                    .map(|(d, q)| NightHold {
-                        unit_type_id: unit.clone(),
-                        date: *d,
-                        quantity: *q,
-                    })
-                    .collect();
-                let short = self
-                    .short_nights(t, record.establishment_id, &holds)
-                    .await?;
-                let (pk, sk) = keys::allotment(t, record.allotment_id);
-                let same = match self.get("allotment_version", (pk, sk)).await? {
-                    Some(item) => get_n(&item, "version")? == record.version,
-                    None => false,
-                };
-                if same && !short.is_empty() {
-                    return Err(ApiError::InsufficientCapacity(short));
-                }
-                Ok(false)
-            }
-        }
     }
 }
 

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::attr::{get_m, get_n, get_s, key, n, s, Item};
+use super::attr::{get_n, get_s, key, n, s, Item};
 use super::pool::NightDelta;
 use super::{keys, Store, TxOutcome};
 use crate::domain::allotment::MAX_TRANSACTION_ITEMS;
@@ -35,15 +35,11 @@ fn put(item: Item, condition: Option<&str>, table: &str) -> Result<TransactWrite
     Ok(TransactWriteItem::builder().put(p).build())
 }
 
-fn night_attr(n: &GroupNight) -> AttributeValue {
-    AttributeValue::M(HashMap::from([
-        ("s".to_string(), super::attr::n(n.shared)),
-        ("u".to_string(), super::attr::n(n.used)),
-        ("v".to_string(), super::attr::n(n.available())),
-    ]))
-}
-
-fn header_item(t: &TenantId, g: &GroupRecord, active_draws: i64) -> Result<Item, ApiError> {
+pub(crate) fn header_item(
+    t: &TenantId,
+    g: &GroupRecord,
+    active_draws: i64,
+) -> Result<Item, ApiError> {
     let (pk, sk) = keys::group(t, g.capacity_group_id);
     let (gpk, gsk) = keys::group_index(t, g.establishment_id, &g.name, g.capacity_group_id);
     let mut item = key(pk, sk);
@@ -65,35 +61,6 @@ fn parse_header(item: &Item) -> Result<(GroupRecord, i64), ApiError> {
         .map_err(|e| ApiError::Internal(format!("stored group: {e}")))?;
     g.version = get_n(item, "version")?;
     Ok((g, get_n(item, "activeDraws").unwrap_or(0)))
-}
-
-fn parse_grid(item: &Item, grid: &mut GroupGrid) -> Result<(), ApiError> {
-    let month = Month::parse_key(get_s(item, keys::SK)?.trim_start_matches("M#"))
-        .ok_or_else(|| ApiError::Internal("group grid month".into()))?;
-    for (ut, days) in get_m(item, "n")? {
-        let ut = UnitTypeId::parse(ut).map_err(|_| ApiError::Internal("group unit".into()))?;
-        let AttributeValue::M(days) = days else {
-            return Err(ApiError::Internal("group days".into()));
-        };
-        for (day, v) in days {
-            let AttributeValue::M(night) = v else {
-                return Err(ApiError::Internal("group night".into()));
-            };
-            let day: u32 = day
-                .parse()
-                .map_err(|_| ApiError::Internal("group day".into()))?;
-            let date = NaiveDate::from_ymd_opt(month.year, month.month, day)
-                .ok_or_else(|| ApiError::Internal("group date".into()))?;
-            grid.insert(
-                (ut.clone(), date),
-                GroupNight {
-                    shared: get_n(night, "s")?,
-                    used: get_n(night, "u")?,
-                },
-            );
-        }
-    }
-    Ok(())
 }
 
 /// A loaded group: record, nights, and how many active pickups draw on it.
@@ -119,7 +86,7 @@ impl Store {
                 .or_default()
                 .entry(ut.to_string())
                 .or_default()
-                .insert(day_key(*d), night_attr(night));
+                .insert(day_key(*d), super::grid::NightCodec::encode(night));
         }
         months
             .into_iter()
@@ -261,7 +228,7 @@ impl Store {
         for item in self.query_all("load_group", query).await? {
             match get_s(&item, keys::SK)? {
                 "G" => header = Some(parse_header(&item)?),
-                sk if sk.starts_with("M#") => parse_grid(&item, &mut grid)?,
+                sk if sk.starts_with("M#") => super::grid::decode_month(&item, &mut grid)?,
                 _ => {}
             }
         }

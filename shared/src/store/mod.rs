@@ -5,8 +5,11 @@
 
 mod allotments;
 mod api_keys;
+mod apply;
 mod attr;
 mod establishments;
+mod expr;
+mod grid;
 pub mod groups;
 pub mod idempotency;
 pub mod keys;
@@ -28,6 +31,7 @@ use uuid::Uuid;
 
 pub use allotments::{initial_entries, AllotmentFilter};
 pub use api_keys::StoredKey;
+pub use apply::{Applied, MAX_TRANSACTION_ITEMS};
 
 /// Default table and endpoint of the local setup (`make dev`, the admin tool).
 pub const LOCAL_TABLE: &str = "allotments";

@@ -22,7 +22,7 @@ fn build_err(what: &'static str) -> impl Fn(aws_sdk_dynamodb::error::BuildError)
     move |e| ApiError::Internal(format!("{what}: {e}"))
 }
 
-fn pickup_item(t: &TenantId, p: &Pickup) -> Result<Item, ApiError> {
+pub(crate) fn pickup_item(t: &TenantId, p: &Pickup) -> Result<Item, ApiError> {
     let (pk, sk) = keys::pickup(t, p.allotment_id, p.pickup_id);
     let mut item = key(pk, sk);
     item.insert(

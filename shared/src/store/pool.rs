@@ -353,6 +353,28 @@ impl Store {
         }))
     }
 
+    /// The pool nights of the given unit types and months (strongly consistent), for
+    /// a plan to say which nights are short. Absent buckets are absent.
+    pub async fn read_pool_view(
+        &self,
+        t: &TenantId,
+        est: Uuid,
+        wanted: &[(UnitTypeId, Month)],
+    ) -> Result<crate::domain::inventory::PoolView, ApiError> {
+        let mut wanted = wanted.to_vec();
+        wanted.sort();
+        wanted.dedup();
+        let mut view = crate::domain::inventory::PoolView::new();
+        for ((ut, month), nights) in self.read_pool_months(t, est, &wanted).await? {
+            for (day, night) in nights {
+                if let Some(date) = NaiveDate::from_ymd_opt(month.year, month.month, day) {
+                    view.insert((ut.clone(), date), night);
+                }
+            }
+        }
+        Ok(view)
+    }
+
     /// Reads whole buckets (strongly consistent). Absent buckets are absent from the map.
     pub async fn read_pool_months(
         &self,

@@ -1,0 +1,114 @@
+//! The one shape of every write: load → plan → apply, retried when the state moved.
+//!
+//! A handler (or the cutoff function) describes its command by implementing
+//! [`Command`]: `load` reads what the rule needs (consistent reads, versions
+//! included), `plan` calls the pure domain function that decides everything and
+//! returns a [`Plan`] (or a domain error, or an answer with nothing to write).
+//! [`execute`] hands the plan to `Store::apply` (one conditional transaction). When a
+//! condition failed — the state moved since the read, or a rule the plan could not see
+//! without more reads (the pool's free rooms, say) — it loads again with
+//! [`Attempt::after_refusal`] set, so the next `load` reads those details too and the
+//! next `plan` refuses with the precise error, or succeeds on the fresh state.
+//! Retries pause with full jitter; [`MAX_ATTEMPTS`] bounds them, then `503`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::domain::error::ApiError;
+use crate::domain::ids::TenantId;
+use crate::domain::plan::Plan;
+use crate::store::{Applied, Store};
+
+/// Load → plan → apply rounds before a command gives up with `503 UNAVAILABLE`.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// Which round of a command this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// 0 for the first round.
+    pub number: u32,
+    /// The previous round's transaction was refused by a condition: load what is
+    /// needed to say why (e.g. the pool nights), not only what is needed to plan.
+    pub after_refusal: bool,
+}
+
+impl Attempt {
+    pub const FIRST: Attempt = Attempt {
+        number: 0,
+        after_refusal: false,
+    };
+}
+
+/// What a plan decided.
+#[derive(Debug)]
+pub enum Decision<T> {
+    /// Apply this plan; answer `T` once it committed.
+    Apply(Plan, T),
+    /// Nothing to write (an idempotent repeat, nothing due): answer `T` now.
+    Answer(T),
+}
+
+/// A write command: what it reads and how it plans. See the module documentation.
+pub trait Command: Sync {
+    type State: Send;
+    type Output: Send;
+
+    /// The tenant whose items the plan changes.
+    fn tenant(&self) -> &TenantId;
+
+    /// Reads what the plan needs.
+    fn load(&self, attempt: Attempt) -> impl Future<Output = Result<Self::State, ApiError>> + Send;
+
+    /// The pure domain plan of this command on the state read.
+    fn plan(&self, state: Self::State) -> Result<Decision<Self::Output>, ApiError>;
+}
+
+/// Runs a command: load → plan → apply until it commits, is refused by the domain,
+/// needs no write, or [`MAX_ATTEMPTS`] rounds found the state moving (`503`).
+pub async fn execute<C: Command>(store: &Store, command: &C) -> Result<C::Output, ApiError> {
+    let mut attempt = Attempt::FIRST;
+    loop {
+        let state = command.load(attempt).await?;
+        let (plan, output) = match command.plan(state)? {
+            Decision::Answer(output) => return Ok(output),
+            Decision::Apply(plan, output) => (plan, output),
+        };
+        match store.apply(command.tenant(), &plan).await? {
+            Applied::Done => return Ok(output),
+            Applied::Refused => {}
+        }
+        if attempt.number + 1 >= MAX_ATTEMPTS {
+            return Err(ApiError::Unavailable(format!(
+                "the state kept moving: {MAX_ATTEMPTS} attempts refused"
+            )));
+        }
+        // The first retry reads the details at once; later ones pause (full jitter).
+        if attempt.after_refusal {
+            tokio::time::sleep(pause(attempt.number, rand::random::<f64>())).await;
+        }
+        attempt = Attempt {
+            number: attempt.number + 1,
+            after_refusal: true,
+        };
+    }
+}
+
+/// Full-jitter exponential backoff: a random wait in `[0, min(1 s, 25 ms · 2^n))`.
+pub fn pause(attempt: u32, unit: f64) -> Duration {
+    let ceiling_ms = (25u64 << attempt.min(6)).min(1_000);
+    Duration::from_millis((ceiling_ms as f64 * unit.clamp(0.0, 1.0)) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_are_jittered_and_capped() {
+        assert_eq!(pause(0, 0.0), Duration::ZERO);
+        assert_eq!(pause(0, 1.0), Duration::from_millis(25));
+        assert_eq!(pause(2, 0.5), Duration::from_millis(50));
+        assert_eq!(pause(30, 1.0), Duration::from_millis(1_000));
+        assert!(pause(3, 0.999) < Duration::from_millis(200));
+    }
+}

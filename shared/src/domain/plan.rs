@@ -1,0 +1,396 @@
+//! A command's plan: everything one write changes, decided here, in the domain.
+//!
+//! Every write command has the same shape: load what the rule needs, call a pure
+//! `plan_*` function of this module's siblings, hand the [`Plan`] to
+//! `Store::apply`, which turns it into ONE conditional `TransactWriteItems` (see
+//! `crate::command::execute` for the load → plan → apply loop). A plan names the next
+//! records with the guards they need (the versions read), the night changes of the
+//! grids and of the pool, the new items (pickups, history), and nothing else: the
+//! store maps it to items and decides nothing.
+//!
+//! Conditions that follow from a change itself are part of what a change means and
+//! are the same everywhere:
+//! - a delta never drives a counter below zero: taking rooms (`> 0`) requires what is
+//!   left (`available`, `remaining`) to cover them, giving back requires them to be
+//!   held (`allotted`, `pickedUp`);
+//! - a record written with [`Guard::New`] must not exist, with [`Guard::Version`] must
+//!   still have the version read (every change of it moves the version, so nothing
+//!   interleaves).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::allotment::{AllocationEntry, AllotmentRecord, GridNight};
+use super::dates::Month;
+use super::establishment::Establishment;
+use super::group::{GroupNight, GroupRecord};
+use super::ids::UnitTypeId;
+use super::pickup::Pickup;
+
+/// Nights by unit type then date: an allotment's grid, a group's, a pool view.
+pub type Nights<N> = BTreeMap<(UnitTypeId, NaiveDate), N>;
+
+/// Everything one command changes, applied all or nothing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    pub fn new() -> Self {
+        Plan::default()
+    }
+
+    pub fn push(&mut self, change: Change) {
+        if !change.is_empty() {
+            self.changes.push(change);
+        }
+    }
+
+    pub fn with(mut self, change: Change) -> Self {
+        self.push(change);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// What a record written whole requires of the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// It does not exist yet.
+    New,
+    /// Its version is still the one read.
+    Version(i64),
+}
+
+/// What the header counters of a pickup (or its cancel) require of the allotment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterGuard {
+    /// A pickup: the allotment is active, contractual, and no night from `first_night`
+    /// on is released.
+    TakesPickups { first_night: NaiveDate },
+    /// A cancel: the nights released are still those read (`None`: none).
+    ReleasedThrough(Option<NaiveDate>),
+}
+
+/// What an establishment write requires of the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EstablishmentGuard {
+    New,
+    Exists,
+    /// A time-zone change: it exists and holds no active allotment or group.
+    ExistsWithoutHolds,
+}
+
+/// One month item of a grid (allotment or group) to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthWrite<N> {
+    pub month: Month,
+    /// The month holds nothing yet: the item is created whole.
+    pub new_item: bool,
+    pub units: Vec<UnitWrite<N>>,
+}
+
+/// The nights of one unit type in a [`MonthWrite`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitWrite<N> {
+    pub unit: UnitTypeId,
+    /// The month holds no night of this unit type yet: written as a whole map.
+    pub new_unit: bool,
+    pub nights: Vec<(NaiveDate, N)>,
+}
+
+/// The month writes that set `changed` nights over a grid that holds `current`.
+pub fn month_writes<N: Clone>(current: &Nights<N>, changed: &Nights<N>) -> Vec<MonthWrite<N>> {
+    let held_months: BTreeSet<Month> = current.keys().map(|(_, d)| Month::of(*d)).collect();
+    let held_units: BTreeSet<(&UnitTypeId, Month)> =
+        current.keys().map(|(u, d)| (u, Month::of(*d))).collect();
+    type ByUnit<'a, N> = BTreeMap<&'a UnitTypeId, Vec<(NaiveDate, N)>>;
+    let mut by_month: BTreeMap<Month, ByUnit<N>> = BTreeMap::new();
+    for ((u, d), n) in changed {
+        by_month
+            .entry(Month::of(*d))
+            .or_default()
+            .entry(u)
+            .or_default()
+            .push((*d, n.clone()));
+    }
+    by_month
+        .into_iter()
+        .map(|(month, units)| MonthWrite {
+            month,
+            new_item: !held_months.contains(&month),
+            units: units
+                .into_iter()
+                .map(|(u, nights)| UnitWrite {
+                    unit: u.clone(),
+                    new_unit: !held_units.contains(&(u, month)),
+                    nights,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// How a pickup or its cancel moves one night of an allotment's grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GridDelta {
+    pub date: NaiveDate,
+    /// Added to `pickedUp`.
+    pub picked_up: i64,
+    /// Added to `fromGroup` (the part of `picked_up` the group supplies).
+    pub from_group: i64,
+    /// Added to `allocated`.
+    pub allocated: i64,
+}
+
+impl GridDelta {
+    /// Own rooms taken (> 0) or given back (< 0).
+    pub fn own(&self) -> i64 {
+        self.picked_up - self.from_group
+    }
+
+    /// Added to `remaining` (`allocated - (pickedUp - fromGroup)`).
+    pub fn remaining(&self) -> i64 {
+        self.allocated - self.own()
+    }
+}
+
+/// How a pickup (or its cancel) moves one night of a group's grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupDelta {
+    pub date: NaiveDate,
+    /// Added to `used`.
+    pub used: i64,
+    /// Added to `shared`.
+    pub shared: i64,
+}
+
+/// A change of one pool night: rooms allotted (+ taken, - returned) and picked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolDelta {
+    pub unit: UnitTypeId,
+    pub date: NaiveDate,
+    pub allotted: i64,
+    pub picked_up: i64,
+}
+
+impl PoolDelta {
+    pub fn allot(unit: &UnitTypeId, date: NaiveDate, allotted: i64) -> Self {
+        PoolDelta {
+            unit: unit.clone(),
+            date,
+            allotted,
+            picked_up: 0,
+        }
+    }
+}
+
+/// One item (or, for grids and the pool, one item per month) of a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// The allotment's header, written whole.
+    Allotment {
+        record: Box<AllotmentRecord>,
+        guard: Guard,
+    },
+    /// The header counters of a pickup or its cancel: `version + 1`,
+    /// `activePickups + active_pickups`.
+    AllotmentCounters {
+        allotment_id: Uuid,
+        active_pickups: i64,
+        guard: CounterGuard,
+    },
+    /// Nights of an allotment's grid set to new values.
+    AllotmentNights {
+        allotment_id: Uuid,
+        months: Vec<MonthWrite<GridNight>>,
+    },
+    /// Night counters of one unit type moved by a pickup or its cancel.
+    AllotmentNightDeltas {
+        allotment_id: Uuid,
+        unit: UnitTypeId,
+        nights: Vec<GridDelta>,
+    },
+    /// The history entries one change wrote (item `H#<version>`, never overwritten).
+    History {
+        allotment_id: Uuid,
+        version: i64,
+        entries: Vec<AllocationEntry>,
+    },
+    /// Pool nights of an establishment.
+    Pool {
+        establishment_id: Uuid,
+        nights: Vec<PoolDelta>,
+    },
+    /// The capacity of one unit type on some nights of one month, never below what is
+    /// allotted. `new_bucket`: the month has no bucket yet (created with every other
+    /// night at zero, which reads exactly like a night never set).
+    Capacity {
+        establishment_id: Uuid,
+        unit: UnitTypeId,
+        month: Month,
+        nights: Vec<NaiveDate>,
+        capacity: i64,
+        new_bucket: bool,
+    },
+    /// An establishment's profile.
+    Establishment {
+        record: Establishment,
+        guard: EstablishmentGuard,
+    },
+    /// The count of an establishment's active allotments and groups (which freezes its
+    /// time zone); also requires the establishment to exist.
+    EstablishmentHolds { establishment_id: Uuid, delta: i64 },
+    /// A pickup: new, or (its cancel) replacing the active one.
+    Pickup {
+        pickup: Box<Pickup>,
+        guard: PickupGuard,
+    },
+    /// A group's header, written whole (its `activeDraws` as read).
+    Group {
+        record: Box<GroupRecord>,
+        active_draws: i64,
+        guard: Guard,
+    },
+    /// A group's header counters when a pickup draws on it (or its cancel):
+    /// `version + 1`, `activeDraws + draws`.
+    GroupCounters { group_id: Uuid, draws: i64 },
+    /// Nights of a group's grid set to new values.
+    GroupNights {
+        group_id: Uuid,
+        months: Vec<MonthWrite<GroupNight>>,
+    },
+    /// Night counters of one unit type of a group moved by a pickup or its cancel.
+    GroupNightDeltas {
+        group_id: Uuid,
+        unit: UnitTypeId,
+        nights: Vec<GroupDelta>,
+    },
+    /// A group's name within its establishment: taken (it must be free) or freed.
+    GroupName {
+        establishment_id: Uuid,
+        name: String,
+        taken_by: Option<Uuid>,
+    },
+    /// An allotment's membership of a group: claimed (it must belong to none) or
+    /// given up (it must still be this group's).
+    Membership {
+        allotment_id: Uuid,
+        group_id: Uuid,
+        claim: bool,
+    },
+    /// A group's header and grid months deleted (the header at the version read).
+    DeleteGroup {
+        group_id: Uuid,
+        version: i64,
+        months: Vec<Month>,
+    },
+}
+
+/// What a pickup write requires of the stored pickup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickupGuard {
+    New,
+    /// It is still active (a cancel).
+    Active,
+}
+
+impl Change {
+    /// A change that changes nothing (no night, no entry) is left out of a plan.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Change::AllotmentNights { months, .. } => months.is_empty(),
+            Change::GroupNights { months, .. } => months.is_empty(),
+            Change::AllotmentNightDeltas { nights, .. } => nights.is_empty(),
+            Change::GroupNightDeltas { nights, .. } => nights.is_empty(),
+            Change::History { entries, .. } => entries.is_empty(),
+            Change::Pool { nights, .. } => {
+                nights.iter().all(|n| n.allotted == 0 && n.picked_up == 0)
+            }
+            Change::Capacity { nights, .. } => nights.is_empty(),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::dates::parse_date;
+
+    fn d(s: &str) -> NaiveDate {
+        parse_date(s).unwrap()
+    }
+
+    fn u(s: &str) -> UnitTypeId {
+        UnitTypeId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn month_writes_mark_new_items_and_new_units() {
+        let mut current: Nights<i64> = Nights::new();
+        current.insert((u("dbl"), d("2026-09-30")), 1);
+        let mut changed: Nights<i64> = Nights::new();
+        changed.insert((u("dbl"), d("2026-09-30")), 2);
+        changed.insert((u("sgl"), d("2026-09-29")), 3);
+        changed.insert((u("dbl"), d("2026-10-01")), 4);
+        let w = month_writes(&current, &changed);
+        assert_eq!(w.len(), 2);
+        assert!(!w[0].new_item, "September is held");
+        assert_eq!(
+            w[0].units
+                .iter()
+                .map(|x| (x.unit.as_str(), x.new_unit))
+                .collect::<Vec<_>>(),
+            [("dbl", false), ("sgl", true)]
+        );
+        assert!(w[1].new_item, "October is not");
+        assert!(w[1].units[0].new_unit);
+        assert_eq!(w[1].units[0].nights, [(d("2026-10-01"), 4)]);
+    }
+
+    #[test]
+    fn empty_changes_are_left_out() {
+        let mut p = Plan::new();
+        p.push(Change::Pool {
+            establishment_id: Uuid::nil(),
+            nights: vec![PoolDelta::allot(&u("dbl"), d("2026-09-01"), 0)],
+        });
+        p.push(Change::History {
+            allotment_id: Uuid::nil(),
+            version: 2,
+            entries: vec![],
+        });
+        assert!(p.is_empty());
+        p.push(Change::EstablishmentHolds {
+            establishment_id: Uuid::nil(),
+            delta: 1,
+        });
+        assert_eq!(p.changes.len(), 1);
+    }
+
+    #[test]
+    fn grid_delta_keeps_remaining_in_step() {
+        let take = GridDelta {
+            date: d("2026-09-01"),
+            picked_up: 3,
+            from_group: 1,
+            allocated: 0,
+        };
+        assert_eq!((take.own(), take.remaining()), (2, -2));
+        // A cancel on a released night: the own rooms leave the allocation too.
+        let cancel = GridDelta {
+            date: d("2026-09-01"),
+            picked_up: -3,
+            from_group: -1,
+            allocated: -2,
+        };
+        assert_eq!((cancel.own(), cancel.remaining()), (-2, 0));
+    }
+}

@@ -1,0 +1,487 @@
+//! Plans to transactions: every [`Change`] of a [`Plan`] becomes its item(s) — one
+//! per record, one per grid month, one per pool bucket (unit type × month) — and the
+//! whole plan is ONE `TransactWriteItems`, checked here against the 100-item limit.
+//! The mapping decides nothing: the guards and deltas are the plan's; the conditions
+//! are what those guards and deltas mean (see `domain::plan`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use chrono::Datelike;
+use uuid::Uuid;
+
+use super::attr::{key, n, s};
+use super::expr::{self, Expr};
+use super::{grid, keys, Store, TxOutcome};
+use crate::domain::dates::{day_key, Month};
+use crate::domain::error::ApiError;
+use crate::domain::establishment::format_instant;
+use crate::domain::ids::{TenantId, UnitTypeId};
+use crate::domain::plan::{
+    Change, CounterGuard, EstablishmentGuard, GridDelta, GroupDelta, Guard, PickupGuard, Plan,
+    PoolDelta,
+};
+
+/// At most this many items in one transaction (DynamoDB's limit).
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// How applying a plan ended (a store failure is an `Err`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Every change committed.
+    Done,
+    /// A condition was false: nothing was written.
+    Refused,
+}
+
+impl Store {
+    /// Applies a plan as one conditional transaction: all of it, or (on a false
+    /// condition) nothing.
+    pub async fn apply(&self, t: &TenantId, plan: &Plan) -> Result<Applied, ApiError> {
+        let items = self.plan_items(t, plan)?;
+        if items.is_empty() {
+            return Ok(Applied::Done);
+        }
+        Ok(match self.transact(items).await? {
+            TxOutcome::Done => Applied::Done,
+            TxOutcome::ConditionFailed => Applied::Refused,
+        })
+    }
+
+    /// How many items a plan's transaction holds.
+    pub fn plan_size(&self, t: &TenantId, plan: &Plan) -> Result<usize, ApiError> {
+        Ok(self.items(t, plan)?.len())
+    }
+
+    fn plan_items(&self, t: &TenantId, plan: &Plan) -> Result<Vec<TransactWriteItem>, ApiError> {
+        let items = self.items(t, plan)?;
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(ApiError::Internal(format!(
+                "a plan of {} items does not fit one transaction",
+                items.len()
+            )));
+        }
+        Ok(items)
+    }
+
+    fn items(&self, t: &TenantId, plan: &Plan) -> Result<Vec<TransactWriteItem>, ApiError> {
+        let table = self.table();
+        let mut items = Vec::new();
+        for change in &plan.changes {
+            match change {
+                Change::Allotment { record, guard } => {
+                    let item = super::allotments::header_item(t, record)?;
+                    items.push(guarded_put(table, item, *guard)?);
+                }
+                Change::AllotmentCounters {
+                    allotment_id,
+                    active_pickups,
+                    guard,
+                } => items.push(allotment_counters(
+                    table,
+                    t,
+                    *allotment_id,
+                    *active_pickups,
+                    *guard,
+                )?),
+                Change::AllotmentNights {
+                    allotment_id,
+                    months,
+                } => {
+                    for m in months {
+                        let k = keys::allotment_grid(t, *allotment_id, m.month);
+                        items.push(grid::encode_month(table, k, m)?);
+                    }
+                }
+                Change::AllotmentNightDeltas {
+                    allotment_id,
+                    unit,
+                    nights,
+                } => {
+                    for (month, deltas) in per_month(nights, |d| d.date) {
+                        let (pk, sk) = keys::allotment_grid(t, *allotment_id, month);
+                        items.push(grid_deltas(unit, &deltas).update(table, key(pk, sk))?);
+                    }
+                }
+                Change::History {
+                    allotment_id,
+                    version,
+                    entries,
+                } => {
+                    let (pk, sk) = keys::allotment_history(t, *allotment_id, *version);
+                    let mut item = key(pk, sk);
+                    let doc = serde_json::to_string(entries)
+                        .map_err(|e| ApiError::Internal(format!("history: {e}")))?;
+                    item.insert("doc".into(), s(doc));
+                    items.push(expr::put_new(table, item)?);
+                }
+                Change::Pool {
+                    establishment_id,
+                    nights,
+                } => {
+                    let mut buckets: BTreeMap<(&UnitTypeId, Month), Vec<&PoolDelta>> =
+                        BTreeMap::new();
+                    for d in nights {
+                        if d.allotted != 0 || d.picked_up != 0 {
+                            buckets
+                                .entry((&d.unit, Month::of(d.date)))
+                                .or_default()
+                                .push(d);
+                        }
+                    }
+                    for ((unit, month), deltas) in buckets {
+                        let (pk, sk) = keys::pool(t, *establishment_id, unit, month);
+                        items.push(pool_deltas(&deltas).update(table, key(pk, sk))?);
+                    }
+                }
+                Change::Capacity {
+                    establishment_id,
+                    unit,
+                    month,
+                    nights,
+                    capacity,
+                    new_bucket,
+                } => {
+                    let (pk, sk) = keys::pool(t, *establishment_id, unit, *month);
+                    items.push(if *new_bucket {
+                        expr::put_new(
+                            table,
+                            new_bucket_item(pk, sk, unit, *month, nights, *capacity),
+                        )?
+                    } else {
+                        capacity_update(nights, *capacity).update(table, key(pk, sk))?
+                    });
+                }
+                Change::Establishment { record, guard } => {
+                    let (pk, sk) = keys::establishment(t, record.establishment_id);
+                    let mut e = Expr::new();
+                    for (name, value) in [
+                        ("name", s(&record.name)),
+                        ("timeZone", s(record.time_zone.name())),
+                        ("updatedAt", s(format_instant(&record.updated_at))),
+                    ] {
+                        let p = e.name(name);
+                        e.set_value(&p, value);
+                    }
+                    let created = e.name("createdAt");
+                    let at = e.value(s(format_instant(&record.created_at)));
+                    e.set(&created, &format!("if_not_exists({created}, {at})"));
+                    match guard {
+                        EstablishmentGuard::New => e.require("attribute_not_exists(PK)"),
+                        EstablishmentGuard::Exists => e.require("attribute_exists(PK)"),
+                        EstablishmentGuard::ExistsWithoutHolds => {
+                            let holds = e.name("activeHolds");
+                            let zero = e.value(n(0));
+                            e.require(format!(
+                                "attribute_exists(PK) AND (attribute_not_exists({holds}) OR {holds} <= {zero})"
+                            ));
+                        }
+                    }
+                    items.push(e.update(table, key(pk, sk))?);
+                }
+                Change::EstablishmentHolds {
+                    establishment_id,
+                    delta,
+                } => {
+                    let (pk, sk) = keys::establishment(t, *establishment_id);
+                    let mut e = Expr::new();
+                    e.require("attribute_exists(PK)");
+                    let holds = e.name("activeHolds");
+                    e.add(&holds, *delta);
+                    items.push(e.update(table, key(pk, sk))?);
+                }
+                Change::Pickup { pickup, guard } => {
+                    let item = super::pickups::pickup_item(t, pickup)?;
+                    let mut e = Expr::new();
+                    match guard {
+                        PickupGuard::New => e.require("attribute_not_exists(PK)"),
+                        PickupGuard::Active => {
+                            let status = e.name("status");
+                            e.require_equal(&status, s("active"));
+                        }
+                    }
+                    items.push(e.put(table, item)?);
+                }
+                Change::Group {
+                    record,
+                    active_draws,
+                    guard,
+                } => {
+                    let item = super::groups::header_item(t, record, *active_draws)?;
+                    items.push(guarded_put(table, item, *guard)?);
+                }
+                Change::GroupCounters { group_id, draws } => {
+                    let (pk, sk) = keys::group(t, *group_id);
+                    let mut e = Expr::new();
+                    e.require("attribute_exists(PK)");
+                    let version = e.name("version");
+                    e.add(&version, 1);
+                    let active = e.name("activeDraws");
+                    e.add(&active, *draws);
+                    items.push(e.update(table, key(pk, sk))?);
+                }
+                Change::GroupNights { group_id, months } => {
+                    for m in months {
+                        let k = keys::group_grid(t, *group_id, m.month);
+                        items.push(grid::encode_month(table, k, m)?);
+                    }
+                }
+                Change::GroupNightDeltas {
+                    group_id,
+                    unit,
+                    nights,
+                } => {
+                    for (month, deltas) in per_month(nights, |d| d.date) {
+                        let (pk, sk) = keys::group_grid(t, *group_id, month);
+                        items.push(group_deltas(unit, &deltas).update(table, key(pk, sk))?);
+                    }
+                }
+                Change::GroupName {
+                    establishment_id,
+                    name,
+                    taken_by,
+                } => {
+                    let (pk, sk) = keys::group_name(t, *establishment_id, name);
+                    items.push(match taken_by {
+                        Some(group) => {
+                            let mut item = key(pk, sk);
+                            item.insert("groupId".into(), s(group.to_string()));
+                            expr::put_new(table, item)?
+                        }
+                        None => Expr::new().delete(table, key(pk, sk))?,
+                    });
+                }
+                Change::Membership {
+                    allotment_id,
+                    group_id,
+                    claim,
+                } => {
+                    let (pk, sk) = keys::membership(t, *allotment_id);
+                    items.push(if *claim {
+                        let mut item = key(pk, sk);
+                        item.insert("groupId".into(), s(group_id.to_string()));
+                        expr::put_new(table, item)?
+                    } else {
+                        let mut e = Expr::new();
+                        let g = e.name("groupId");
+                        e.require_equal(&g, s(group_id.to_string()));
+                        e.delete(table, key(pk, sk))?
+                    });
+                }
+                Change::DeleteGroup {
+                    group_id,
+                    version,
+                    months,
+                } => {
+                    let (pk, sk) = keys::group(t, *group_id);
+                    let mut e = Expr::new();
+                    expr::require_version(&mut e, *version);
+                    items.push(e.delete(table, key(pk, sk))?);
+                    for m in months {
+                        let (pk, sk) = keys::group_grid(t, *group_id, *m);
+                        items.push(Expr::new().delete(table, key(pk, sk))?);
+                    }
+                }
+            }
+        }
+        Ok(items)
+    }
+}
+
+/// A record written whole under its guard.
+fn guarded_put(
+    table: &str,
+    item: super::attr::Item,
+    guard: Guard,
+) -> Result<TransactWriteItem, ApiError> {
+    match guard {
+        Guard::New => expr::put_new(table, item),
+        Guard::Version(v) => {
+            let mut e = Expr::new();
+            expr::require_version(&mut e, v);
+            e.put(table, item)
+        }
+    }
+}
+
+fn per_month<T: Copy>(
+    items: &[T],
+    date: impl Fn(&T) -> chrono::NaiveDate,
+) -> BTreeMap<Month, Vec<T>> {
+    let mut out: BTreeMap<Month, Vec<T>> = BTreeMap::new();
+    for i in items {
+        out.entry(Month::of(date(i))).or_default().push(*i);
+    }
+    out
+}
+
+/// The header counters of a pickup or its cancel.
+fn allotment_counters(
+    table: &str,
+    t: &TenantId,
+    allotment_id: Uuid,
+    active_pickups: i64,
+    guard: CounterGuard,
+) -> Result<TransactWriteItem, ApiError> {
+    let (pk, sk) = keys::allotment(t, allotment_id);
+    let mut e = Expr::new();
+    let version = e.name("version");
+    e.add(&version, 1);
+    let active = e.name("activePickups");
+    e.add(&active, active_pickups);
+    let rt = e.name("releasedThrough");
+    match guard {
+        CounterGuard::TakesPickups { first_night } => {
+            let status = e.name("status");
+            e.require_equal(&status, s("active"));
+            let ty = e.name("allotmentType");
+            e.require_equal(&ty, s("allotment"));
+            let first = e.value(s(first_night.to_string()));
+            e.require(format!("(attribute_not_exists({rt}) OR {rt} < {first})"));
+        }
+        CounterGuard::ReleasedThrough(Some(through)) => {
+            e.require_equal(&rt, s(through.to_string()));
+        }
+        CounterGuard::ReleasedThrough(None) => {
+            e.require(format!(
+                "attribute_exists(PK) AND attribute_not_exists({rt})"
+            ));
+        }
+    }
+    e.update(table, key(pk, sk))
+}
+
+/// Grid counters of one unit type in one month: `pickedUp`, `fromGroup`, `allocated`
+/// and `remaining` move together; taking own rooms requires `remaining` to cover them,
+/// giving rooms back requires them to be picked up.
+fn grid_deltas(unit: &UnitTypeId, deltas: &[GridDelta]) -> Expr {
+    let mut e = Expr::new();
+    for d in deltas {
+        let day = day_key(d.date);
+        let night = ["n", unit.as_str(), day.as_str()];
+        let at = |e: &mut Expr, field: &str| {
+            let mut p = night.to_vec();
+            p.push(field);
+            e.path(&p)
+        };
+        let (p, g, l, v) = (
+            at(&mut e, "p"),
+            at(&mut e, "g"),
+            at(&mut e, "l"),
+            at(&mut e, "v"),
+        );
+        e.add_to(&p, d.picked_up);
+        e.add_to(&g, d.from_group);
+        e.add_to(&l, d.allocated);
+        e.add_to(&v, d.remaining());
+        if d.own() > 0 {
+            e.require_at_least(&v, d.own());
+        } else if d.picked_up < 0 {
+            e.require_at_least(&p, -d.picked_up);
+        } else {
+            let whole = e.path(&night);
+            e.require(format!("attribute_exists({whole})"));
+        }
+    }
+    e
+}
+
+/// Group counters of one unit type in one month: using rooms requires the group to
+/// still have them available.
+fn group_deltas(unit: &UnitTypeId, deltas: &[GroupDelta]) -> Expr {
+    let mut e = Expr::new();
+    e.require("attribute_exists(PK)");
+    for d in deltas {
+        let day = day_key(d.date);
+        let u = e.path(&["n", unit.as_str(), &day, "u"]);
+        let sh = e.path(&["n", unit.as_str(), &day, "s"]);
+        let v = e.path(&["n", unit.as_str(), &day, "v"]);
+        e.add_to(&u, d.used);
+        e.add_to(&sh, d.shared);
+        e.add_to(&v, d.shared - d.used);
+        if d.used > 0 {
+            e.require_at_least(&v, d.used);
+        }
+    }
+    e
+}
+
+/// Pool counters of one bucket: taking rooms requires `available` to cover them,
+/// returning requires them to be allotted.
+fn pool_deltas(deltas: &[&PoolDelta]) -> Expr {
+    let mut e = Expr::new();
+    let mut checked = false;
+    for d in deltas {
+        let day = day_key(d.date);
+        let (a, v, p) = (
+            e.path(&["n", &day, "a"]),
+            e.path(&["n", &day, "v"]),
+            e.path(&["n", &day, "p"]),
+        );
+        if d.allotted > 0 {
+            e.require_at_least(&v, d.allotted);
+            checked = true;
+        } else if d.allotted < 0 {
+            e.require_at_least(&a, -d.allotted);
+            checked = true;
+        }
+        e.add_to(&a, d.allotted);
+        e.add_to(&v, -d.allotted);
+        e.add_to(&p, d.picked_up);
+    }
+    if !checked {
+        let nights = e.name("n");
+        e.require(format!("attribute_exists({nights})"));
+    }
+    e
+}
+
+/// Capacity of some nights of an existing bucket, never below what is allotted.
+fn capacity_update(nights: &[chrono::NaiveDate], capacity: i64) -> Expr {
+    let mut e = Expr::new();
+    let all = e.name("n");
+    e.require(format!("attribute_exists({all})"));
+    let c = e.value(n(capacity));
+    for d in nights {
+        let day = day_key(*d);
+        let (nc, na, nv) = (
+            e.path(&["n", &day, "c"]),
+            e.path(&["n", &day, "a"]),
+            e.path(&["n", &day, "v"]),
+        );
+        e.require(format!("{na} <= {c}"));
+        e.set(&nc, &c);
+        e.set(&nv, &format!("{c} - {na}"));
+    }
+    e
+}
+
+/// A new bucket: every night of the month at zero but `nights` at `capacity`.
+fn new_bucket_item(
+    pk: String,
+    sk: String,
+    unit: &UnitTypeId,
+    month: Month,
+    nights: &[chrono::NaiveDate],
+    capacity: i64,
+) -> super::attr::Item {
+    let night = |c: i64| {
+        AttributeValue::M(HashMap::from([
+            ("c".to_string(), n(c)),
+            ("a".to_string(), n(0)),
+            ("p".to_string(), n(0)),
+            ("v".to_string(), n(c)),
+        ]))
+    };
+    let days: HashMap<String, AttributeValue> = (1..=month.days())
+        .map(|d| {
+            let set = nights.iter().any(|n| n.day() == d);
+            (format!("{d:02}"), night(if set { capacity } else { 0 }))
+        })
+        .collect();
+    let mut item = key(pk, sk);
+    item.insert("n".into(), AttributeValue::M(days));
+    item.insert("unitTypeId".into(), s(unit.as_str()));
+    item.insert("month".into(), s(month.key()));
+    item
+}

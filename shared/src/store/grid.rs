@@ -1,0 +1,202 @@
+//! The month-grid codec shared by allotments and capacity groups.
+//!
+//! A grid month is one item whose map `n` holds every unit type's nights of that
+//! month: `n.<unitType>.<dd>` = a map of short counters. Allotment nights
+//! (`G#<YYYY-MM>`): `k` contracted, `l` allocated, `p` picked up (`g` of them from the
+//! capacity group), `r` released, `v` remaining own rooms (`l - (p - g)`, kept in step
+//! so a condition can check it: conditions cannot subtract), `ra` released at. Group
+//! nights (`M#<YYYY-MM>`): `s` shared, `u` used, `v` available (`s - u`, kept in step).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::attr::{get_m, get_n, get_s, key, n, s, Item};
+use super::expr::{self, Expr};
+use super::keys;
+use crate::domain::allotment::GridNight;
+use crate::domain::dates::{day_key, Month};
+use crate::domain::error::ApiError;
+use crate::domain::group::GroupNight;
+use crate::domain::ids::UnitTypeId;
+use crate::domain::plan::{MonthWrite, Nights};
+
+/// How one kind of night is stored.
+pub(crate) trait NightCodec: Sized {
+    /// The sort-key prefix of its month items (`G#`, `M#`).
+    const PREFIX: &'static str;
+    fn encode(&self) -> AttributeValue;
+    fn decode(night: &Item) -> Result<Self, ApiError>;
+}
+
+impl NightCodec for GridNight {
+    const PREFIX: &'static str = "G#";
+
+    fn encode(&self) -> AttributeValue {
+        let mut m = HashMap::from([
+            ("k".to_string(), n(self.contracted)),
+            ("l".to_string(), n(self.allocated)),
+            ("p".to_string(), n(self.picked_up)),
+            ("g".to_string(), n(self.from_group)),
+            ("r".to_string(), n(self.released)),
+            ("v".to_string(), n(self.remaining())),
+        ]);
+        if let Some(at) = self.released_at {
+            m.insert("ra".to_string(), s(at.to_rfc3339()));
+        }
+        AttributeValue::M(m)
+    }
+
+    fn decode(night: &Item) -> Result<Self, ApiError> {
+        let released_at = match night.get("ra") {
+            Some(AttributeValue::S(t)) => Some(
+                DateTime::parse_from_rfc3339(t)
+                    .map_err(|_| ApiError::Internal("grid night releasedAt".into()))?
+                    .with_timezone(&Utc),
+            ),
+            _ => None,
+        };
+        Ok(GridNight {
+            contracted: get_n(night, "k")?,
+            allocated: get_n(night, "l")?,
+            picked_up: get_n(night, "p")?,
+            from_group: get_n(night, "g").unwrap_or(0),
+            released: get_n(night, "r")?,
+            released_at,
+        })
+    }
+}
+
+impl NightCodec for GroupNight {
+    const PREFIX: &'static str = "M#";
+
+    fn encode(&self) -> AttributeValue {
+        AttributeValue::M(HashMap::from([
+            ("s".to_string(), n(self.shared)),
+            ("u".to_string(), n(self.used)),
+            ("v".to_string(), n(self.available())),
+        ]))
+    }
+
+    fn decode(night: &Item) -> Result<Self, ApiError> {
+        Ok(GroupNight {
+            shared: get_n(night, "s")?,
+            used: get_n(night, "u")?,
+        })
+    }
+}
+
+/// Adds the nights of one stored month item to `grid`.
+pub(crate) fn decode_month<N: NightCodec>(
+    item: &Item,
+    grid: &mut Nights<N>,
+) -> Result<(), ApiError> {
+    let corrupt = |what: &str| ApiError::Internal(format!("stored grid month: {what}"));
+    let sk = get_s(item, keys::SK)?;
+    let month = sk
+        .strip_prefix(N::PREFIX)
+        .and_then(Month::parse_key)
+        .ok_or_else(|| corrupt("sort key"))?;
+    for (ut, days) in get_m(item, "n")? {
+        let ut = UnitTypeId::parse(ut).map_err(|_| corrupt("unit type"))?;
+        let AttributeValue::M(days) = days else {
+            return Err(corrupt("days"));
+        };
+        for (day, v) in days {
+            let AttributeValue::M(night) = v else {
+                return Err(corrupt("night"));
+            };
+            let date = day
+                .parse::<u32>()
+                .ok()
+                .and_then(|d| NaiveDate::from_ymd_opt(month.year, month.month, d))
+                .ok_or_else(|| corrupt("day"))?;
+            grid.insert((ut.clone(), date), N::decode(night)?);
+        }
+    }
+    Ok(())
+}
+
+/// The transaction item of one month write: a new item `Put` whole (it must not
+/// exist), or an `Update` setting each night (a unit type new to the month as a whole
+/// map) of an item that exists.
+pub(crate) fn encode_month<N: NightCodec>(
+    table: &str,
+    (pk, sk): (String, String),
+    write: &MonthWrite<N>,
+) -> Result<TransactWriteItem, ApiError> {
+    if write.new_item {
+        let mut item = key(pk, sk);
+        let units = write
+            .units
+            .iter()
+            .map(|u| (u.unit.to_string(), nights_map(&u.nights)))
+            .collect();
+        item.insert("n".into(), AttributeValue::M(units));
+        return expr::put_new(table, item);
+    }
+    let mut e = Expr::new();
+    e.require("attribute_exists(PK)");
+    for u in &write.units {
+        if u.new_unit {
+            let path = e.path(&["n", u.unit.as_str()]);
+            e.set_value(&path, nights_map(&u.nights));
+            continue;
+        }
+        for (d, night) in &u.nights {
+            let path = e.path(&["n", u.unit.as_str(), &day_key(*d)]);
+            e.set_value(&path, night.encode());
+        }
+    }
+    e.update(table, key(pk, sk))
+}
+
+fn nights_map<N: NightCodec>(nights: &[(NaiveDate, N)]) -> AttributeValue {
+    AttributeValue::M(
+        nights
+            .iter()
+            .map(|(d, night)| (day_key(*d), night.encode()))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::dates::parse_date;
+
+    #[test]
+    fn nights_survive_a_round_trip() {
+        let d = parse_date("2026-09-05").unwrap();
+        let night = GridNight {
+            contracted: 5,
+            allocated: 4,
+            picked_up: 3,
+            from_group: 1,
+            released: 1,
+            released_at: Some(Utc::now().with_timezone(&Utc)),
+        };
+        let AttributeValue::M(m) = night.encode() else {
+            panic!()
+        };
+        assert_eq!(get_n(&m, "v").unwrap(), 2, "remaining kept in step");
+        let back = GridNight::decode(&m).unwrap();
+        assert_eq!(back.allocated, 4);
+        let mut item = key("pk".into(), "G#2026-09".into());
+        item.insert(
+            "n".into(),
+            AttributeValue::M(HashMap::from([(
+                "dbl".to_string(),
+                AttributeValue::M(HashMap::from([("05".to_string(), night.encode())])),
+            )])),
+        );
+        let mut grid = Nights::new();
+        decode_month::<GridNight>(&item, &mut grid).unwrap();
+        assert_eq!(grid.len(), 1);
+        assert!(grid.contains_key(&(UnitTypeId::parse("dbl").unwrap(), d)));
+        // A group month is not read as an allotment month.
+        let mut group = Nights::<GroupNight>::new();
+        assert!(decode_month(&item, &mut group).is_err());
+    }
+}
