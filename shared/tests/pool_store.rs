@@ -55,10 +55,14 @@ async fn capacity_over_month_boundaries_sets_every_night_and_only_those() {
     let store = testing::store().await;
     let t = tenant("acme");
     let est = testing::establishment(&store, "acme").await;
-    store
-        .set_capacity(&t, est, &change("dbl", "2026-01-30", "2026-03-02", 12))
-        .await
-        .unwrap();
+    testing::set_capacity(
+        &store,
+        &t,
+        est,
+        &change("dbl", "2026-01-30", "2026-03-02", 12),
+    )
+    .await
+    .unwrap();
     let all = nights(&store, "acme", est, "2026-01-01", "2026-03-31").await;
     let set: Vec<_> = all.iter().filter(|(_, _, n)| n.capacity > 0).collect();
     assert_eq!(set.len(), 32, "30 Jan .. 2 Mar is 32 nights");
@@ -83,10 +87,14 @@ async fn the_longest_inventory_range_is_one_change() {
     let store = testing::store().await;
     let t = tenant("acme");
     let est = testing::establishment(&store, "acme").await;
-    store
-        .set_capacity(&t, est, &change("dbl", "2026-01-01", "2028-01-01", 3))
-        .await
-        .unwrap();
+    testing::set_capacity(
+        &store,
+        &t,
+        est,
+        &change("dbl", "2026-01-01", "2028-01-01", 3),
+    )
+    .await
+    .unwrap();
     let all = nights(&store, "acme", est, "2026-01-01", "2028-01-31").await;
     assert_eq!(all.iter().filter(|(_, _, n)| n.capacity == 3).count(), 731);
 }
@@ -96,25 +104,41 @@ async fn holds_are_all_or_nothing_and_report_every_short_night() {
     let store = testing::store().await;
     let t = tenant("acme");
     let est = testing::establishment(&store, "acme").await;
-    store
-        .set_capacity(&t, est, &change("dbl", "2026-09-01", "2026-10-31", 5))
-        .await
-        .unwrap();
-    store
-        .set_capacity(&t, est, &change("dbl", "2026-09-29", "2026-10-02", 2))
-        .await
-        .unwrap();
-    store
-        .adjust_pool(&t, est, &holds("dbl", "2026-09-01", "2026-09-10", 2))
-        .await
-        .unwrap();
+    testing::set_capacity(
+        &store,
+        &t,
+        est,
+        &change("dbl", "2026-09-01", "2026-10-31", 5),
+    )
+    .await
+    .unwrap();
+    testing::set_capacity(
+        &store,
+        &t,
+        est,
+        &change("dbl", "2026-09-29", "2026-10-02", 2),
+    )
+    .await
+    .unwrap();
+    testing::hold(
+        &store,
+        &t,
+        est,
+        &holds("dbl", "2026-09-01", "2026-09-10", 2),
+    )
+    .await
+    .unwrap();
 
     // 3 rooms from 25 Sep to 5 Oct: 29 Sep .. 2 Oct have only 2 → four short nights
     // across two buckets; nothing of the request may stay behind.
-    let err = store
-        .adjust_pool(&t, est, &holds("dbl", "2026-09-25", "2026-10-05", 3))
-        .await
-        .unwrap_err();
+    let err = testing::hold(
+        &store,
+        &t,
+        est,
+        &holds("dbl", "2026-09-25", "2026-10-05", 3),
+    )
+    .await
+    .unwrap_err();
     let ApiError::InsufficientCapacity(short) = err else {
         panic!("{err:?}")
     };
@@ -134,17 +158,25 @@ async fn holds_are_all_or_nothing_and_report_every_short_night() {
     );
 
     // Unknown nights have no capacity: a hold there is short, not an error.
-    let err = store
-        .adjust_pool(&t, est, &holds("suite", "2026-09-01", "2026-09-01", 1))
-        .await
-        .unwrap_err();
+    let err = testing::hold(
+        &store,
+        &t,
+        est,
+        &holds("suite", "2026-09-01", "2026-09-01", 1),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, ApiError::InsufficientCapacity(ref d) if d[0].actual == 0));
 
     // Returning rooms gives them back.
-    store
-        .adjust_pool(&t, est, &holds("dbl", "2026-09-01", "2026-09-10", -2))
-        .await
-        .unwrap();
+    testing::hold(
+        &store,
+        &t,
+        est,
+        &holds("dbl", "2026-09-01", "2026-09-10", -2),
+    )
+    .await
+    .unwrap();
     let back = nights(&store, "acme", est, "2026-09-01", "2026-09-10").await;
     assert!(back
         .iter()
@@ -156,19 +188,31 @@ async fn capacity_below_allotted_is_refused_as_a_whole() {
     let store = testing::store().await;
     let t = tenant("acme");
     let est = testing::establishment(&store, "acme").await;
-    store
-        .set_capacity(&t, est, &change("dbl", "2026-09-01", "2026-09-30", 10))
-        .await
-        .unwrap();
-    store
-        .adjust_pool(&t, est, &holds("dbl", "2026-09-05", "2026-09-06", 7))
-        .await
-        .unwrap();
+    testing::set_capacity(
+        &store,
+        &t,
+        est,
+        &change("dbl", "2026-09-01", "2026-09-30", 10),
+    )
+    .await
+    .unwrap();
+    testing::hold(
+        &store,
+        &t,
+        est,
+        &holds("dbl", "2026-09-05", "2026-09-06", 7),
+    )
+    .await
+    .unwrap();
 
-    let err = store
-        .set_capacity(&t, est, &change("dbl", "2026-08-20", "2026-09-30", 6))
-        .await
-        .unwrap_err();
+    let err = testing::set_capacity(
+        &store,
+        &t,
+        est,
+        &change("dbl", "2026-08-20", "2026-09-30", 6),
+    )
+    .await
+    .unwrap_err();
     let ApiError::CapacityBelowAllotted(short) = err else {
         panic!("{err:?}")
     };
@@ -189,10 +233,14 @@ async fn capacity_below_allotted_is_refused_as_a_whole() {
         .all(|(_, _, n)| n.capacity == 10));
 
     // Exactly the allotted number is allowed.
-    store
-        .set_capacity(&t, est, &change("dbl", "2026-09-01", "2026-09-30", 7))
-        .await
-        .unwrap();
+    testing::set_capacity(
+        &store,
+        &t,
+        est,
+        &change("dbl", "2026-09-01", "2026-09-30", 7),
+    )
+    .await
+    .unwrap();
     let n = nights(&store, "acme", est, "2026-09-05", "2026-09-05").await;
     assert_eq!(
         n[0].2,
@@ -209,14 +257,14 @@ async fn capacity_below_allotted_is_refused_as_a_whole() {
 async fn the_same_establishment_id_under_two_tenants_is_two_pools() {
     let store = testing::store().await;
     let est = testing::establishment(&store, "acme").await;
-    store
-        .set_capacity(
-            &tenant("acme"),
-            est,
-            &change("dbl", "2026-09-01", "2026-09-02", 4),
-        )
-        .await
-        .unwrap();
+    testing::set_capacity(
+        &store,
+        &tenant("acme"),
+        est,
+        &change("dbl", "2026-09-01", "2026-09-02", 4),
+    )
+    .await
+    .unwrap();
     assert!(nights(&store, "other", est, "2026-09-01", "2026-09-02")
         .await
         .is_empty());
@@ -234,10 +282,14 @@ async fn concurrent_inventory_changes_holds_and_reads_stay_consistent() {
     let store = testing::store().await;
     let t = tenant("acme");
     let est = testing::establishment(&store, "acme").await;
-    store
-        .set_capacity(&t, est, &change("dbl", "2026-09-01", "2026-09-30", 20))
-        .await
-        .unwrap();
+    testing::set_capacity(
+        &store,
+        &t,
+        est,
+        &change("dbl", "2026-09-01", "2026-09-30", 20),
+    )
+    .await
+    .unwrap();
 
     let held = Arc::new(AtomicI64::new(0));
     let mut tasks = Vec::new();
@@ -250,18 +302,26 @@ async fn concurrent_inventory_changes_holds_and_reads_stay_consistent() {
                 // Inventory changes between 5 and 25 rooms (some refused).
                 0 | 1 => {
                     let cap = 5 + (i * 7 % 21) as i64;
-                    match store
-                        .set_capacity(&t, est, &change("dbl", "2026-09-01", "2026-09-30", cap))
-                        .await
+                    match testing::set_capacity(
+                        &store,
+                        &t,
+                        est,
+                        &change("dbl", "2026-09-01", "2026-09-30", cap),
+                    )
+                    .await
                     {
                         Ok(()) | Err(ApiError::CapacityBelowAllotted(_)) => {}
                         Err(e) => panic!("unexpected {e:?}"),
                     }
                 }
                 // Holds of 2 rooms across the month boundary of the range.
-                2 | 3 => match store
-                    .adjust_pool(&t, est, &holds("dbl", "2026-09-10", "2026-09-20", 2))
-                    .await
+                2 | 3 => match testing::hold(
+                    &store,
+                    &t,
+                    est,
+                    &holds("dbl", "2026-09-10", "2026-09-20", 2),
+                )
+                .await
                 {
                     Ok(()) => {
                         held.fetch_add(2, Ordering::SeqCst);

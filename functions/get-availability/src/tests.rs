@@ -19,8 +19,7 @@ async fn set(ctx: &shared::http::Ctx, est: Uuid, unit: &str, from: &str, to: &st
         range: NightRange::new(date(from), date(to), 731).unwrap(),
         capacity,
     };
-    ctx.store
-        .set_capacity(&tenant("acme"), est, &change)
+    testing::set_capacity(&ctx.store, &tenant("acme"), est, &change)
         .await
         .unwrap();
 }
@@ -38,8 +37,7 @@ async fn rows_per_night_and_unit_type_ordered_by_unit_type_then_date() {
         date: date("2026-09-01"),
         quantity: 12,
     };
-    ctx.store
-        .adjust_pool(&tenant("acme"), est, &[hold])
+    testing::hold(&ctx.store, &tenant("acme"), est, &[hold])
         .await
         .unwrap();
 

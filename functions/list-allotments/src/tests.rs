@@ -147,10 +147,7 @@ async fn cursors_only_work_for_their_own_query_and_tenant() {
             time_zone: chrono_tz::UTC,
         },
     );
-    ctx.store
-        .put_establishment(&t2, est, &input, testing::now())
-        .await
-        .unwrap();
+    testing::put_establishment(&ctx.store, &t2, est, &input).await;
     list(&[("establishmentId", &e), ("limit", "1"), ("cursor", &c)])
         .key(&other)
         .send(&FUNCTION, &ctx)

@@ -31,18 +31,16 @@ async fn the_sample_event_sets_thirty_nights() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
     let est: Uuid = "2489e9ad-2ee2-8e00-8ec9-32d5f69181c0".parse().unwrap();
-    ctx.store
-        .put_establishment(
-            &tenant("acme"),
-            est,
-            &shared::domain::establishment::EstablishmentInput {
-                name: "H".into(),
-                time_zone: chrono_tz::Europe::Paris,
-            },
-            testing::now(),
-        )
-        .await
-        .unwrap();
+    testing::put_establishment(
+        &ctx.store,
+        &tenant("acme"),
+        est,
+        &shared::domain::establishment::EstablishmentInput {
+            name: "H".into(),
+            time_zone: chrono_tz::Europe::Paris,
+        },
+    )
+    .await;
     let resp = TestRequest::event("put-inventory")
         .key(&k)
         .send(&FUNCTION, &ctx)
@@ -77,8 +75,7 @@ async fn lowering_below_allotted_is_refused_with_every_night() {
             quantity: 8,
         })
         .collect();
-    ctx.store
-        .adjust_pool(&tenant("acme"), est, &holds)
+    testing::hold(&ctx.store, &tenant("acme"), est, &holds)
         .await
         .unwrap();
 

@@ -57,6 +57,63 @@ pub fn instant<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S
     s.serialize_str(&format_instant(t))
 }
 
+/// A stored establishment with the count of its active allotments and groups.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEstablishment {
+    pub establishment: Establishment,
+    pub active_holds: i64,
+}
+
+/// What `PUT` does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstablishmentPlan {
+    pub plan: super::plan::Plan,
+    pub establishment: Establishment,
+    pub created: bool,
+}
+
+/// Plans a create or update: `createdAt` is kept; the time zone cannot change while
+/// the establishment holds active allotments or groups (`409 INVALID_STATE`), and the
+/// write requires that still to be so.
+pub fn plan_put(
+    establishment_id: Uuid,
+    current: Option<&StoredEstablishment>,
+    input: &EstablishmentInput,
+    now: DateTime<Utc>,
+) -> Result<EstablishmentPlan, ApiError> {
+    use super::plan::{Change, EstablishmentGuard, Plan};
+    let (guard, created_at) = match current {
+        None => (EstablishmentGuard::New, now),
+        Some(c) if c.establishment.time_zone == input.time_zone => {
+            (EstablishmentGuard::Exists, c.establishment.created_at)
+        }
+        Some(c) if c.active_holds > 0 => {
+            return Err(ApiError::InvalidState(
+                "The time zone cannot change while the establishment has active allotments or capacity groups".into(),
+            ))
+        }
+        Some(c) => (
+            EstablishmentGuard::ExistsWithoutHolds,
+            c.establishment.created_at,
+        ),
+    };
+    let establishment = Establishment {
+        establishment_id,
+        name: input.name.clone(),
+        time_zone: input.time_zone,
+        created_at,
+        updated_at: now,
+    };
+    Ok(EstablishmentPlan {
+        plan: Plan::new().with(Change::Establishment {
+            record: establishment.clone(),
+            guard,
+        }),
+        establishment,
+        created: current.is_none(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +148,64 @@ mod tests {
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].field, "timeZone");
         assert_eq!(issues[0].issue, "is required");
+    }
+
+    #[test]
+    fn put_plans() {
+        use crate::domain::plan::{Change, EstablishmentGuard};
+        let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let t1 = t0 + chrono::Duration::days(1);
+        let paris = EstablishmentInput {
+            name: "Port".into(),
+            time_zone: chrono_tz::Europe::Paris,
+        };
+        let lisbon = EstablishmentInput {
+            name: "Port".into(),
+            time_zone: chrono_tz::Europe::Lisbon,
+        };
+        let stored = |holds| StoredEstablishment {
+            establishment: Establishment {
+                establishment_id: Uuid::nil(),
+                name: "Old".into(),
+                time_zone: chrono_tz::Europe::Paris,
+                created_at: t0,
+                updated_at: t0,
+            },
+            active_holds: holds,
+        };
+        // (current, input, guard or refusal, created)
+        let cases = [
+            (None, &paris, Ok(EstablishmentGuard::New), true),
+            (
+                Some(stored(3)),
+                &paris,
+                Ok(EstablishmentGuard::Exists),
+                false,
+            ),
+            (
+                Some(stored(0)),
+                &lisbon,
+                Ok(EstablishmentGuard::ExistsWithoutHolds),
+                false,
+            ),
+            (Some(stored(1)), &lisbon, Err("INVALID_STATE"), false),
+        ];
+        for (current, input, want, created) in cases {
+            match (plan_put(Uuid::nil(), current.as_ref(), input, t1), want) {
+                (Ok(p), Ok(guard)) => {
+                    assert_eq!(p.created, created);
+                    assert_eq!(p.establishment.created_at, if created { t1 } else { t0 });
+                    assert_eq!(p.establishment.updated_at, t1);
+                    assert!(matches!(
+                        &p.plan.changes[..],
+                        [Change::Establishment { guard: g, .. }] if *g == guard
+                    ));
+                }
+                (Err(e), Err(code)) => assert_eq!(e.code(), code),
+                (got, want) => panic!("{got:?} vs {want:?}"),
+            }
+        }
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::dates::{format_date, NightRange};
 use super::error::{ApiError, NightConflict};
 use super::ids::UnitTypeId;
+use super::plan::{Change, Plan, PoolDelta};
 use super::validate::{date, integer, unit_type_id, Fields, QueryParams};
 
 pub const MAX_INVENTORY_NIGHTS: i64 = 731;
@@ -178,6 +179,67 @@ pub fn pool_conflicts(pool: &PoolView, deltas: &[super::plan::PoolDelta]) -> Vec
             })
         })
         .collect()
+}
+
+/// Plans a capacity change: one `Capacity` change per month of the range. With the
+/// pool read (after a refused attempt) it refuses `CAPACITY_BELOW_ALLOTTED` (every
+/// night allotted above the new capacity) and creates the months that have no bucket.
+pub fn plan_capacity(
+    establishment_id: uuid::Uuid,
+    change: &InventoryChange,
+    pool: Option<&PoolView>,
+) -> Result<Plan, ApiError> {
+    let ut = &change.unit_type_id;
+    if let Some(pool) = pool {
+        let nights = change.range.iter().map(|d| {
+            let night = pool.get(&(ut.clone(), d)).copied().unwrap_or_default();
+            (d, night)
+        });
+        let conflicts = capacity_conflicts(ut, change.capacity, nights);
+        if !conflicts.is_empty() {
+            return Err(ApiError::CapacityBelowAllotted(conflicts));
+        }
+    }
+    let mut plan = Plan::new();
+    for (month, part) in change.range.by_month() {
+        let new_bucket = pool.is_some_and(|p| {
+            !p.keys()
+                .any(|(u, d)| u == ut && super::dates::Month::of(*d) == month)
+        });
+        plan.push(Change::Capacity {
+            establishment_id,
+            unit: ut.clone(),
+            month,
+            nights: part.iter().collect(),
+            capacity: change.capacity,
+            new_bucket,
+        });
+    }
+    Ok(plan)
+}
+
+/// Plans taking (positive quantities) or returning (negative) pool rooms on many
+/// nights, all or nothing; with the pool read, `INSUFFICIENT_CAPACITY` lists every
+/// short night.
+pub fn plan_holds(
+    establishment_id: uuid::Uuid,
+    holds: &[NightHold],
+    pool: Option<&PoolView>,
+) -> Result<Plan, ApiError> {
+    let nights: Vec<PoolDelta> = holds
+        .iter()
+        .map(|h| PoolDelta::allot(&h.unit_type_id, h.date, h.quantity))
+        .collect();
+    if let Some(pool) = pool {
+        let short = pool_conflicts(pool, &nights);
+        if !short.is_empty() {
+            return Err(ApiError::InsufficientCapacity(short));
+        }
+    }
+    Ok(Plan::new().with(Change::Pool {
+        establishment_id,
+        nights,
+    }))
 }
 
 /// A request to hold `quantity` rooms of a unit type on one night.
@@ -353,5 +415,126 @@ mod tests {
             available: -1
         }
         .is_consistent());
+    }
+
+    fn pool_of(nights: &[(&str, i64, i64)]) -> PoolView {
+        nights
+            .iter()
+            .map(|(day, capacity, allotted)| {
+                (
+                    (UnitTypeId::parse("dbl").unwrap(), d(day)),
+                    PoolNight {
+                        capacity: *capacity,
+                        allotted: *allotted,
+                        picked_up: 0,
+                        available: capacity - allotted,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn capacity(from: &str, to: &str, capacity: i64) -> InventoryChange {
+        InventoryChange {
+            unit_type_id: UnitTypeId::parse("dbl").unwrap(),
+            range: NightRange::new(d(from), d(to), 731).unwrap(),
+            capacity,
+        }
+    }
+
+    #[test]
+    fn capacity_plans() {
+        let est = uuid::Uuid::nil();
+        let pool = pool_of(&[("2026-09-29", 5, 3), ("2026-09-30", 5, 4)]);
+        // (change, pool read, months planned with their new-bucket flag, or the refusal)
+        let cases: Vec<(InventoryChange, Option<&PoolView>, Result<Vec<bool>, &str>)> = vec![
+            (
+                capacity("2026-09-29", "2026-10-02", 4),
+                None,
+                Ok(vec![false, false]),
+            ),
+            (
+                capacity("2026-09-29", "2026-10-02", 4),
+                Some(&pool),
+                Ok(vec![false, true]),
+            ),
+            (
+                capacity("2026-09-29", "2026-10-02", 3),
+                Some(&pool),
+                Err("CAPACITY_BELOW_ALLOTTED"),
+            ),
+            (
+                capacity("2026-10-01", "2026-10-01", 0),
+                Some(&pool),
+                Ok(vec![true]),
+            ),
+        ];
+        for (change, pool, want) in cases {
+            match (plan_capacity(est, &change, pool), want) {
+                (Ok(plan), Ok(flags)) => {
+                    let got: Vec<bool> = plan
+                        .changes
+                        .iter()
+                        .map(|c| match c {
+                            Change::Capacity {
+                                new_bucket,
+                                capacity,
+                                ..
+                            } => {
+                                assert_eq!(*capacity, change.capacity);
+                                *new_bucket
+                            }
+                            other => panic!("{other:?}"),
+                        })
+                        .collect();
+                    assert_eq!(got, flags, "{change:?}");
+                }
+                (Err(e), Err(code)) => assert_eq!(e.code(), code),
+                (got, want) => panic!("{change:?}: {got:?} vs {want:?}"),
+            }
+        }
+        let Err(ApiError::CapacityBelowAllotted(nights)) =
+            plan_capacity(est, &capacity("2026-09-29", "2026-10-02", 3), Some(&pool))
+        else {
+            panic!()
+        };
+        assert_eq!(nights.len(), 1, "only 30 Sep has 4 allotted");
+    }
+
+    #[test]
+    fn hold_plans_name_every_short_night() {
+        let est = uuid::Uuid::nil();
+        let pool = pool_of(&[("2026-09-01", 5, 3), ("2026-09-02", 5, 4)]);
+        let hold = |day: &str, quantity| NightHold {
+            unit_type_id: UnitTypeId::parse("dbl").unwrap(),
+            date: d(day),
+            quantity,
+        };
+        let holds = [
+            hold("2026-09-01", 2),
+            hold("2026-09-02", 2),
+            hold("2026-09-03", 1),
+        ];
+        assert!(
+            plan_holds(est, &holds, None).is_ok(),
+            "unread: the conditions decide"
+        );
+        let Err(ApiError::InsufficientCapacity(short)) = plan_holds(est, &holds, Some(&pool))
+        else {
+            panic!()
+        };
+        let got: Vec<_> = short
+            .iter()
+            .map(|c| (c.date.to_string(), c.actual))
+            .collect();
+        assert_eq!(
+            got,
+            [("2026-09-02".to_string(), 1), ("2026-09-03".to_string(), 0)]
+        );
+        let returns = [hold("2026-09-02", -4)];
+        assert!(
+            plan_holds(est, &returns, Some(&pool)).is_ok(),
+            "returns are never short"
+        );
     }
 }

@@ -1,13 +1,12 @@
 //! Establishments of a tenant.
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
-use super::attr::{get_s, instant, key, s, Item};
-use super::{keys, sdk_error, Store};
+use super::attr::{get_n, get_s, instant, Item};
+use super::{keys, Store};
 use crate::domain::error::ApiError;
-use crate::domain::establishment::{format_instant, Establishment, EstablishmentInput};
+use crate::domain::establishment::{Establishment, StoredEstablishment};
 use crate::domain::ids::TenantId;
 
 fn parse(id: Uuid, item: &Item) -> Result<Establishment, ApiError> {
@@ -24,68 +23,25 @@ fn parse(id: Uuid, item: &Item) -> Result<Establishment, ApiError> {
 }
 
 impl Store {
-    /// Creates or updates an establishment; `true` when it was created.
-    /// A time-zone change is refused (`INVALID_STATE`) while the establishment has
-    /// active holdings (`activeHolds`, kept by allotments and capacity groups).
-    pub async fn put_establishment(
+    /// An establishment with the count of its active allotments and groups.
+    pub async fn load_establishment(
         &self,
         t: &TenantId,
         id: Uuid,
-        input: &EstablishmentInput,
-        now: DateTime<Utc>,
-    ) -> Result<(Establishment, bool), ApiError> {
-        let (pk, sk) = keys::establishment(t, id);
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key(pk, sk)))
-            .update_expression(
-                "SET #name = :name, #tz = :tz, #u = :now, #c = if_not_exists(#c, :now)",
-            )
-            .condition_expression(
-                "attribute_not_exists(#tz) OR #tz = :tz OR attribute_not_exists(#holds) OR #holds <= :zero",
-            )
-            .expression_attribute_names("#name", "name")
-            .expression_attribute_names("#tz", "timeZone")
-            .expression_attribute_names("#u", "updatedAt")
-            .expression_attribute_names("#c", "createdAt")
-            .expression_attribute_names("#holds", "activeHolds")
-            .expression_attribute_values(":name", s(&input.name))
-            .expression_attribute_values(":tz", s(input.time_zone.name()))
-            .expression_attribute_values(":now", s(format_instant(&now)))
-            .expression_attribute_values(":zero", super::attr::n(0))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                // The old item tells created (none) from updated, and keeps createdAt.
-                let old = out.attributes().filter(|a| !a.is_empty());
-                let created_at = match old {
-                    Some(item) => instant(item, "createdAt")?,
-                    None => now,
-                };
-                let est = Establishment {
-                    establishment_id: id,
-                    name: input.name.clone(),
-                    time_zone: input.time_zone,
-                    created_at,
-                    updated_at: now,
-                };
-                Ok((est, old.is_none()))
-            }
-            Err(e)
-                if e
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(ApiError::InvalidState(
-                    "The time zone cannot change while the establishment has active allotments or capacity groups".into(),
-                ))
-            }
-            Err(e) => Err(sdk_error("put_establishment", e)),
-        }
+    ) -> Result<Option<StoredEstablishment>, ApiError> {
+        let item = self
+            .get("load_establishment", keys::establishment(t, id))
+            .await?;
+        item.map(|item| {
+            Ok(StoredEstablishment {
+                establishment: parse(id, &item)?,
+                active_holds: match item.get("activeHolds") {
+                    Some(_) => get_n(&item, "activeHolds")?,
+                    None => 0,
+                },
+            })
+        })
+        .transpose()
     }
 
     pub async fn get_establishment(

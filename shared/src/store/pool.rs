@@ -17,13 +17,11 @@ use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
 use super::attr::{get_m, get_n, get_s, key, n, s, Item};
-use super::{keys, sdk_error, Store, TxOutcome};
+use super::{keys, sdk_error, Store};
 use crate::domain::dates::{day_key, Month, NightRange};
 use crate::domain::error::ApiError;
 use crate::domain::ids::{TenantId, UnitTypeId};
-use crate::domain::inventory::{
-    capacity_conflicts, hold_conflicts, InventoryChange, NightHold, PoolNight,
-};
+use crate::domain::inventory::{hold_conflicts, NightHold, PoolNight};
 
 /// A change of one pool night: rooms allotted (+ taken, - returned) and picked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +43,6 @@ impl NightDelta {
 
 /// The nights of one pool bucket, by day of month.
 pub type MonthNights = BTreeMap<u32, PoolNight>;
-
-const ATTEMPTS: usize = 6;
 
 /// Expression names of a pool update: the map `#n`, the counters it uses
 /// (`c`, `a`, `p`, `v` as `#c`...) and one `#dDD` per day.
@@ -162,171 +158,6 @@ impl Store {
             .iter()
             .map(|((ut, m), deltas)| self.pool_delta_update(t, est, ut, *m, deltas))
             .collect()
-    }
-
-    /// Sets the capacity of one unit type over a range of nights, refusing the whole
-    /// change (`CAPACITY_BELOW_ALLOTTED`, every short night) if any night has more
-    /// rooms allotted than the new capacity.
-    pub async fn set_capacity(
-        &self,
-        t: &TenantId,
-        est: Uuid,
-        change: &InventoryChange,
-    ) -> Result<(), ApiError> {
-        let months = change.range.by_month();
-        for _ in 0..ATTEMPTS {
-            let mut items = Vec::with_capacity(months.len());
-            for (month, part) in &months {
-                items.push(self.capacity_update(
-                    t,
-                    est,
-                    &change.unit_type_id,
-                    *month,
-                    part,
-                    change.capacity,
-                )?);
-            }
-            match self.transact(items).await? {
-                TxOutcome::Done => return Ok(()),
-                TxOutcome::ConditionFailed => {
-                    let wanted: Vec<_> = months
-                        .iter()
-                        .map(|(m, _)| (change.unit_type_id.clone(), *m))
-                        .collect();
-                    let buckets = self.read_pool_months(t, est, &wanted).await?;
-                    let nights = change.range.iter().map(|date| {
-                        let night = buckets
-                            .get(&(change.unit_type_id.clone(), Month::of(date)))
-                            .and_then(|b| b.get(&date.day()).copied())
-                            .unwrap_or_default();
-                        (date, night)
-                    });
-                    let conflicts =
-                        capacity_conflicts(&change.unit_type_id, change.capacity, nights);
-                    if !conflicts.is_empty() {
-                        return Err(ApiError::CapacityBelowAllotted(conflicts));
-                    }
-                    let missing: Vec<Month> = months
-                        .iter()
-                        .map(|(m, _)| *m)
-                        .filter(|m| !buckets.contains_key(&(change.unit_type_id.clone(), *m)))
-                        .collect();
-                    for m in missing {
-                        self.ensure_pool_month(t, est, &change.unit_type_id, m)
-                            .await?;
-                    }
-                }
-            }
-        }
-        Err(ApiError::Unavailable(
-            "set_capacity: too much contention".into(),
-        ))
-    }
-
-    fn capacity_update(
-        &self,
-        t: &TenantId,
-        est: Uuid,
-        ut: &UnitTypeId,
-        month: Month,
-        part: &NightRange,
-        capacity: i64,
-    ) -> Result<TransactWriteItem, ApiError> {
-        let (pk, sk) = keys::pool(t, est, ut, month);
-        let mut conditions = vec!["attribute_exists(#n)".to_string()];
-        let mut sets = Vec::new();
-        for date in part.iter() {
-            let night = format!("#n.#d{}", day_key(date));
-            conditions.push(format!("{night}.#a <= :c"));
-            sets.push(format!("{night}.#c = :c"));
-            sets.push(format!("{night}.#v = :c - {night}.#a"));
-        }
-        let update = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(key(pk, sk)))
-            .condition_expression(conditions.join(" AND "))
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .set_expression_attribute_names(Some(names(
-                &["a", "c", "v"],
-                part.iter().map(|d| d.day()),
-            )))
-            .expression_attribute_values(":c", n(capacity))
-            .build()
-            .map_err(|e| ApiError::Internal(format!("capacity update: {e}")))?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// Creates a bucket with every night of the month at zero, if it does not exist.
-    /// Harmless to repeat or race: a bucket of zeros reads like no bucket at all.
-    async fn ensure_pool_month(
-        &self,
-        t: &TenantId,
-        est: Uuid,
-        ut: &UnitTypeId,
-        month: Month,
-    ) -> Result<(), ApiError> {
-        let (pk, sk) = keys::pool(t, est, ut, month);
-        let zero = AttributeValue::M(HashMap::from([
-            ("c".to_string(), n(0)),
-            ("a".to_string(), n(0)),
-            ("p".to_string(), n(0)),
-            ("v".to_string(), n(0)),
-        ]));
-        let nights: HashMap<String, AttributeValue> = (1..=month.days())
-            .map(|d| (format!("{d:02}"), zero.clone()))
-            .collect();
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key(pk, sk)))
-            .update_expression("SET #n = if_not_exists(#n, :nights), #ut = :ut, #m = :m")
-            .expression_attribute_names("#n", "n")
-            .expression_attribute_names("#ut", "unitTypeId")
-            .expression_attribute_names("#m", "month")
-            .expression_attribute_values(":nights", AttributeValue::M(nights))
-            .expression_attribute_values(":ut", s(ut.as_str()))
-            .expression_attribute_values(":m", s(month.key()))
-            .send()
-            .await
-            .map_err(|e| sdk_error("ensure_pool_month", e))?;
-        Ok(())
-    }
-
-    /// Takes (positive quantities) or returns (negative) rooms on many nights at once,
-    /// all or nothing: `INSUFFICIENT_CAPACITY` lists every short night.
-    pub async fn adjust_pool(
-        &self,
-        t: &TenantId,
-        est: Uuid,
-        holds: &[NightHold],
-    ) -> Result<(), ApiError> {
-        if holds.iter().all(|h| h.quantity == 0) {
-            return Ok(());
-        }
-        let changes: Vec<(UnitTypeId, NightDelta)> = holds
-            .iter()
-            .map(|h| {
-                (
-                    h.unit_type_id.clone(),
-                    NightDelta::allot(h.date, h.quantity),
-                )
-            })
-            .collect();
-        for _ in 0..ATTEMPTS {
-            let items = self.pool_updates(t, est, changes.iter().cloned())?;
-            match self.transact(items).await? {
-                TxOutcome::Done => return Ok(()),
-                TxOutcome::ConditionFailed => {
-                    let conflicts = self.short_nights(t, est, holds).await?;
-                    if !conflicts.is_empty() {
-                        return Err(ApiError::InsufficientCapacity(conflicts));
-                    }
-                }
-            }
-        }
-        Err(ApiError::Unavailable(
-            "adjust_pool: too much contention".into(),
-        ))
     }
 
     /// The nights the pool cannot cover now (`available < quantity`), read strongly

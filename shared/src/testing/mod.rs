@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::domain::auth::Scope;
+use crate::domain::error::ApiError;
 use crate::domain::ids::TenantId;
 use crate::http::Ctx;
 use crate::store::Store;
@@ -297,11 +298,79 @@ pub async fn establishment(store: &Store, tenant_name: &str) -> Uuid {
         name: "Hôtel du Port".into(),
         time_zone: chrono_tz::Europe::Paris,
     };
-    store
-        .put_establishment(&tenant(tenant_name), id, &input, now())
-        .await
-        .expect("create establishment");
+    put_establishment(store, &tenant(tenant_name), id, &input).await;
     id
+}
+
+/// Creates (or updates) an establishment directly in the store.
+pub async fn put_establishment(
+    store: &Store,
+    t: &TenantId,
+    id: Uuid,
+    input: &crate::domain::establishment::EstablishmentInput,
+) {
+    let current = store.load_establishment(t, id).await.expect("read");
+    let planned = crate::domain::establishment::plan_put(id, current.as_ref(), input, now())
+        .expect("plan establishment");
+    let applied = store.apply(t, &planned.plan).await.expect("apply");
+    assert_eq!(
+        applied,
+        crate::store::Applied::Done,
+        "establishment written"
+    );
+}
+
+/// Sets the capacity of a unit type over a range as `PUT .../inventory` would: the
+/// pool read, the domain plan, one transaction (planned again if the pool moved).
+pub async fn set_capacity(
+    store: &Store,
+    t: &TenantId,
+    est: Uuid,
+    change: &crate::domain::inventory::InventoryChange,
+) -> Result<(), ApiError> {
+    let months: Vec<_> = change
+        .range
+        .by_month()
+        .into_iter()
+        .map(|(m, _)| (change.unit_type_id.clone(), m))
+        .collect();
+    for _ in 0..20 {
+        let view = store.read_pool_view(t, est, &months).await?;
+        let plan = crate::domain::inventory::plan_capacity(est, change, Some(&view))?;
+        if store.apply(t, &plan).await? == crate::store::Applied::Done {
+            return Ok(());
+        }
+    }
+    Err(ApiError::Unavailable("set_capacity: contention".into()))
+}
+
+/// Takes (positive) or returns (negative) pool rooms, all or nothing, as an allotment
+/// would: `INSUFFICIENT_CAPACITY` lists every short night.
+pub async fn hold(
+    store: &Store,
+    t: &TenantId,
+    est: Uuid,
+    holds: &[crate::domain::inventory::NightHold],
+) -> Result<(), ApiError> {
+    let mut months: Vec<_> = holds
+        .iter()
+        .map(|h| {
+            (
+                h.unit_type_id.clone(),
+                crate::domain::dates::Month::of(h.date),
+            )
+        })
+        .collect();
+    months.dedup();
+    let mut pool = None;
+    for _ in 0..20 {
+        let plan = crate::domain::inventory::plan_holds(est, holds, pool.as_ref())?;
+        if store.apply(t, &plan).await? == crate::store::Applied::Done {
+            return Ok(());
+        }
+        pool = Some(store.read_pool_view(t, est, &months).await?);
+    }
+    Err(ApiError::Unavailable("hold: contention".into()))
 }
 
 /// Marks an establishment as holding active allotments or groups, so that its
@@ -335,8 +404,7 @@ pub async fn inventory(
         range: crate::domain::dates::NightRange::new(date(from), date(to), 731).unwrap(),
         capacity,
     };
-    store
-        .set_capacity(&tenant(tenant_name), est, &change)
+    set_capacity(store, &tenant(tenant_name), est, &change)
         .await
         .expect("set inventory");
 }
