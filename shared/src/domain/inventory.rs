@@ -447,7 +447,12 @@ mod tests {
         let est = uuid::Uuid::nil();
         let pool = pool_of(&[("2026-09-29", 5, 3), ("2026-09-30", 5, 4)]);
         // (change, pool read, months planned with their new-bucket flag, or the refusal)
-        let cases: Vec<(InventoryChange, Option<&PoolView>, Result<Vec<bool>, &str>)> = vec![
+        type Case<'a> = (
+            InventoryChange,
+            Option<&'a PoolView>,
+            Result<Vec<bool>, &'a str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 capacity("2026-09-29", "2026-10-02", 4),
                 None,
