@@ -15,8 +15,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::domain::error::ApiError;
+use crate::domain::idempotency::{Intent, StoredResponse, Verdict};
 use crate::domain::ids::TenantId;
-use crate::domain::plan::Plan;
+use crate::domain::plan::{Change, Plan};
 use crate::store::{Applied, Store};
 
 /// Load → plan → apply rounds before a command gives up with `503 UNAVAILABLE`.
@@ -66,16 +67,77 @@ pub trait Command: Sync {
 /// Runs a command: load → plan → apply until it commits, is refused by the domain,
 /// needs no write, or [`MAX_ATTEMPTS`] rounds found the state moving (`503`).
 pub async fn execute<C: Command>(store: &Store, command: &C) -> Result<C::Output, ApiError> {
+    let none: Option<(&Intent, &NoRecord<C::Output>)> = None;
+    match run(store, command, none).await? {
+        Keyed::Done(output) => Ok(output),
+        Keyed::Replay(_) => Err(ApiError::Internal("a replay without a key".into())),
+    }
+}
+
+type NoRecord<T> = fn(&T) -> Result<StoredResponse, ApiError>;
+
+/// How a keyed command ended.
+#[derive(Debug)]
+pub enum Keyed<T> {
+    /// It ran, and its response was recorded with its effect.
+    Done(T),
+    /// The same request had already taken effect: its recorded response.
+    Replay(StoredResponse),
+}
+
+/// Runs a command under an `Idempotency-Key`: every plan also records, in the same
+/// transaction, the response `record` gives for its output, if the key is free. A
+/// taken key answers the recorded response (same request) or `422` (another one).
+pub async fn execute_keyed<C, R>(
+    store: &Store,
+    command: &C,
+    intent: &Intent,
+    record: &R,
+) -> Result<Keyed<C::Output>, ApiError>
+where
+    C: Command,
+    R: Fn(&C::Output) -> Result<StoredResponse, ApiError> + Sync,
+{
+    run(store, command, Some((intent, record))).await
+}
+
+async fn run<C, R>(
+    store: &Store,
+    command: &C,
+    keyed: Option<(&Intent, &R)>,
+) -> Result<Keyed<C::Output>, ApiError>
+where
+    C: Command,
+    R: Fn(&C::Output) -> Result<StoredResponse, ApiError> + Sync,
+{
     let mut attempt = Attempt::FIRST;
     loop {
         let state = command.load(attempt).await?;
-        let (plan, output) = match command.plan(state)? {
-            Decision::Answer(output) => return Ok(output),
-            Decision::Apply(plan, output) => (plan, output),
+        let (mut plan, output) = match (command.plan(state)?, keyed) {
+            (Decision::Answer(output), None) => return Ok(Keyed::Done(output)),
+            // A keyed answer is recorded too (a repeat must replay it).
+            (Decision::Answer(output), Some(_)) => (Plan::new(), output),
+            (Decision::Apply(plan, output), _) => (plan, output),
         };
+        if let Some((intent, record)) = keyed {
+            plan.push(Change::Idempotency {
+                intent: intent.clone(),
+                response: record(&output)?,
+            });
+        }
         match store.apply(command.tenant(), &plan).await? {
-            Applied::Done => return Ok(output),
+            Applied::Done => return Ok(Keyed::Done(output)),
             Applied::Refused => {}
+            Applied::KeyTaken(found) => {
+                let Some((intent, _)) = keyed else {
+                    return Err(ApiError::Internal("a key taken without a key".into()));
+                };
+                match intent.judge(&found) {
+                    Verdict::Replay(response) => return Ok(Keyed::Replay(response)),
+                    Verdict::Reused => return Err(ApiError::IdempotencyKeyReused),
+                    Verdict::Free => {}
+                }
+            }
         }
         if attempt.number + 1 >= MAX_ATTEMPTS {
             return Err(ApiError::Unavailable(format!(

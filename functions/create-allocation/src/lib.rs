@@ -2,7 +2,7 @@
 //! type over some nights, taking rooms from or returning them to the pool in the same
 //! transaction, and records an immutable history entry.
 
-use shared::command::{execute, Attempt, Command, Decision};
+use shared::command::{Attempt, Command, Decision};
 use shared::domain::allotment::{
     plan_allocation, AllocationChange, AllocationEntry, AllotmentRecord, Grid,
 };
@@ -10,7 +10,9 @@ use shared::domain::dates::Month;
 use shared::domain::error::ApiError;
 use shared::domain::ids::TenantId;
 use shared::domain::inventory::PoolView;
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{
+    run_command, Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture,
+};
 
 pub const FUNCTION: Function = Function {
     name: "create-allocation",
@@ -31,8 +33,10 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
         tenant,
         change,
     };
-    let entry = execute(&ctx.store, &command).await?;
-    ApiResponse::created(&entry)
+    run_command(&req, &ctx.store, &command, |entry| {
+        ApiResponse::created(entry)
+    })
+    .await
 }
 
 struct ChangeAllocation<'a> {

@@ -295,3 +295,88 @@ async fn rules_of_the_request() {
         .await
         .assert_error(404, "NOT_FOUND");
 }
+
+/// The record of a keyed change is written with the change: a repeat replays it
+/// byte for byte and changes nothing; concurrent duplicates change once; another
+/// request under the key is 422; a keyed change costs no extra round trip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_keyed_change_is_recorded_with_its_effect() {
+    let (ctx, counter) = testing::counting_ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let (est, id) = setup(&ctx, &k, 30).await;
+    let body = json!({"unitTypeId": "dbl", "quantity": 14, "from": "2026-09-02", "to": "2026-09-02"});
+    counter.take();
+    let first = allocate(&id, body.clone())
+        .key(&k)
+        .header("idempotency-key", "alloc-1")
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(first.status, 201, "{}", first.raw);
+    let calls = counter.take();
+    assert_eq!(
+        calls.get("TransactWriteItems"),
+        Some(&1),
+        "the record rides in the change's transaction: {calls:?}"
+    );
+    assert_eq!(calls.get("PutItem"), None, "{calls:?}");
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (ctx, k, id, body) = (ctx.clone(), k.clone(), id.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            allocate(&id, body)
+                .key(&k)
+                .header("idempotency-key", "alloc-1")
+                .send(&FUNCTION, &ctx)
+                .await
+        }));
+    }
+    for t in tasks {
+        let again = t.await.unwrap();
+        assert_eq!(again.raw, first.raw, "replayed byte for byte");
+        assert_eq!(again.headers["idempotency-replayed"], "true");
+        assert_eq!(again.headers["x-trace-id"], first.headers["x-trace-id"]);
+    }
+    let night = pool_nights(&ctx.store, "acme", est, "2026-09-02", "2026-09-02").await;
+    assert_eq!(night[0].2.allotted, 14, "applied once");
+    let history = ctx
+        .store
+        .allocation_history(&tenant("acme"), id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2, "the initial entry and one change");
+
+    let other = json!({"unitTypeId": "dbl", "quantity": 15, "from": "2026-09-02", "to": "2026-09-02"});
+    allocate(&id, other)
+        .key(&k)
+        .header("idempotency-key", "alloc-1")
+        .send(&FUNCTION, &ctx)
+        .await
+        .assert_error(422, "IDEMPOTENCY_KEY_REUSED");
+    // Concurrent first attempts under a new key: one change, every answer the same.
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (ctx, k, id) = (ctx.clone(), k.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            let b = json!({"unitTypeId": "dbl", "quantity": 9, "from": "2026-09-03", "to": "2026-09-03"});
+            allocate(&id, b)
+                .key(&k)
+                .header("idempotency-key", "alloc-2")
+                .send(&FUNCTION, &ctx)
+                .await
+        }));
+    }
+    let answers: Vec<_> = {
+        let mut v = Vec::new();
+        for t in tasks {
+            v.push(t.await.unwrap());
+        }
+        v
+    };
+    assert!(answers.iter().all(|a| a.status == 201 && a.raw == answers[0].raw));
+    let history = ctx
+        .store
+        .allocation_history(&tenant("acme"), id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 3, "one more change, whatever the race");
+}

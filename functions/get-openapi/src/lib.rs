@@ -18,11 +18,7 @@ async fn handle(_ctx: Ctx, _req: ApiRequest) -> ApiResult {
     static DOC: OnceLock<serde_json::Value> = OnceLock::new();
     let doc = DOC.get_or_init(shared::template::openapi_json);
     // The document itself, not wrapped in `data`.
-    Ok(ApiResponse {
-        status: 200,
-        body: Some(doc.clone()),
-        headers: vec![("Cache-Control".into(), "public, max-age=300".into())],
-    })
+    Ok(ApiResponse::raw(200, doc.clone()).with_header("Cache-Control", "public, max-age=300"))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod dates;
 pub mod error;
 pub mod establishment;
 pub mod group;
+pub mod idempotency;
 pub mod ids;
 pub mod inventory;
 pub mod pickup;

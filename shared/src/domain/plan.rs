@@ -26,6 +26,7 @@ use super::allotment::{AllocationEntry, AllotmentRecord, GridNight};
 use super::dates::Month;
 use super::establishment::Establishment;
 use super::group::{GroupNight, GroupRecord};
+use super::idempotency::{Intent, StoredResponse};
 use super::ids::UnitTypeId;
 use super::pickup::Pickup;
 
@@ -290,6 +291,13 @@ pub enum Change {
         group_id: Uuid,
         version: i64,
         months: Vec<Month>,
+    },
+    /// The record of a keyed request: the response it gives, written with its effect
+    /// if the key is free (never used, expired, or an abandoned lock of the earlier
+    /// design). Always the last change of a plan.
+    Idempotency {
+        intent: Intent,
+        response: StoredResponse,
     },
 }
 

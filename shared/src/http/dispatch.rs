@@ -13,7 +13,9 @@ use super::response::error_body;
 use super::{Access, ApiResponse, Ctx, Function};
 use crate::domain::auth::Scope;
 use crate::domain::error::ApiError;
-use crate::store::idempotency::{fingerprint, valid_idempotency_key, Begin, StoredResponse};
+use crate::domain::idempotency::{
+    fingerprint, is_recorded, valid_idempotency_key, Intent, StoredResponse, Verdict,
+};
 
 /// Largest accepted request body (256 KiB).
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -88,6 +90,7 @@ pub fn to_api_request(req: Request, trace_id: String) -> ApiRequest {
         body: body.to_vec(),
         trace_id,
         principal: None,
+        intent: None,
     }
 }
 
@@ -97,6 +100,8 @@ struct Final {
     headers: Vec<(String, String)>,
     body: Option<String>,
     trace_id: String,
+    /// Recorded under the request's key with its effect (or replayed from there).
+    recorded: bool,
 }
 
 impl Final {
@@ -113,11 +118,7 @@ impl Final {
                     }
                     _ => {}
                 }
-                let mut r = ApiResponse {
-                    status: err.status(),
-                    body: Some(error_body(&err, trace_id, module)),
-                    headers: Vec::new(),
-                };
+                let mut r = ApiResponse::raw(err.status(), error_body(&err, trace_id, module));
                 if err.status() == 503 {
                     r = r.with_header("Retry-After", "1");
                 }
@@ -127,23 +128,57 @@ impl Final {
                 r
             }
         };
-        let mut headers = response.headers;
-        let body = response.body.map(|v| {
-            headers.push(("Content-Type".into(), "application/json".into()));
-            v.to_string()
-        });
+        if let Some(stored) = response.replayed {
+            return Final::replay(stored);
+        }
+        let stored = response.to_stored(trace_id);
         Final {
-            status: response.status,
-            headers,
-            body,
-            trace_id: trace_id.to_string(),
+            status: stored.status,
+            headers: stored.headers,
+            body: stored.body,
+            trace_id: stored.trace_id,
+            recorded: response.recorded,
         }
     }
 
-    /// Outcomes replayed for a repeated `Idempotency-Key`: successes, `404` and the
-    /// business `409`s. Everything else leaves the key free for a corrected retry.
-    fn is_stored(&self) -> bool {
-        (200..300).contains(&self.status) || self.status == 404 || self.status == 409
+    /// A recorded response, answered again.
+    fn replay(stored: StoredResponse) -> Final {
+        let mut headers = stored.headers;
+        headers.push(("Idempotency-Replayed".into(), "true".into()));
+        Final {
+            status: stored.status,
+            headers,
+            body: stored.body,
+            trace_id: stored.trace_id,
+            recorded: true,
+        }
+    }
+
+    fn stored(&self) -> StoredResponse {
+        StoredResponse {
+            status: self.status,
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            trace_id: self.trace_id.clone(),
+        }
+    }
+}
+
+/// The `Idempotency-Key` of a `POST`: absent, or a key that must be 1–255 visible
+/// ASCII characters (a value that is not text at all is invalid, never absent).
+fn idempotency_key(api: &ApiRequest) -> Result<Option<String>, ApiError> {
+    if api.method != "POST" {
+        return Ok(None);
+    }
+    let Some(raw) = api.headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match std::str::from_utf8(raw.as_bytes()) {
+        Ok(key) if valid_idempotency_key(raw.as_bytes()) => Ok(Some(key.to_string())),
+        _ => Err(ApiError::validation(
+            "Idempotency-Key",
+            "must be 1-255 visible ASCII characters",
+        )),
     }
 }
 
@@ -158,65 +193,53 @@ async fn serve(
     if let Err(e) = prepare(function, ctx, &mut api).await {
         return (fail(e), None);
     }
-    let tenant = api.principal.as_ref().map(|p| p.tenant.clone());
-    let idempotency_key = match (&tenant, api.method.as_str()) {
-        (Some(_), "POST") => api.header("idempotency-key").map(str::to_string),
-        _ => None,
+    let Some(tenant) = api.principal.as_ref().map(|p| p.tenant.clone()) else {
+        let result = (function.handler)(ctx.clone(), api).await;
+        return (Final::from_result(result, trace_id, function.name), None);
     };
-    let tenant_name = tenant.as_ref().map(|t| t.to_string());
-    let (Some(key), Some(tenant)) = (idempotency_key, tenant) else {
+    let tenant_name = Some(tenant.to_string());
+    let key = match idempotency_key(&api) {
+        Ok(key) => key,
+        Err(e) => return (fail(e), tenant_name),
+    };
+    let Some(key) = key else {
         let result = (function.handler)(ctx.clone(), api).await;
         return (
             Final::from_result(result, trace_id, function.name),
             tenant_name,
         );
     };
-    if !valid_idempotency_key(&key) {
-        let err = ApiError::validation("Idempotency-Key", "must be 1-255 visible ASCII characters");
-        return (fail(err), tenant_name);
-    }
-    let fp = fingerprint(&api.method, &api.path, &api.body);
-    let owner = match ctx
-        .store
-        .idempotency_begin(&tenant, &key, &fp, ctx.now())
-        .await
-    {
-        Err(e) => return (fail(e), tenant_name),
-        Ok(Begin::InProgress) => return (fail(ApiError::IdempotencyInProgress), tenant_name),
-        Ok(Begin::Mismatch) => return (fail(ApiError::IdempotencyKeyReused), tenant_name),
-        Ok(Begin::Replay(stored)) => {
-            let mut headers = stored.headers;
-            headers.push(("Idempotency-Replayed".into(), "true".into()));
-            let replay = Final {
-                status: stored.status,
-                headers,
-                body: stored.body,
-                trace_id: stored.trace_id,
-            };
-            return (replay, tenant_name);
-        }
-        Ok(Begin::Proceed { owner }) => owner,
+    let intent = Intent {
+        key,
+        fingerprint: fingerprint(&api.method, &api.path, &api.body),
+        trace_id: trace_id.to_string(),
+        at: ctx.now(),
     };
+    api.intent = Some(intent.clone());
     let result = (function.handler)(ctx.clone(), api).await;
     let out = Final::from_result(result, trace_id, function.name);
-    let kept = if out.is_stored() {
-        let stored = StoredResponse {
-            status: out.status,
-            headers: out.headers.clone(),
-            body: out.body.clone(),
-            trace_id: out.trace_id.clone(),
-        };
-        ctx.store
-            .idempotency_complete(&tenant, &key, &owner, &stored)
-            .await
-    } else {
-        ctx.store.idempotency_release(&tenant, &key, &owner).await
-    };
-    if let Err(e) = kept {
-        // The outcome stands; the key frees itself when its lock expires.
-        tracing::error!(trace_id = %trace_id, error = %e, "idempotency record not updated");
+    if out.recorded || !is_recorded(out.status) {
+        return (out, tenant_name);
     }
-    (out, tenant_name)
+    // A refusal that is replayed (404, a business 409) has no effect to record it
+    // with: its own conditional put, which loses to a success committed meanwhile.
+    match ctx
+        .store
+        .record_outcome(&tenant, &intent, &out.stored())
+        .await
+    {
+        Ok(None) => (out, tenant_name),
+        Ok(Some(found)) => match intent.judge(&found) {
+            Verdict::Replay(stored) => (Final::replay(stored), tenant_name),
+            Verdict::Reused => (fail(ApiError::IdempotencyKeyReused), tenant_name),
+            Verdict::Free => (out, tenant_name),
+        },
+        Err(e) => {
+            // The refusal stands; a retry runs the request again.
+            tracing::error!(trace_id = %trace_id, error = %e, "idempotency record not written");
+            (out, tenant_name)
+        }
+    }
 }
 
 /// The API Gateway route the request matched (`GET /v1/allotments/{allotmentId}`,

@@ -1,6 +1,7 @@
 //! The HTTP edge shared by every function: request parsing, body limits, auth,
 //! the one error envelope, responses and the Lambda runtime wiring.
 
+mod command;
 mod dispatch;
 mod paging;
 mod request;
@@ -15,6 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::error::ApiError;
 use crate::store::Store;
 
+pub use command::run_command;
 pub use dispatch::{dispatch, BODY_LIMIT};
 pub use lambda_http::Error as LambdaError;
 pub use paging::Paging;

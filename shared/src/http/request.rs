@@ -21,6 +21,8 @@ pub struct ApiRequest {
     pub body: Vec<u8>,
     pub trace_id: String,
     pub(crate) principal: Option<Principal>,
+    /// The request's `Idempotency-Key` (a keyed `POST`), set by the edge.
+    pub(crate) intent: Option<crate::domain::idempotency::Intent>,
 }
 
 impl ApiRequest {

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::domain::dates::format_date;
 use crate::domain::error::ApiError;
+use crate::domain::idempotency::StoredResponse;
 
 pub const BOUNDED_CONTEXT: &str = "allotments";
 
@@ -14,6 +15,10 @@ pub struct ApiResponse {
     /// `None` for `204`.
     pub body: Option<Value>,
     pub headers: Vec<(String, String)>,
+    /// The request's `Idempotency-Key` recorded this response with its effect.
+    pub(crate) recorded: bool,
+    /// A recorded response answered again (sent byte for byte, as it was).
+    pub(crate) replayed: Option<StoredResponse>,
 }
 
 impl ApiResponse {
@@ -23,7 +28,7 @@ impl ApiResponse {
         Ok(ApiResponse {
             status,
             body: Some(json!({ "data": data })),
-            headers: Vec::new(),
+            ..ApiResponse::no_content()
         })
     }
 
@@ -40,6 +45,32 @@ impl ApiResponse {
             status: 204,
             body: None,
             headers: Vec::new(),
+            recorded: false,
+            replayed: None,
+        }
+    }
+
+    /// A body sent as is (the OpenAPI document).
+    pub fn raw(status: u16, body: Value) -> Self {
+        ApiResponse {
+            status,
+            body: Some(body),
+            ..ApiResponse::no_content()
+        }
+    }
+
+    /// The response exactly as it goes on the wire (`Content-Type` with a body).
+    pub fn to_stored(&self, trace_id: &str) -> StoredResponse {
+        let mut headers = self.headers.clone();
+        let body = self.body.as_ref().map(|v| {
+            headers.push(("Content-Type".into(), "application/json".into()));
+            v.to_string()
+        });
+        StoredResponse {
+            status: self.status,
+            headers,
+            body,
+            trace_id: trace_id.to_string(),
         }
     }
 

@@ -12,10 +12,11 @@ use uuid::Uuid;
 
 use super::attr::{key, n, s};
 use super::expr::{self, Expr};
-use super::{grid, keys, Store, TxOutcome};
+use super::{grid, keys, Store, TxResult};
 use crate::domain::dates::{day_key, Month};
 use crate::domain::error::ApiError;
 use crate::domain::establishment::format_instant;
+use crate::domain::idempotency::Recorded;
 use crate::domain::ids::{TenantId, UnitTypeId};
 use crate::domain::plan::{
     Change, CounterGuard, EstablishmentGuard, GridDelta, GroupDelta, Guard, PickupGuard, Plan,
@@ -26,12 +27,14 @@ use crate::domain::plan::{
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
 /// How applying a plan ended (a store failure is an `Err`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// Every change committed.
     Done,
     /// A condition was false: nothing was written.
     Refused,
+    /// The plan's idempotency key is taken: nothing was written; this is its record.
+    KeyTaken(Recorded),
 }
 
 impl Store {
@@ -42,9 +45,26 @@ impl Store {
         if items.is_empty() {
             return Ok(Applied::Done);
         }
-        Ok(match self.transact(items).await? {
-            TxOutcome::Done => Applied::Done,
-            TxOutcome::ConditionFailed => Applied::Refused,
+        let last = items.len() - 1;
+        let failed = match self.transact_items(items).await? {
+            TxResult::Done => return Ok(Applied::Done),
+            TxResult::ConditionFailed(failed) => failed,
+        };
+        // The record is the plan's last change and its last item.
+        let Some(Change::Idempotency { intent, .. }) = plan.changes.last() else {
+            return Ok(Applied::Refused);
+        };
+        let Some((_, old)) = failed.into_iter().find(|(i, _)| *i == last) else {
+            return Ok(Applied::Refused);
+        };
+        let recorded = match old {
+            Some(item) => Some(super::idempotency::parse_record(&item)?),
+            None => self.idempotency_record(t, &intent.key).await?,
+        };
+        Ok(match recorded {
+            Some(r) => Applied::KeyTaken(r),
+            // Gone since (expired and swept): the next attempt takes the key.
+            None => Applied::Refused,
         })
     }
 
@@ -267,6 +287,9 @@ impl Store {
                         e.require_equal(&g, s(group_id.to_string()));
                         e.delete(table, key(pk, sk))?
                     });
+                }
+                Change::Idempotency { intent, response } => {
+                    items.push(self.idempotency_item(t, intent, response)?);
                 }
                 Change::DeleteGroup {
                     group_id,

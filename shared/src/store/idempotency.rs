@@ -1,227 +1,156 @@
-//! Idempotency records: `T#<tenant>#IDEM#<sha256(key)>` / `IDEM`.
-//!
-//! Taking a key is one conditional put (free, expired after 24 h, or an abandoned
-//! lock); completing stores the response; a response that must not be stored frees
-//! the key. Expiry is checked from the stored time; the TTL attribute only cleans up.
+//! Idempotency records: `T#<tenant>#IDEM#<sha256(key)>` / `IDEM`, holding the
+//! request's fingerprint, when it was recorded and the whole response (see
+//! `domain::idempotency` for the design: the record is written with the effect).
+//! Expiry is checked from the stored time; the TTL attribute only cleans up.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use chrono::{TimeZone, Utc};
 
-use super::attr::{get_n, get_s, key, n, s};
+use super::attr::{get_n, get_s, key, n, s, Item};
+use super::expr::Expr;
 use super::{sdk_error, Store};
 use crate::domain::error::ApiError;
+use crate::domain::idempotency::{key_digest, Intent, Recorded, StoredResponse, RETENTION_SECS};
 use crate::domain::ids::TenantId;
 
-/// How long a stored response is replayed.
-pub const RETENTION_SECS: i64 = 24 * 3600;
-/// How long a request may hold a key before another may take it over (well above
-/// the function timeout).
-pub const LOCK_SECS: i64 = 60;
-
-/// A stored response, replayed byte for byte.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
-    pub trace_id: String,
+fn record_key(t: &TenantId, idempotency_key: &str) -> Item {
+    key(
+        format!("T#{t}#IDEM#{}", key_digest(idempotency_key)),
+        "IDEM".into(),
+    )
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Begin {
-    /// The key is ours: run the request, then complete or release.
-    Proceed {
-        owner: String,
-    },
-    Replay(StoredResponse),
-    InProgress,
-    Mismatch,
+fn record_item(t: &TenantId, intent: &Intent, response: &StoredResponse) -> Result<Item, ApiError> {
+    let at = intent.at.timestamp();
+    let headers = serde_json::to_string(&response.headers)
+        .map_err(|e| ApiError::Internal(format!("headers: {e}")))?;
+    let mut item = record_key(t, &intent.key);
+    item.insert("fp".into(), s(&intent.fingerprint));
+    item.insert("state".into(), s("done"));
+    item.insert("createdAt".into(), n(at));
+    item.insert("expiresAt".into(), n(at + RETENTION_SECS + 3600));
+    item.insert("status".into(), n(i64::from(response.status)));
+    item.insert("headers".into(), s(headers));
+    item.insert("traceId".into(), s(&response.trace_id));
+    if let Some(body) = &response.body {
+        item.insert("body".into(), s(body));
+    }
+    Ok(item)
 }
 
-fn record_key(t: &TenantId, idempotency_key: &str) -> super::attr::Item {
-    let digest: String = Sha256::digest(idempotency_key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    key(format!("T#{t}#IDEM#{digest}"), "IDEM".into())
+/// The record's put: only if the key is free (never used, expired, or a lock of the
+/// earlier lock-based design that never completed).
+fn record_put(
+    table: &str,
+    t: &TenantId,
+    intent: &Intent,
+    response: &StoredResponse,
+) -> Result<TransactWriteItem, ApiError> {
+    let mut e = Expr::new();
+    let created = e.name("createdAt");
+    let state = e.name("state");
+    let expired = e.value(n(intent.at.timestamp() - RETENTION_SECS));
+    let pending = e.value(s("pending"));
+    e.require(format!(
+        "attribute_not_exists(PK) OR {created} <= {expired} OR {state} = {pending}"
+    ));
+    e.put(table, record_item(t, intent, response)?)
 }
 
-/// The request's fingerprint: method, path and body.
-pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
-    let mut h = Sha256::new();
-    h.update(method.as_bytes());
-    h.update([0]);
-    h.update(path.as_bytes());
-    h.update([0]);
-    h.update(body);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+/// A stored record.
+pub(crate) fn parse_record(item: &Item) -> Result<Recorded, ApiError> {
+    let at = Utc
+        .timestamp_opt(get_n(item, "createdAt")?, 0)
+        .single()
+        .ok_or_else(|| ApiError::Internal("stored idempotency time".into()))?;
+    let response = match get_s(item, "state")? {
+        "done" => Some(StoredResponse {
+            status: u16::try_from(get_n(item, "status")?)
+                .map_err(|_| ApiError::Internal("stored idempotency status".into()))?,
+            headers: serde_json::from_str(get_s(item, "headers")?)
+                .map_err(|e| ApiError::Internal(format!("stored headers: {e}")))?,
+            body: match item.get("body") {
+                Some(AttributeValue::S(b)) => Some(b.clone()),
+                _ => None,
+            },
+            trace_id: get_s(item, "traceId")?.to_string(),
+        }),
+        _ => None,
+    };
+    Ok(Recorded {
+        fingerprint: get_s(item, "fp")?.to_string(),
+        at,
+        response,
+    })
 }
 
 impl Store {
-    pub async fn idempotency_begin(
+    /// The transaction item that records a keyed request's response with its effect.
+    pub(crate) fn idempotency_item(
+        &self,
+        t: &TenantId,
+        intent: &Intent,
+        response: &StoredResponse,
+    ) -> Result<TransactWriteItem, ApiError> {
+        record_put(self.table(), t, intent, response)
+    }
+
+    /// The record under a key, if any (strongly consistent).
+    pub async fn idempotency_record(
         &self,
         t: &TenantId,
         idempotency_key: &str,
-        fingerprint: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Begin, ApiError> {
-        let owner = uuid::Uuid::new_v4().to_string();
-        let now_s = now.timestamp();
-        let mut item = record_key(t, idempotency_key);
-        item.insert("fp".into(), s(fingerprint));
-        item.insert("state".into(), s("pending"));
-        item.insert("owner".into(), s(&owner));
-        item.insert("createdAt".into(), n(now_s));
-        item.insert("lockUntil".into(), n(now_s + LOCK_SECS));
-        item.insert("expiresAt".into(), n(now_s + RETENTION_SECS + 3600));
+    ) -> Result<Option<Recorded>, ApiError> {
+        let k = record_key(t, idempotency_key);
+        let pk = get_s(&k, super::keys::PK)?.to_string();
+        let sk = get_s(&k, super::keys::SK)?.to_string();
+        self.get("idempotency_record", (pk, sk))
+            .await?
+            .map(|item| parse_record(&item))
+            .transpose()
+    }
+
+    /// Records an outcome that had no effect to be recorded with (a `404`, a business
+    /// `409`) under its key, if the key is free:
+    /// `None` when recorded, else the record that holds the key (a success that
+    /// committed meanwhile, or another request's).
+    pub async fn record_outcome(
+        &self,
+        t: &TenantId,
+        intent: &Intent,
+        response: &StoredResponse,
+    ) -> Result<Option<Recorded>, ApiError> {
         let result = self
             .client()
             .put_item()
             .table_name(self.table())
-            .set_item(Some(item))
+            .set_item(Some(record_item(t, intent, response)?))
             .condition_expression(
-                "attribute_not_exists(PK) OR createdAt <= :expired OR (#state = :pending AND lockUntil < :now)",
+                "attribute_not_exists(PK) OR #created <= :expired OR #state = :pending",
             )
+            .expression_attribute_names("#created", "createdAt")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":expired", n(now_s - RETENTION_SECS))
+            .expression_attribute_values(":expired", n(intent.at.timestamp() - RETENTION_SECS))
             .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":now", n(now_s))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
             .send()
             .await;
         let err = match result {
-            Ok(_) => return Ok(Begin::Proceed { owner }),
+            Ok(_) => return Ok(None),
             Err(e) => e,
         };
-        let old = match err.as_service_error() {
-            Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
-                c.item().cloned()
-            }
-            _ => return Err(sdk_error("idempotency_begin", err)),
-        };
-        let Some(old) = old else {
-            return Ok(Begin::InProgress);
-        };
-        if get_s(&old, "fp")? != fingerprint {
-            return Ok(Begin::Mismatch);
-        }
-        if get_s(&old, "state")? != "done" {
-            return Ok(Begin::InProgress);
-        }
-        let headers: Vec<(String, String)> = serde_json::from_str(get_s(&old, "headers")?)
-            .map_err(|e| ApiError::Internal(format!("stored headers: {e}")))?;
-        Ok(Begin::Replay(StoredResponse {
-            status: get_n(&old, "status")? as u16,
-            headers,
-            body: match old.get("body") {
-                Some(AttributeValue::S(b)) => Some(b.clone()),
-                _ => None,
+        match err.as_service_error() {
+            Some(
+                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(
+                    c,
+                ),
+            ) => match c.item() {
+                Some(old) => parse_record(old).map(Some),
+                None => self.idempotency_record(t, &intent.key).await,
             },
-            trace_id: get_s(&old, "traceId")?.to_string(),
-        }))
-    }
-
-    /// Stores the response of the request that holds the key.
-    pub async fn idempotency_complete(
-        &self,
-        t: &TenantId,
-        idempotency_key: &str,
-        owner: &str,
-        response: &StoredResponse,
-    ) -> Result<(), ApiError> {
-        let headers = serde_json::to_string(&response.headers)
-            .map_err(|e| ApiError::Internal(format!("headers: {e}")))?;
-        let mut update = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(record_key(t, idempotency_key)))
-            .condition_expression("#owner = :owner")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":done", s("done"))
-            .expression_attribute_values(":status", n(response.status as i64))
-            .expression_attribute_values(":headers", s(headers))
-            .expression_attribute_values(":trace", s(&response.trace_id));
-        update = match &response.body {
-            Some(body) => update
-                .update_expression("SET #state = :done, #status = :status, headers = :headers, traceId = :trace, body = :body")
-                .expression_attribute_values(":body", s(body)),
-            None => update.update_expression(
-                "SET #state = :done, #status = :status, headers = :headers, traceId = :trace",
-            ),
-        };
-        update
-            .expression_attribute_names("#status", "status")
-            .send()
-            .await
-            .map_err(|e| sdk_error("idempotency_complete", e))?;
-        Ok(())
-    }
-
-    /// Frees the key (the response is not one that is stored).
-    pub async fn idempotency_release(
-        &self,
-        t: &TenantId,
-        idempotency_key: &str,
-        owner: &str,
-    ) -> Result<(), ApiError> {
-        let result = self
-            .client()
-            .delete_item()
-            .table_name(self.table())
-            .set_key(Some(record_key(t, idempotency_key)))
-            .condition_expression("#owner = :owner AND #state = :pending")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":pending", s("pending"))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Taken over after the lock expired: not ours to free any more.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(sdk_error("idempotency_release", e)),
+            _ => Err(sdk_error("record_outcome", err)),
         }
-    }
-}
-
-/// An `Idempotency-Key` is 1–255 visible ASCII characters.
-pub fn valid_idempotency_key(k: &str) -> bool {
-    (1..=255).contains(&k.len()) && k.bytes().all(|c| (0x21..=0x7e).contains(&c))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn idempotency_keys() {
-        assert!(valid_idempotency_key("abc-123_XYZ"));
-        assert!(valid_idempotency_key(&"k".repeat(255)));
-        assert!(!valid_idempotency_key(&"k".repeat(256)));
-        assert!(!valid_idempotency_key(""));
-        assert!(!valid_idempotency_key("has space"));
-        assert!(!valid_idempotency_key("clé"));
-    }
-
-    #[test]
-    fn fingerprints_differ_by_method_path_and_body() {
-        let a = fingerprint("POST", "/v1/allotments", b"{}");
-        assert_eq!(a, fingerprint("POST", "/v1/allotments", b"{}"));
-        assert_ne!(a, fingerprint("POST", "/v1/allotments", b"{ }"));
-        assert_ne!(a, fingerprint("POST", "/v1/allotmentsx", b"{}"));
-        assert_ne!(
-            fingerprint("POST", "/a", b"b"),
-            fingerprint("POST", "/ab", b"")
-        );
     }
 }

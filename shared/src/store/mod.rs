@@ -241,9 +241,17 @@ where
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TxOutcome {
     Done,
-    /// A condition was false: nothing was written. The caller reads the current
-    /// state to say why (or retries if the state has moved on).
+    /// A condition was false: nothing was written.
     ConditionFailed,
+}
+
+/// Like [`TxOutcome`], saying which conditions failed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TxResult {
+    Done,
+    /// A condition was false: nothing was written. Each item whose condition failed,
+    /// by its position, with the item as it was (when DynamoDB returned it).
+    ConditionFailed(Vec<(usize, Option<attr::Item>)>),
 }
 
 /// What to do with a cancelled transaction, from its cancellation reason codes.
@@ -275,12 +283,6 @@ pub(crate) fn classify_cancellation<'a>(
     } else {
         Cancelled::Fail
     }
-}
-
-/// Full-jitter exponential backoff: a random wait in `[0, min(cap, base·2^attempt))`.
-pub(crate) fn backoff(attempt: u32, unit: f64) -> Duration {
-    let ceiling_ms = (25u64 << attempt.min(6)).min(1_000);
-    Duration::from_millis((ceiling_ms as f64 * unit.clamp(0.0, 1.0)) as u64)
 }
 
 const TX_ATTEMPTS: u32 = 5;
@@ -331,31 +333,51 @@ impl Store {
 impl Store {
     /// Runs one `TransactWriteItems`, retrying conflicts and throttling with jittered
     /// backoff. A transaction is all-or-nothing: on any outcome but `Done` nothing
-    /// was written.
+    /// was written. Every send carries the same `ClientRequestToken`, so a send whose
+    /// answer was lost and that is sent again is not applied twice (DynamoDB answers
+    /// the repeat as a success for 10 minutes).
     pub(crate) async fn transact(
         &self,
         items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
     ) -> Result<TxOutcome, ApiError> {
+        Ok(match self.transact_items(items).await? {
+            TxResult::Done => TxOutcome::Done,
+            TxResult::ConditionFailed(_) => TxOutcome::ConditionFailed,
+        })
+    }
+
+    /// [`Self::transact`], saying which conditions failed.
+    pub(crate) async fn transact_items(
+        &self,
+        items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<TxResult, ApiError> {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-        if items.len() > 100 {
-            return Err(ApiError::Internal("transaction over 100 items".into()));
-        }
+        let token = Uuid::new_v4().to_string();
         for attempt in 0..TX_ATTEMPTS {
             let result = self
                 .client()
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
                 .send()
                 .await;
             let err = match result {
-                Ok(_) => return Ok(TxOutcome::Done),
+                Ok(_) => return Ok(TxResult::Done),
                 Err(e) => e,
             };
             let retry = match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                    let codes = c.cancellation_reasons().iter().map(|r| r.code());
-                    match classify_cancellation(codes) {
-                        Cancelled::ConditionFailed => return Ok(TxOutcome::ConditionFailed),
+                    let reasons = c.cancellation_reasons();
+                    match classify_cancellation(reasons.iter().map(|r| r.code())) {
+                        Cancelled::ConditionFailed => {
+                            let failed = reasons
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                                .map(|(i, r)| (i, r.item().cloned()))
+                                .collect();
+                            return Ok(TxResult::ConditionFailed(failed));
+                        }
                         Cancelled::Retry => true,
                         Cancelled::Fail => false,
                     }
@@ -366,7 +388,7 @@ impl Store {
             if !retry {
                 return Err(sdk_error("transact_write_items", err));
             }
-            tokio::time::sleep(backoff(attempt, rand::random::<f64>())).await;
+            tokio::time::sleep(crate::command::pause(attempt, rand::random::<f64>())).await;
         }
         Err(ApiError::Unavailable(
             "transact_write_items: conflicts persisted".into(),
@@ -403,14 +425,5 @@ mod tests {
                 "{codes:?}"
             );
         }
-    }
-
-    #[test]
-    fn backoff_is_jittered_and_capped() {
-        assert_eq!(backoff(0, 0.0), Duration::ZERO);
-        assert_eq!(backoff(0, 1.0), Duration::from_millis(25));
-        assert_eq!(backoff(2, 0.5), Duration::from_millis(50));
-        assert_eq!(backoff(30, 1.0), Duration::from_millis(1_000));
-        assert!(backoff(3, 0.999) < Duration::from_millis(200));
     }
 }
