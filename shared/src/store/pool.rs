@@ -1,11 +1,12 @@
-//! The capacity pool in month buckets.
+//! Reading the capacity pool's month buckets.
 //!
-//! One item per (establishment, unit type, month) holds every night of the month in
+//! One item per (establishment, unit type, month) holds the nights of that month in
 //! the map `n`: `{"05": {"c": capacity, "a": allotted, "p": pickedUp, "v": available}}`.
-//! A single conditional update checks and changes up to 31 nights, so a change over
-//! any range is one transaction of at most one item per month and unit type.
-//! Buckets are created whole (every day at zero, which reads exactly like a night
-//! that was never set) the first time an inventory change touches them.
+//! A bucket is created by the first inventory change of its month, in that change's
+//! transaction, with every day of the month present (days outside the change at zero,
+//! which reads exactly like a night never set); writes to buckets are planned in the
+//! domain and mapped in `apply.rs` (one conditional update checks and changes up to 31
+//! nights, so a change over any range is one item per month and unit type).
 
 use std::collections::{BTreeMap, HashMap};
 
