@@ -1,0 +1,150 @@
+//! Requests per second and latency straight to DynamoDB Local and through the fault
+//! proxy (faults off; then the conflict rule on, for disjoint transactions).
+//!
+//! `DYNAMODB_ENDPOINT=http://127.0.0.1:8000 cargo run -p kit --example proxy_throughput`
+//! (`PROXY_BENCH_N` requests per figure, default 2000).
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use kit::proxy::{Config, ConflictRule, Proxy};
+use shared::store::Store;
+
+fn key(sk: &str) -> std::collections::HashMap<String, AttributeValue> {
+    [("PK", "bench"), ("SK", sk)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
+        .collect()
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Get,
+    Put,
+    Transact,
+}
+
+async fn one(client: &Client, table: &str, op: Op, i: usize) {
+    let result = match op {
+        Op::Get => client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key("0")))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Op::Put => client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(key(&format!("put-{i}"))))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Op::Transact => {
+            let update = Update::builder()
+                .table_name(table)
+                .set_key(Some(key(&format!("tx-{i}"))))
+                .update_expression("ADD n :one")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .build()
+                .unwrap();
+            client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(update).build())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+    };
+    result.expect("request");
+}
+
+/// `n` requests by `clients` concurrent clients: requests/s, p50 and p99.
+async fn run(client: &Client, table: &str, op: Op, n: usize, clients: usize) -> String {
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (client, table) = (client.clone(), table.to_string());
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for i in (c..n).step_by(clients) {
+                    let t = Instant::now();
+                    one(&client, &table, op, i).await;
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat: Vec<Duration> = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    format!(
+        "{:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+        n as f64 / secs,
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3
+    )
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n: usize = std::env::var("PROXY_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let direct = shared::testing::store().await;
+    let table = direct.table().to_string();
+    direct
+        .client()
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(key("0")))
+        .send()
+        .await
+        .unwrap();
+    let proxy = Proxy::start_at(&shared::testing::endpoint(), Config::default())
+        .await
+        .unwrap();
+    let through = Store::local(&proxy.endpoint(), &table).client().clone();
+    let direct = direct.client().clone();
+    // Warm up connections and code paths.
+    run(&direct, &table, Op::Get, 200, 4).await;
+    run(&through, &table, Op::Get, 200, 4).await;
+    println!("{n} requests per line, faults off");
+    for (name, op) in [("GetItem", Op::Get), ("PutItem", Op::Put)] {
+        for clients in [1, 16] {
+            println!(
+                "{name:<18} {clients:>2} clients  direct {}",
+                run(&direct, &table, op, n, clients).await
+            );
+            println!(
+                "{name:<18} {clients:>2} clients  proxy  {}",
+                run(&through, &table, op, n, clients).await
+            );
+        }
+    }
+    let tx_n = n / 4;
+    for (label, config) in [
+        ("rule off", Config::default()),
+        (
+            "rule on, 10 ms",
+            Config::default().with_conflicts(ConflictRule::default()),
+        ),
+    ] {
+        proxy.set_config(config);
+        println!(
+            "TransactWriteItems 16 clients  proxy  {}  ({label}, {tx_n} disjoint)",
+            run(&through, &table, Op::Transact, tx_n, 16).await
+        );
+    }
+    println!("{}", proxy.stats());
+}
