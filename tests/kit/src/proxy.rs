@@ -75,6 +75,13 @@
 //! - a `TransactWriteItems` repeating its `ClientRequestToken` gets
 //!   `TransactionInProgressException` (the SDK retries that one itself).
 //!
+//! A `TransactWriteItems` repeating the `ClientRequestToken` of one that committed in the
+//! last 10 minutes is forwarded without the rule (not cancelled, not held): the service
+//! finds the token in its ledger before it touches any item, and DynamoDB Local answers
+//! the repeat as the commit it was, without applying it again. (That the service looks
+//! the token up before the conflict check is our reading of how its coordinator works;
+//! the documentation only says a repeat within 10 minutes is answered as the original.)
+//!
 //! An item is its table name and full key: the `Key` of an `Update`, `Delete`,
 //! `ConditionCheck`, `UpdateItem` or `DeleteItem`, the `PK` and `SK` attributes of the
 //! `Item` of a `Put` or `PutItem`. The answers are byte for byte the service's JSON
@@ -579,7 +586,7 @@ async fn serve(shared: Arc<Shared>, client: TcpStream) {
             None => Verdict::Proceed,
             Some(rule) => {
                 let write = rule::parse(&op, &req.body);
-                let verdict = shared.lock().in_flight.begin(&write);
+                let verdict = shared.lock().in_flight.begin(&write, arrival.into_std());
                 if verdict == Verdict::Proceed && matches!(write, Write::Transaction { .. }) {
                     hold_until = Some(arrival + rule.hold);
                     guard = Some(InFlightGuard {
@@ -591,34 +598,38 @@ async fn serve(shared: Arc<Shared>, client: TcpStream) {
             }
         };
         let answer = match verdict {
-            Verdict::Proceed => match forward(&shared, &mut upstream, &req).await {
-                Ok(resp) => Answer {
-                    bytes: resp.raw,
-                    close: resp.close || req.close,
-                },
+            Verdict::Proceed | Verdict::Repeat => match forward(&shared, &mut upstream, &req).await
+            {
+                Ok(resp) => {
+                    if let (Some(g), Some(200)) = (&guard, resp.status()) {
+                        shared
+                            .lock()
+                            .in_flight
+                            .committed(&g.write, std::time::Instant::now());
+                    }
+                    Answer {
+                        bytes: resp.raw,
+                        close: resp.close || req.close,
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(operation = %op, error = %e, "proxy: upstream failed");
                     shared.lock().stats.upstream_failures += 1;
                     return;
                 }
             },
-            refused => {
-                let body = {
-                    let mut state = shared.lock();
-                    match refused {
-                        Verdict::InProgress => {
-                            state.stats.in_progress += 1;
-                            rule::in_progress_body()
-                        }
-                        Verdict::Cancelled(conflicting) => {
-                            *state.stats.conflicts.entry(op.clone()).or_default() += 1;
-                            rule::cancelled_body(&conflicting)
-                        }
-                        _ => {
-                            *state.stats.conflicts.entry(op.clone()).or_default() += 1;
-                            rule::conflict_body()
-                        }
-                    }
+            Verdict::InProgress => {
+                shared.lock().stats.in_progress += 1;
+                Answer {
+                    bytes: json_response(400, &rule::in_progress_body()),
+                    close: req.close,
+                }
+            }
+            refused @ (Verdict::Cancelled(_) | Verdict::Conflict) => {
+                *shared.lock().stats.conflicts.entry(op.clone()).or_default() += 1;
+                let body = match refused {
+                    Verdict::Cancelled(conflicting) => rule::cancelled_body(&conflicting),
+                    _ => rule::conflict_body(),
                 };
                 Answer {
                     bytes: json_response(400, &body),

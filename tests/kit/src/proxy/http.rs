@@ -45,7 +45,6 @@ impl Message {
     }
 
     /// The status code of a response.
-    #[cfg(test)]
     pub fn status(&self) -> Option<u16> {
         self.start.split(' ').nth(1)?.parse().ok()
     }

@@ -3,6 +3,7 @@
 //! the exact answers DynamoDB gives when it does.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
@@ -51,6 +52,12 @@ fn item_key(table: Option<&Value>, attrs: Option<&Value>, from_item: bool) -> Op
 
 /// Reads what a request of operation `op` (the `X-Amz-Target` suffix) writes.
 pub(super) fn parse(op: &str, body: &[u8]) -> Write {
+    if !matches!(
+        op,
+        "TransactWriteItems" | "PutItem" | "UpdateItem" | "DeleteItem"
+    ) {
+        return Write::Other;
+    }
     let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(body) else {
         return Write::Other;
     };
@@ -86,12 +93,17 @@ pub(super) fn parse(op: &str, body: &[u8]) -> Write {
     }
 }
 
-/// The items of the transactions in flight, and their request tokens.
+/// How long the service answers a repeated `ClientRequestToken` as the commit it was.
+pub(super) const TOKEN_WINDOW: Duration = Duration::from_secs(600);
+
+/// The items of the transactions in flight, their request tokens, and the tokens of
+/// the transactions committed in the last [`TOKEN_WINDOW`].
 #[derive(Debug, Default)]
 pub(super) struct InFlight {
     items: HashMap<ItemKey, usize>,
     tokens: HashMap<String, usize>,
     transactions: usize,
+    committed: HashMap<String, Instant>,
 }
 
 /// What the rule says about one write.
@@ -99,6 +111,9 @@ pub(super) struct InFlight {
 pub(super) enum Verdict {
     /// Forward it (a transaction's items are then in flight until [`InFlight::end`]).
     Proceed,
+    /// A transaction repeating the token of one committed: forward it without putting
+    /// anything in flight (the service looks the token up and answers as it did).
+    Repeat,
     /// A transaction touching items in flight: cancelled, with one reason per action.
     Cancelled(Vec<bool>),
     /// A single write of an item in flight.
@@ -110,7 +125,7 @@ pub(super) enum Verdict {
 impl InFlight {
     /// Applies the rule to a write and, for a transaction that proceeds, puts its items in
     /// flight (the caller must call [`InFlight::end`] with the same write afterwards).
-    pub fn begin(&mut self, write: &Write) -> Verdict {
+    pub fn begin(&mut self, write: &Write, now: Instant) -> Verdict {
         match write {
             Write::Other => Verdict::Proceed,
             Write::Single(key) => {
@@ -123,6 +138,13 @@ impl InFlight {
             Write::Transaction { items, token } => {
                 if token.as_ref().is_some_and(|t| self.tokens.contains_key(t)) {
                     return Verdict::InProgress;
+                }
+                let committed = token
+                    .as_ref()
+                    .and_then(|t| self.committed.get(t))
+                    .is_some_and(|at| now.duration_since(*at) < TOKEN_WINDOW);
+                if committed {
+                    return Verdict::Repeat;
                 }
                 let conflicting: Vec<bool> = items
                     .iter()
@@ -163,6 +185,20 @@ impl InFlight {
             release(&mut self.tokens, t);
         }
         self.transactions = self.transactions.saturating_sub(1);
+    }
+
+    /// The transaction `write` committed (its answer was a success) at `now`.
+    pub fn committed(&mut self, write: &Write, now: Instant) {
+        if let Write::Transaction {
+            token: Some(token), ..
+        } = write
+        {
+            if self.committed.len() >= 100_000 {
+                self.committed
+                    .retain(|_, at| now.duration_since(*at) < TOKEN_WINDOW);
+            }
+            self.committed.insert(token.clone(), now);
+        }
     }
 
     /// Transactions in flight now.
@@ -273,12 +309,13 @@ mod tests {
 
     #[test]
     fn a_transaction_on_an_item_in_flight_is_cancelled_for_that_item_only() {
+        let now = Instant::now();
         let mut in_flight = InFlight::default();
         let a = Write::Transaction {
             items: vec![key("t", "x", "1"), key("t", "y", "1")],
             token: Some("a".into()),
         };
-        assert_eq!(in_flight.begin(&a), Verdict::Proceed);
+        assert_eq!(in_flight.begin(&a, now), Verdict::Proceed);
         assert_eq!(in_flight.transactions(), 1);
 
         let b = Write::Transaction {
@@ -286,7 +323,7 @@ mod tests {
             token: Some("b".into()),
         };
         assert_eq!(
-            in_flight.begin(&b),
+            in_flight.begin(&b, now),
             Verdict::Cancelled(vec![false, true, false])
         );
         // Same table and partition, another sort key; another table, same key.
@@ -294,33 +331,69 @@ mod tests {
             items: vec![key("t", "x", "2"), key("u", "x", "1")],
             token: None,
         };
-        assert_eq!(in_flight.begin(&disjoint), Verdict::Proceed);
+        assert_eq!(in_flight.begin(&disjoint, now), Verdict::Proceed);
         assert_eq!(in_flight.transactions(), 2);
 
         assert_eq!(
-            in_flight.begin(&Write::Single(key("t", "x", "1").unwrap())),
+            in_flight.begin(&Write::Single(key("t", "x", "1").unwrap()), now),
             Verdict::Conflict
         );
         assert_eq!(
-            in_flight.begin(&Write::Single(key("t", "q", "1").unwrap())),
+            in_flight.begin(&Write::Single(key("t", "q", "1").unwrap()), now),
             Verdict::Proceed
         );
         let again = Write::Transaction {
             items: vec![key("t", "w", "1")],
             token: Some("a".into()),
         };
-        assert_eq!(in_flight.begin(&again), Verdict::InProgress);
+        assert_eq!(in_flight.begin(&again, now), Verdict::InProgress);
 
         in_flight.end(&a);
         in_flight.end(&disjoint);
         assert_eq!(in_flight.transactions(), 0);
-        assert_eq!(in_flight.begin(&b), Verdict::Proceed);
+        assert_eq!(in_flight.begin(&b, now), Verdict::Proceed);
         assert_eq!(
-            in_flight.begin(&Write::Single(key("t", "x", "1").unwrap())),
+            in_flight.begin(&Write::Single(key("t", "x", "1").unwrap()), now),
             Verdict::Proceed
         );
         in_flight.end(&b);
         assert!(in_flight.items.is_empty() && in_flight.tokens.is_empty());
+    }
+
+    #[test]
+    fn a_committed_token_is_answered_as_its_commit_for_ten_minutes() {
+        let t0 = Instant::now();
+        let mut in_flight = InFlight::default();
+        let a = Write::Transaction {
+            items: vec![key("t", "x", "1")],
+            token: Some("a".into()),
+        };
+        assert_eq!(in_flight.begin(&a, t0), Verdict::Proceed);
+        in_flight.committed(&a, t0);
+        in_flight.end(&a);
+        // Another transaction holds x now; a repeat of a is not cancelled.
+        let b = Write::Transaction {
+            items: vec![key("t", "x", "1")],
+            token: Some("b".into()),
+        };
+        assert_eq!(in_flight.begin(&b, t0), Verdict::Proceed);
+        assert_eq!(in_flight.begin(&a, t0), Verdict::Repeat);
+        assert_eq!(
+            in_flight.transactions(),
+            1,
+            "a repeat puts nothing in flight"
+        );
+        let later = t0 + TOKEN_WINDOW;
+        assert_eq!(in_flight.begin(&a, later), Verdict::Cancelled(vec![true]));
+        // A transaction that did not commit is not remembered.
+        let c = Write::Transaction {
+            items: vec![key("t", "y", "1")],
+            token: Some("c".into()),
+        };
+        assert_eq!(in_flight.begin(&c, t0), Verdict::Proceed);
+        in_flight.end(&c);
+        in_flight.end(&b);
+        assert_eq!(in_flight.begin(&c, t0), Verdict::Proceed);
     }
 
     #[test]
