@@ -51,13 +51,18 @@
 //! conflicts; [`Proxy::fault_log`] lists every fault injected.
 //!
 //! What the AWS SDK does with them (measured by this crate's tests against DynamoDB
-//! Local, SDK standard retries): a dropped request or a lost answer is a transient
-//! error and **the SDK sends the request again** (same body: a `TransactWriteItems`
-//! keeps its auto-filled `ClientRequestToken`, and DynamoDB Local, like the service,
-//! answers a repeat within 10 minutes as the first commit, so the retry succeeds without
-//! applying it twice); a `PutItem`/`UpdateItem` with a condition retried after a lost
-//! answer meets its own write and fails the condition. A delay past the attempt timeout
-//! is a timeout, retried the same way.
+//! Local, the project's client settings: standard retries, 3 attempts): a dropped
+//! request and a lost answer both show as `SdkError::DispatchFailure` (hyper's
+//! `IncompleteMessage`, classified transient), so **the SDK sends the request again**,
+//! up to its attempts. A `TransactWriteItems` keeps its auto-filled `ClientRequestToken`
+//! across those attempts, and DynamoDB Local, like the service, answers a repeat within
+//! 10 minutes as the commit it was: after a lost answer the retry succeeds and nothing
+//! is applied twice. Single writes have no token: a conditional `PutItem` retried after
+//! a lost answer fails its condition on its own write (`ConditionalCheckFailed` for a
+//! write that was applied), and an unconditional `UpdateItem ADD` is applied once per
+//! attempt (three lost answers: an error for the caller and three increments). A delay
+//! past the attempt timeout is `SdkError::TimeoutError` after every attempt timed out;
+//! each of them was applied.
 //!
 //! # The conflict rule ([`Config::conflicts`])
 //!
@@ -84,14 +89,28 @@
 //!
 //! An item is its table name and full key: the `Key` of an `Update`, `Delete`,
 //! `ConditionCheck`, `UpdateItem` or `DeleteItem`, the `PK` and `SK` attributes of the
-//! `Item` of a `Put` or `PutItem`. The answers are byte for byte the service's JSON
-//! (`__type` `com.amazonaws.dynamodb.v20120810#…`, with DynamoDB's headers), so the SDK
-//! yields `TransactWriteItemsError::TransactionCanceledException` with the reason codes
-//! and `…Error::TransactionConflictException`. Every transaction is held for `hold`,
-//! whatever its outcome. The window ends when the answer would be sent: the network
-//! faults above happen after it (a lost or delayed answer does not keep items in flight).
-//! Not emulated: reads (`GetItem`, `Query` never conflict; `TransactGetItems` and
-//! `BatchWriteItem` are forwarded without the rule) and throttling.
+//! `Item` of a `Put` or `PutItem`. The answers have the JSON shape and the headers
+//! DynamoDB returns (`__type` `com.amazonaws.dynamodb.v20120810#…`, the service's
+//! message texts, the same keys as DynamoDB Local's own cancellations; `x-amzn-RequestId`,
+//! `x-amz-crc32`), so the SDK yields
+//! `TransactWriteItemsError::TransactionCanceledException` with the reason codes and
+//! `PutItemError`/`UpdateItemError`/`DeleteItemError::TransactionConflictException`.
+//! Every transaction is held for `hold`, whatever its outcome (a false condition too).
+//! The window ends when the answer would be sent: the network faults above happen after
+//! it (a lost or delayed answer does not keep items in flight).
+//!
+//! Not emulated: `TransactGetItems` (cancelled by the service when it meets a write in
+//! flight) and `BatchWriteItem` are forwarded without the rule; throttling. Plain reads
+//! (`GetItem`, `Query`, `BatchGetItem`) never conflict, as on the service.
+//!
+//! # In a test
+//!
+//! Start the proxy on `DYNAMODB_ENDPOINT` ([`Proxy::start_at`]), build the store or
+//! server on [`Proxy::endpoint`], run the workload, then [`Proxy::set_config`] with
+//! `Config::default()` to check the outcome through the same path without faults, and
+//! print [`Proxy::stats`]. [`Proxy::in_flight`] lets a test wait until a transaction is
+//! in flight before it sends the one meant to conflict; a long `hold` (a second) makes
+//! such a test deterministic.
 
 mod http;
 mod rule;

@@ -257,6 +257,34 @@ async fn a_lost_transaction_answer_is_retried_with_its_token_and_applied_once() 
         1
     );
     assert_eq!(stats.operations["TransactWriteItems"], 2, "{stats}");
+
+    // Without the SDK's retry: the caller gets an error, yet the transaction committed.
+    proxy.set_config(
+        Config::faults(2, 1.0, &[Fault::LoseAnswer])
+            .only(&["TransactWriteItems"])
+            .max_faults(1),
+    );
+    let once = client_with(&proxy, 1, Duration::from_secs(3));
+    let pk = unique("lose-tx");
+    let token = unique("token");
+    let send = || {
+        once.transact_write_items()
+            .set_transact_items(Some(vec![put(table, &pk, "new"), add(table, &pk, "n", 1)]))
+            .client_request_token(&token)
+            .send()
+    };
+    let err = send().await.expect_err("the answer is lost");
+    assert!(is_connection_failure(&err), "{err:?}");
+    assert!(get(&direct, &pk, "new").await.is_some(), "committed");
+    assert_eq!(counter(&direct, &pk, "n").await, Some(1));
+    send()
+        .await
+        .expect("the same token is answered as the commit");
+    assert_eq!(
+        counter(&direct, &pk, "n").await,
+        Some(1),
+        "not applied again"
+    );
 }
 
 #[tokio::test]
