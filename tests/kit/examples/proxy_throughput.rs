@@ -1,5 +1,6 @@
 //! Requests per second and latency straight to DynamoDB Local and through the fault
-//! proxy (faults off; then the conflict rule on, for disjoint transactions).
+//! proxy (faults off; then the conflict rule on, for disjoint transactions), and the
+//! proxy's own cost: the same GetItem against a stub server that answers `{}` at once.
 //!
 //! `DYNAMODB_ENDPOINT=http://127.0.0.1:8000 cargo run -p kit --example proxy_throughput`
 //! (`PROXY_BENCH_N` requests per figure, default 2000).
@@ -95,6 +96,52 @@ async fn run(client: &Client, table: &str, op: Op, n: usize, clients: usize) -> 
     )
 }
 
+/// An HTTP server that answers every request `200 {}` at once (keep-alive).
+async fn stub() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 16384];
+                loop {
+                    // One request: its head, then Content-Length bytes.
+                    let head_end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match conn.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + len {
+                        match conn.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.drain(..head_end + len);
+                    let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: 2\r\n\r\n{}";
+                    if conn.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let n: usize = std::env::var("PROXY_BENCH_N")
@@ -147,4 +194,26 @@ async fn main() {
         );
     }
     println!("{}", proxy.stats());
+
+    // The proxy's own cost, without DynamoDB Local's.
+    let upstream = stub().await;
+    let stub_proxy = Proxy::start(upstream, Config::default()).await.unwrap();
+    let to_stub = Store::local(&format!("http://{upstream}"), &table)
+        .client()
+        .clone();
+    let via_proxy = Store::local(&stub_proxy.endpoint(), &table)
+        .client()
+        .clone();
+    run(&to_stub, &table, Op::Get, 200, 4).await;
+    run(&via_proxy, &table, Op::Get, 200, 4).await;
+    for clients in [1, 16] {
+        println!(
+            "GetItem to a stub  {clients:>2} clients  direct {}",
+            run(&to_stub, &table, Op::Get, n, clients).await
+        );
+        println!(
+            "GetItem to a stub  {clients:>2} clients  proxy  {}",
+            run(&via_proxy, &table, Op::Get, n, clients).await
+        );
+    }
 }
