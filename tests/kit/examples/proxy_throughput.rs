@@ -179,6 +179,22 @@ async fn main() {
             );
         }
     }
+    // The proxy on a thread of its own, not sharing the clients' two workers.
+    let own = Proxy::spawn(
+        kit::proxy::upstream_of(&shared::testing::endpoint())
+            .await
+            .unwrap(),
+        Config::default(),
+    )
+    .unwrap();
+    let via_own = Store::local(&own.endpoint(), &table).client().clone();
+    run(&via_own, &table, Op::Get, 200, 4).await;
+    for clients in [1, 16] {
+        println!(
+            "GetItem            {clients:>2} clients  own thread proxy {}",
+            run(&via_own, &table, Op::Get, n, clients).await
+        );
+    }
     let tx_n = n / 4;
     for (label, config) in [
         ("rule off", Config::default()),

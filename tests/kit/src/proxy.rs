@@ -372,6 +372,8 @@ pub struct Proxy {
     addr: SocketAddr,
     shared: Arc<Shared>,
     accept: JoinHandle<()>,
+    /// Stops the proxy's own thread ([`Proxy::spawn`]) when dropped.
+    _thread: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 struct Shared {
@@ -419,7 +421,46 @@ impl Proxy {
             addr,
             shared,
             accept,
+            _thread: None,
         })
+    }
+
+    /// Like [`Proxy::start`], on a thread and runtime of its own: callable with or
+    /// without a runtime (it blocks the caller while it binds), and the proxy outlives
+    /// the caller's runtime (e.g. one proxy kept in a `static` for many
+    /// `#[tokio::test]`s, each with its runtime) and does not compete with the caller's
+    /// tasks for the caller's worker threads.
+    pub fn spawn(upstream: SocketAddr, config: Config) -> io::Result<Proxy> {
+        let (ready, started) = std::sync::mpsc::channel::<io::Result<Proxy>>();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("fault-proxy".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let proxy = Proxy::start(upstream, config).await;
+                    let running = proxy.is_ok();
+                    let _ = ready.send(proxy);
+                    if running {
+                        // Until the Proxy is dropped; the runtime then drops its tasks.
+                        let _ = stopped.await;
+                    }
+                });
+            })?;
+        let mut proxy = started
+            .recv()
+            .map_err(|_| io::Error::other("the proxy thread stopped"))??;
+        proxy._thread = Some(stop);
+        Ok(proxy)
     }
 
     /// Like [`Proxy::start`], to an endpoint URL such as `http://127.0.0.1:8000` (the

@@ -944,3 +944,45 @@ async fn the_stores_transactions_retry_conflicts_then_answer_unavailable() {
         assert_eq!(night.capacity, 25, "only the first change is applied");
     }
 }
+
+#[test]
+fn a_proxy_on_its_own_thread_outlives_the_runtimes_that_use_it() {
+    let endpoint = testing::endpoint();
+    let upstream = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(kit::proxy::upstream_of(&endpoint))
+        .unwrap();
+    let proxy = Proxy::spawn(upstream, Config::default()).expect("spawn the proxy");
+    let table = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(testing::store())
+        .table()
+        .to_string();
+    let pk = unique("spawned");
+    for sk in ["a", "b"] {
+        // A runtime per use, as each #[tokio::test] has its own.
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            client(&proxy)
+                .put_item()
+                .table_name(&table)
+                .set_item(Some(key(&pk, sk)))
+                .send()
+                .await
+                .expect("through the proxy");
+        });
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let direct = Store::local(&endpoint, &table);
+    for sk in ["a", "b"] {
+        assert!(runtime.block_on(get(&direct, &pk, sk)).is_some());
+    }
+    assert_eq!(proxy.stats().operations["PutItem"], 2);
+    let addr = proxy.addr();
+    drop(proxy);
+    // Stopped: nothing listens any more.
+    let start = Instant::now();
+    while std::net::TcpStream::connect(addr).is_ok() {
+        assert!(start.elapsed() < Duration::from_secs(5), "still listening");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
