@@ -219,6 +219,7 @@ where
                     | "InternalServerError"
                     | "ServiceUnavailable"
                     | "LimitExceededException"
+                    | "TransactionConflictException"
             )
         ),
         _ => false,
