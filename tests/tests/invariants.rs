@@ -17,7 +17,15 @@ const UNITS: [&str; 2] = ["dbl", "sgl"];
 const SEED: u64 = 20261123;
 
 async fn check_invariants(ctx: &Ctx, est: Uuid, group: Uuid) {
-    testing::check_invariants(&ctx.store, "acme", est, Some(group), "2026-09-01", "2026-09-30").await;
+    testing::check_invariants(
+        &ctx.store,
+        "acme",
+        est,
+        Some(group),
+        "2026-09-01",
+        "2026-09-30",
+    )
+    .await;
 }
 
 type Pickups = Mutex<Vec<(String, String)>>;

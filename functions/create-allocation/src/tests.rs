@@ -304,7 +304,8 @@ async fn a_keyed_change_is_recorded_with_its_effect() {
     let (ctx, counter) = testing::counting_ctx().await;
     let k = key(&ctx.store, "acme").await;
     let (est, id) = setup(&ctx, &k, 30).await;
-    let body = json!({"unitTypeId": "dbl", "quantity": 14, "from": "2026-09-02", "to": "2026-09-02"});
+    let body =
+        json!({"unitTypeId": "dbl", "quantity": 14, "from": "2026-09-02", "to": "2026-09-02"});
     counter.take();
     let first = allocate(&id, body.clone())
         .key(&k)
@@ -345,7 +346,8 @@ async fn a_keyed_change_is_recorded_with_its_effect() {
         .unwrap();
     assert_eq!(history.len(), 2, "the initial entry and one change");
 
-    let other = json!({"unitTypeId": "dbl", "quantity": 15, "from": "2026-09-02", "to": "2026-09-02"});
+    let other =
+        json!({"unitTypeId": "dbl", "quantity": 15, "from": "2026-09-02", "to": "2026-09-02"});
     allocate(&id, other)
         .key(&k)
         .header("idempotency-key", "alloc-1")
@@ -372,7 +374,9 @@ async fn a_keyed_change_is_recorded_with_its_effect() {
         }
         v
     };
-    assert!(answers.iter().all(|a| a.status == 201 && a.raw == answers[0].raw));
+    assert!(answers
+        .iter()
+        .all(|a| a.status == 201 && a.raw == answers[0].raw));
     let history = ctx
         .store
         .allocation_history(&tenant("acme"), id.parse().unwrap())

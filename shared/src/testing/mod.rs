@@ -513,7 +513,13 @@ pub async fn check_invariants(
     let range = crate::domain::dates::NightRange::new(date(from), date(to), 800).unwrap();
     let pool = store.read_pool(&t, est, None, &range).await.unwrap();
     let (records, next) = store
-        .list_allotments(&t, est, &crate::store::AllotmentFilter::default(), 1000, None)
+        .list_allotments(
+            &t,
+            est,
+            &crate::store::AllotmentFilter::default(),
+            1000,
+            None,
+        )
         .await
         .unwrap();
     assert!(next.is_none());
@@ -531,10 +537,7 @@ pub async fn check_invariants(
     }
     let mut draws_active = 0;
     for r in &records {
-        let (record, grid) = store
-            .require_allotment(&t, r.allotment_id)
-            .await
-            .unwrap();
+        let (record, grid) = store.require_allotment(&t, r.allotment_id).await.unwrap();
         // 3. the active pickups add up to `pickedUp`, night by night.
         let (pickups, more) = store
             .list_pickups(&t, r.allotment_id, 10_000, None)
