@@ -1,16 +1,8 @@
 //! `GET /v1/establishments/{establishmentId}`.
 
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResponse, ApiResult, Ctx};
 
-pub const FUNCTION: Function = Function {
-    name: "get-establishment",
-    access: Access::Read,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("get-establishment", Read, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let id = req.establishment_id()?;

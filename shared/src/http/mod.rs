@@ -73,6 +73,20 @@ pub type ApiResult = Result<ApiResponse, ApiError>;
 pub type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
 pub type Handler = fn(Ctx, ApiRequest) -> HandlerFuture;
 
+/// Declares a function crate's `FUNCTION`: its name (the binary and the error
+/// `origin.module`), the key scope it needs (`Public`, `Read`, `Write`) and its
+/// handler, an `async fn handle(Ctx, ApiRequest) -> ApiResult`.
+#[macro_export]
+macro_rules! function {
+    ($name:literal, $access:ident, $handle:path) => {
+        pub const FUNCTION: $crate::http::Function = $crate::http::Function {
+            name: $name,
+            access: $crate::http::Access::$access,
+            handler: |ctx, req| Box::pin($handle(ctx, req)),
+        };
+    };
+}
+
 /// One deployable function: its name (the binary and the error `origin.module`),
 /// the scope it needs, and its handler.
 #[derive(Clone, Copy)]
