@@ -332,10 +332,9 @@ mod tests {
             access: Access::Write,
             handler: probe,
         };
-        let sample = std::fs::read_to_string(
-            crate::testing::events_dir().join("create-allotment.json"),
-        )
-        .unwrap();
+        let sample =
+            std::fs::read_to_string(crate::testing::events_dir().join("create-allotment.json"))
+                .unwrap();
         let send = |idempotency_key: Option<&str>| {
             let mut event: serde_json::Value = serde_json::from_str(&sample).unwrap();
             event["headers"]["x-api-key"] = serde_json::json!(api_key);
