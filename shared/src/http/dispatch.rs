@@ -147,6 +147,15 @@ impl Final {
     }
 }
 
+/// The `Idempotency-Key` as sent, whatever its bytes: a value that is not visible
+/// ASCII (`acc-clé-1` in UTF-8, any byte outside 0x21-0x7E) is an invalid key (400),
+/// never an absent one. Bytes that are not UTF-8 become U+FFFD, which no key accepts.
+fn idempotency_key(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
 /// Runs the function, under the request's `Idempotency-Key` for a `POST`.
 async fn serve(
     function: &Function,
@@ -160,7 +169,7 @@ async fn serve(
     }
     let tenant = api.principal.as_ref().map(|p| p.tenant.clone());
     let idempotency_key = match (&tenant, api.method.as_str()) {
-        (Some(_), "POST") => api.header("idempotency-key").map(str::to_string),
+        (Some(_), "POST") => idempotency_key(&api.headers),
         _ => None,
     };
     let tenant_name = tenant.as_ref().map(|t| t.to_string());
@@ -284,6 +293,76 @@ mod tests {
         assert!(is_json_content_type("application/merge-patch+json"));
         assert!(!is_json_content_type("text/plain"));
         assert!(!is_json_content_type("application/jsonx"));
+    }
+
+    #[test]
+    fn an_idempotency_key_of_any_bytes_is_read_never_dropped() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(idempotency_key(&h), None, "absent");
+        for (bytes, read) in [
+            (&b"order-42"[..], "order-42"),
+            ("acc-clé-1".as_bytes(), "acc-clé-1"),
+            (&b"a\xffb"[..], "a\u{fffd}b"),
+            (&b"a b"[..], "a b"),
+        ] {
+            h.insert(
+                "idempotency-key",
+                http::HeaderValue::from_bytes(bytes).unwrap(),
+            );
+            assert_eq!(idempotency_key(&h).as_deref(), Some(read));
+            assert_eq!(valid_idempotency_key(read), read == "order-42", "{read:?}");
+        }
+    }
+
+    static PROBE_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn probe(_: Ctx, _: ApiRequest) -> super::super::HandlerFuture {
+        PROBE_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async { ApiResponse::created(serde_json::json!({"done": true})) })
+    }
+
+    /// A `POST` as Lambda delivers it (the API Gateway event of `events/`), with the
+    /// key's bytes in the event's JSON: refused before the handler runs.
+    #[tokio::test]
+    async fn a_key_that_is_not_visible_ascii_is_400_and_nothing_runs() {
+        let ctx = crate::testing::ctx().await;
+        let api_key = crate::testing::key(&ctx.store, "acme").await;
+        let function = Function {
+            name: "probe",
+            access: Access::Write,
+            handler: probe,
+        };
+        let sample =
+            std::fs::read_to_string(crate::testing::events_dir().join("create-allotment.json"))
+                .unwrap();
+        let send = |idempotency_key: Option<&str>| {
+            let mut event: serde_json::Value = serde_json::from_str(&sample).unwrap();
+            event["headers"]["x-api-key"] = serde_json::json!(api_key);
+            if let Some(k) = idempotency_key {
+                event["headers"]["idempotency-key"] = serde_json::json!(k);
+            }
+            let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+            dispatch(&function, &ctx, req)
+        };
+        for bad in ["acc-clé-1", "clé", "ключ-1", "tab\tkey"] {
+            let before = PROBE_CALLS.load(std::sync::atomic::Ordering::SeqCst);
+            let resp = send(Some(bad)).await;
+            assert_eq!(resp.status(), 400, "{bad:?}");
+            let body: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
+            assert_eq!(body["code"], "VALIDATION_ERROR");
+            assert_eq!(
+                body["details"],
+                serde_json::json!([{"field": "Idempotency-Key", "issue": "must be 1-255 visible ASCII characters"}]),
+                "{bad:?}"
+            );
+            assert_eq!(
+                PROBE_CALLS.load(std::sync::atomic::Ordering::SeqCst),
+                before,
+                "{bad:?}: the handler did not run"
+            );
+        }
+        assert_eq!(send(Some("acc-cle-1")).await.status(), 201);
+        assert_eq!(send(None).await.status(), 201);
     }
 
     #[test]
