@@ -47,15 +47,16 @@ bench: ## Benchmarks (round trips, handler overhead, contention, cold start, siz
 build-lambdas: ## Release build of every function for Lambda on arm64 (needs cargo-lambda and zig; not part of test)
 	cargo lambda build --release --arm64
 
-invoke: ## FN=<function>: cargo lambda invoke with events/FN.json and the dev key (run `cargo lambda watch` first)
-	@test -n "$(FN)" || { echo "usage: make invoke FN=get-establishment   (one of: $$(cd events && ls *.json | sed 's/\.json$$//' | tr '\n' ' '))" >&2; exit 2; }
-	@test -f "events/$(FN).json" || { echo "no sample event events/$(FN).json" >&2; exit 2; }
-	@mkdir -p .local/events
+invoke: ## FN=<function>: cargo lambda invoke of events/FN.json moved to today, with the dev key and the ids earlier invokes created (run `cargo lambda watch` first)
+	@test -n "$(FN)" || { echo "usage: make invoke FN=get-establishment   (one of: $$(cd events && ls *.json | grep -vx chain.json | sed 's/\.json$$//' | tr '\n' ' '))" >&2; exit 2; }
+	@test -f "events/$(FN).json" -a "$(FN)" != chain || { echo "no sample event events/$(FN).json" >&2; exit 2; }
 	@if grep -q REPLACE_WITH_API_KEY "events/$(FN).json"; then \
 	  test -s .local/dev-api-key || { echo "no .local/dev-api-key: run \`make dev\` once first" >&2; exit 2; }; \
-	  key=$$(tr -d '\r\n' < .local/dev-api-key | sed 's/[\\/&|]/\\&/g'); \
-	  sed "s|REPLACE_WITH_API_KEY|$$key|g" "events/$(FN).json" > ".local/events/$(FN).json"; \
-	else \
-	  cp "events/$(FN).json" ".local/events/$(FN).json"; \
 	fi
-	cargo lambda invoke $(FN) --data-file .local/events/$(FN).json
+	@python3 infra/local/chain.py invoke "$(FN)" --state .local/invoke-state.json \
+	  --key "$$(tr -d '\r\n' < .local/dev-api-key 2>/dev/null || true)" \
+	  $(if $(INVOKE_PORT),--invoke-port $(INVOKE_PORT))
+
+.PHONY: chain
+chain: ## The samples' story (events/chain.json) through cargo lambda watch + invoke, on its own DynamoDB Local, every answer checked
+	@infra/local/chain.sh

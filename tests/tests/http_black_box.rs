@@ -279,3 +279,71 @@ async fn the_local_event_route_runs_the_cutoff_function() {
     not_allowed.assert_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(not_allowed.header("allow"), Some("POST"));
 }
+
+/// An `Idempotency-Key` sent as raw UTF-8 bytes (`acc-clé-1`) is an invalid key, never
+/// an absent one: `400` naming it, nothing created; the same request with a visible
+/// ASCII key is served.
+#[tokio::test]
+async fn an_idempotency_key_that_is_not_visible_ascii_is_400_over_http() {
+    let s = start().await;
+    let key = s.key.clone();
+    let est = "2489e9ad-2ee2-8e00-8ec9-32d5f69181c0";
+    let put = json_call(
+        &s,
+        "PUT",
+        &format!("/v1/establishments/{est}"),
+        json!({"name": "Hôtel du Port", "timeZone": "Europe/Paris"}),
+    )
+    .await;
+    assert_eq!(put.status, 201, "{}", put.body);
+    let inv = json_call(
+        &s,
+        "PUT",
+        &format!("/v1/establishments/{est}/inventory"),
+        json!({"unitTypeId": "dbl", "from": "2026-09-01", "to": "2026-09-30", "capacity": 30}),
+    )
+    .await;
+    assert_eq!(inv.status, 200, "{}", inv.body);
+    let body = shared::testing::allotment_body(est.parse().unwrap()).to_string();
+    let post = |idempotency_key: &'static str| {
+        let (s, key, body) = (&s, key.clone(), body.clone());
+        async move {
+            call(
+                s,
+                "POST",
+                "/v1/allotments",
+                &[
+                    ("X-API-Key", &key),
+                    ("Content-Type", "application/json"),
+                    ("Idempotency-Key", idempotency_key),
+                ],
+                body.as_bytes(),
+            )
+            .await
+        }
+    };
+    for bad in ["acc-clé-1", "ключ"] {
+        let r = post(bad).await;
+        r.assert_error(400, "VALIDATION_ERROR");
+        assert_eq!(
+            r.body["details"],
+            json!([{"field": "Idempotency-Key", "issue": "must be 1-255 visible ASCII characters"}]),
+            "{bad}"
+        );
+    }
+    let listed = call(
+        &s,
+        "GET",
+        &format!("/v1/allotments?establishmentId={est}"),
+        &[("X-API-Key", &key)],
+        b"",
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["data"], json!([]), "nothing was created");
+    let ok = post("acc-cle-1").await;
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    let again = post("acc-cle-1").await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("idempotency-replayed"), Some("true"));
+}

@@ -165,12 +165,13 @@ impl Final {
 }
 
 /// The `Idempotency-Key` of a `POST`: absent, or a key that must be 1–255 visible
-/// ASCII characters (a value that is not text at all is invalid, never absent).
-fn idempotency_key(api: &ApiRequest) -> Result<Option<String>, ApiError> {
-    if api.method != "POST" {
+/// ASCII characters. A value that is not visible ASCII (`acc-clé-1` in UTF-8, any byte
+/// outside 0x21-0x7E) is an invalid key (400), never an absent one.
+fn idempotency_key(method: &str, headers: &http::HeaderMap) -> Result<Option<String>, ApiError> {
+    if method != "POST" {
         return Ok(None);
     }
-    let Some(raw) = api.headers.get("idempotency-key") else {
+    let Some(raw) = headers.get("idempotency-key") else {
         return Ok(None);
     };
     match std::str::from_utf8(raw.as_bytes()) {
@@ -198,7 +199,7 @@ async fn serve(
         return (Final::from_result(result, trace_id, function.name), None);
     };
     let tenant_name = Some(tenant.to_string());
-    let key = match idempotency_key(&api) {
+    let key = match idempotency_key(&api.method, &api.headers) {
         Ok(key) => key,
         Err(e) => return (fail(e), tenant_name),
     };
@@ -307,6 +308,88 @@ mod tests {
         assert!(is_json_content_type("application/merge-patch+json"));
         assert!(!is_json_content_type("text/plain"));
         assert!(!is_json_content_type("application/jsonx"));
+    }
+
+    #[test]
+    fn an_idempotency_key_of_any_bytes_is_read_never_dropped() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(idempotency_key("POST", &h), Ok(None), "absent");
+        for bytes in [
+            &b"order-42"[..],
+            "acc-clé-1".as_bytes(),
+            &b"a\xffb"[..],
+            &b"a b"[..],
+        ] {
+            h.insert(
+                "idempotency-key",
+                http::HeaderValue::from_bytes(bytes).unwrap(),
+            );
+            let read = idempotency_key("POST", &h);
+            if bytes == b"order-42" {
+                assert_eq!(read, Ok(Some("order-42".to_string())));
+            } else {
+                assert!(
+                    matches!(&read, Err(ApiError::Validation(i)) if i[0].field == "Idempotency-Key"),
+                    "{bytes:?}: {read:?}"
+                );
+            }
+            assert_eq!(
+                idempotency_key("PATCH", &h),
+                Ok(None),
+                "only a POST has a key"
+            );
+        }
+    }
+
+    static PROBE_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn probe(_: Ctx, _: ApiRequest) -> super::super::HandlerFuture {
+        PROBE_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async { ApiResponse::created(serde_json::json!({"done": true})) })
+    }
+
+    /// A `POST` as Lambda delivers it (the API Gateway event of `events/`), with the
+    /// key's bytes in the event's JSON: refused before the handler runs.
+    #[tokio::test]
+    async fn a_key_that_is_not_visible_ascii_is_400_and_nothing_runs() {
+        let ctx = crate::testing::ctx().await;
+        let api_key = crate::testing::key(&ctx.store, "acme").await;
+        let function = Function {
+            name: "probe",
+            access: Access::Write,
+            handler: probe,
+        };
+        let sample =
+            std::fs::read_to_string(crate::testing::events_dir().join("create-allotment.json"))
+                .unwrap();
+        let send = |idempotency_key: Option<&str>| {
+            let mut event: serde_json::Value = serde_json::from_str(&sample).unwrap();
+            event["headers"]["x-api-key"] = serde_json::json!(api_key);
+            if let Some(k) = idempotency_key {
+                event["headers"]["idempotency-key"] = serde_json::json!(k);
+            }
+            let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+            dispatch(&function, &ctx, req)
+        };
+        for bad in ["acc-clé-1", "clé", "ключ-1", "tab\tkey"] {
+            let before = PROBE_CALLS.load(std::sync::atomic::Ordering::SeqCst);
+            let resp = send(Some(bad)).await;
+            assert_eq!(resp.status(), 400, "{bad:?}");
+            let body: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
+            assert_eq!(body["code"], "VALIDATION_ERROR");
+            assert_eq!(
+                body["details"],
+                serde_json::json!([{"field": "Idempotency-Key", "issue": "must be 1-255 visible ASCII characters"}]),
+                "{bad:?}"
+            );
+            assert_eq!(
+                PROBE_CALLS.load(std::sync::atomic::Ordering::SeqCst),
+                before,
+                "{bad:?}: the handler did not run"
+            );
+        }
+        assert_eq!(send(Some("acc-cle-1")).await.status(), 201);
+        assert_eq!(send(None).await.status(), 201);
     }
 
     #[test]

@@ -920,17 +920,14 @@ async fn the_stores_transactions_retry_conflicts_then_answer_unavailable() {
     let first = {
         let (store, change) = (store.clone(), change(25));
         tokio::spawn(async move {
-            store
-                .set_capacity(&testing::tenant("contended"), est, &change)
-                .await
+            testing::set_capacity(&store, &testing::tenant("contended"), est, &change).await
         })
     };
     until_in_flight(&proxy, 1).await;
     // The same pool month while the first holds it for 2 s: the adapter retries the
     // conflict with backoff, within its budget, then gives up as unavailable (503).
-    let second = store
-        .set_capacity(&testing::tenant("contended"), est, &change(20))
-        .await;
+    let second =
+        testing::set_capacity(&store, &testing::tenant("contended"), est, &change(20)).await;
     assert!(
         matches!(second, Err(shared::ApiError::Unavailable(_))),
         "{second:?}"
