@@ -29,7 +29,7 @@ use crate::domain::error::ApiError;
 use crate::domain::ids::TenantId;
 use uuid::Uuid;
 
-pub use allotments::{initial_entries, AllotmentFilter};
+pub use allotments::AllotmentFilter;
 pub use api_keys::StoredKey;
 pub use apply::{Applied, MAX_TRANSACTION_ITEMS};
 
