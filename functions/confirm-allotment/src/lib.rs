@@ -1,8 +1,10 @@
 //! `POST /v1/allotments/{allotmentId}/confirm`: a tentative option becomes a
 //! contractual allotment (penalty terms required).
 
-use shared::domain::allotment::{parse_confirm, AllotmentType};
+use shared::command::{execute, Attempt, Command, Decision};
+use shared::domain::allotment::{parse_confirm, plan_confirm, AllotmentRecord, Cents, Grid};
 use shared::domain::error::ApiError;
+use shared::domain::ids::TenantId;
 use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
 
 pub const FUNCTION: Function = Function {
@@ -18,39 +20,39 @@ fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let penalty = parse_confirm(&req.optional_json_object()?)?;
     let tenant = req.principal()?.tenant.clone();
-    for _ in 0..5 {
-        let (record, grid) = req.allotment(&ctx).await?;
-        record.require_active("confirm")?;
-        if record.allotment_type != AllotmentType::Tentative {
-            return Err(ApiError::InvalidState(
-                "Only a tentative allotment can be confirmed".into(),
-            ));
-        }
-        let mut next = record.clone();
-        next.terms.penalty_per_room_night_cents =
-            penalty.or(record.terms.penalty_per_room_night_cents);
-        if next.terms.penalty_per_room_night_cents.is_none() {
-            return Err(ApiError::validation(
-                "penaltyPerRoomNightCents",
-                "is required: the allotment has no penalty terms",
-            ));
-        }
-        let now = ctx.now_seconds();
-        next.allotment_type = AllotmentType::Allotment;
-        next.confirmed_at = Some(now);
-        next.updated_at = now;
-        next.version += 1;
-        if ctx
-            .store
-            .replace_allotment_header(&tenant, &next, record.version)
-            .await?
-        {
-            return Ok(ApiResponse::ok(next.view(&grid))?.with_header("ETag", next.etag()));
-        }
+    let command = ConfirmAllotment {
+        ctx: &ctx,
+        req: &req,
+        tenant,
+        penalty,
+    };
+    let (record, grid) = execute(&ctx.store, &command).await?;
+    Ok(ApiResponse::ok(record.representation(&grid))?.with_header("ETag", record.etag()))
+}
+
+struct ConfirmAllotment<'a> {
+    ctx: &'a Ctx,
+    req: &'a ApiRequest,
+    tenant: TenantId,
+    penalty: Option<Cents>,
+}
+
+impl Command for ConfirmAllotment<'_> {
+    type State = (AllotmentRecord, Grid);
+    type Output = (AllotmentRecord, Grid);
+
+    fn tenant(&self) -> &TenantId {
+        &self.tenant
     }
-    Err(ApiError::Unavailable(
-        "confirm-allotment: contention".into(),
-    ))
+
+    async fn load(&self, _: Attempt) -> Result<Self::State, ApiError> {
+        self.req.allotment(self.ctx).await
+    }
+
+    fn plan(&self, (record, grid): Self::State) -> Result<Decision<Self::Output>, ApiError> {
+        let p = plan_confirm(&record, &grid, self.penalty, self.ctx.now_seconds())?;
+        Ok(Decision::Apply(p.plan, (p.record, p.grid)))
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,11 @@
 //! `PATCH /v1/allotments/{allotmentId}`: a JSON merge patch of the commercial
 //! terms, with `If-Match` (a stale version is `412` and changes nothing).
 
+use serde_json::{Map, Value};
+use shared::command::{execute, Attempt, Command, Decision};
+use shared::domain::allotment::{plan_patch, AllotmentRecord, Grid};
 use shared::domain::error::ApiError;
+use shared::domain::ids::TenantId;
 use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
 
 pub const FUNCTION: Function = Function {
@@ -15,32 +19,57 @@ fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
 }
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
-    let obj = req.json_object()?;
+    let body = req.json_object()?;
     req.path_uuid("allotmentId")?;
     let if_match = req.if_match()?;
     let tenant = req.principal()?.tenant.clone();
-    for _ in 0..5 {
-        let (record, grid) = req.allotment(&ctx).await?;
-        record.require_active("change")?;
-        // The patch is checked first: an invalid body is a 400 whatever the version.
-        let next = record.patched(&obj, ctx.now_seconds())?;
-        if let Some(expected) = if_match {
-            if expected != record.version {
-                return Err(ApiError::PreconditionFailed);
-            }
-        }
-        if ctx
-            .store
-            .replace_allotment_header(&tenant, &next, record.version)
-            .await?
-        {
-            return Ok(ApiResponse::ok(next.view(&grid))?.with_header("ETag", next.etag()));
-        }
-        if if_match.is_some() {
-            return Err(ApiError::PreconditionFailed);
-        }
+    let command = PatchAllotment {
+        ctx: &ctx,
+        req: &req,
+        tenant,
+        body,
+        if_match,
+    };
+    let (record, grid) = execute(&ctx.store, &command).await?;
+    Ok(ApiResponse::ok(record.representation(&grid))?.with_header("ETag", record.etag()))
+}
+
+struct PatchAllotment<'a> {
+    ctx: &'a Ctx,
+    req: &'a ApiRequest,
+    tenant: TenantId,
+    body: Map<String, Value>,
+    if_match: Option<i64>,
+}
+
+impl Command for PatchAllotment<'_> {
+    /// The allotment, and whether a write of this patch was refused before.
+    type State = (AllotmentRecord, Grid, bool);
+    type Output = (AllotmentRecord, Grid);
+
+    fn tenant(&self) -> &TenantId {
+        &self.tenant
     }
-    Err(ApiError::Unavailable("patch-allotment: contention".into()))
+
+    async fn load(&self, attempt: Attempt) -> Result<Self::State, ApiError> {
+        let (record, grid) = self.req.allotment(self.ctx).await?;
+        Ok((record, grid, attempt.after_refusal))
+    }
+
+    fn plan(
+        &self,
+        (record, grid, refused): Self::State,
+    ) -> Result<Decision<Self::Output>, ApiError> {
+        let p = plan_patch(
+            &record,
+            &grid,
+            &self.body,
+            self.if_match,
+            refused,
+            self.ctx.now_seconds(),
+        )?;
+        Ok(Decision::Apply(p.plan, (p.record, p.grid)))
+    }
 }
 
 #[cfg(test)]

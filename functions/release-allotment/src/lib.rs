@@ -1,8 +1,10 @@
 //! `POST /v1/allotments/{allotmentId}/release`: releases every unpicked room of every
 //! unreleased night now (a manual early cutoff). Idempotent once released.
 
-use shared::domain::allotment::{parse_reason, ReleaseReason, Status};
+use shared::command::{execute, Attempt, Command, Decision};
+use shared::domain::allotment::{parse_reason, plan_manual_release, AllotmentRecord, Grid};
 use shared::domain::error::ApiError;
+use shared::domain::ids::TenantId;
 use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
 
 pub const FUNCTION: Function = Function {
@@ -16,32 +18,52 @@ fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
 }
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
-    let reason = ReleaseReason::Manual(parse_reason(&req.optional_json_object()?)?);
+    let reason = parse_reason(&req.optional_json_object()?)?;
     let tenant = req.principal()?.tenant.clone();
-    for _ in 0..5 {
-        let (record, grid) = req.allotment(&ctx).await?;
-        match record.status {
-            Status::Released => return ApiResponse::ok(record.view(&grid)),
-            Status::Cancelled => {
-                return Err(ApiError::InvalidState(
-                    "Cannot release a cancelled allotment".into(),
-                ))
-            }
-            Status::Active => {}
-        }
-        let now = ctx.now_seconds();
-        if ctx
-            .store
-            .release_allotment(&tenant, &record, &grid, record.period_to, &reason, now)
-            .await?
-        {
-            let (record, grid) = req.allotment(&ctx).await?;
-            return Ok(ApiResponse::ok(record.view(&grid))?.with_header("ETag", record.etag()));
-        }
+    let command = ReleaseAllotment {
+        ctx: &ctx,
+        req: &req,
+        tenant,
+        reason,
+    };
+    let (record, grid, released_now) = execute(&ctx.store, &command).await?;
+    let resp = ApiResponse::ok(record.representation(&grid))?;
+    // Released before: the current representation, as it was.
+    Ok(if released_now {
+        resp.with_header("ETag", record.etag())
+    } else {
+        resp
+    })
+}
+
+struct ReleaseAllotment<'a> {
+    ctx: &'a Ctx,
+    req: &'a ApiRequest,
+    tenant: TenantId,
+    reason: Option<String>,
+}
+
+impl Command for ReleaseAllotment<'_> {
+    type State = (AllotmentRecord, Grid);
+    /// The allotment as the release leaves it, and whether this request released it.
+    type Output = (AllotmentRecord, Grid, bool);
+
+    fn tenant(&self) -> &TenantId {
+        &self.tenant
     }
-    Err(ApiError::Unavailable(
-        "release-allotment: contention".into(),
-    ))
+
+    async fn load(&self, _: Attempt) -> Result<Self::State, ApiError> {
+        self.req.allotment(self.ctx).await
+    }
+
+    fn plan(&self, (record, grid): Self::State) -> Result<Decision<Self::Output>, ApiError> {
+        let planned =
+            plan_manual_release(&record, &grid, self.reason.clone(), self.ctx.now_seconds())?;
+        Ok(match planned {
+            Some(p) => Decision::Apply(p.plan, (p.record, p.grid, true)),
+            None => Decision::Answer((record, grid, false)),
+        })
+    }
 }
 
 #[cfg(test)]
