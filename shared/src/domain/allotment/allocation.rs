@@ -5,13 +5,14 @@ use serde_json::{Map, Value};
 
 use super::grid::{Grid, GridNight};
 use super::history::{AllocationEntry, NightChange};
+use super::planned::AllotmentPlan;
 use super::record::AllotmentRecord;
 use super::terms::{opt, MAX_QUANTITY};
 use crate::domain::dates::NightRange;
 use crate::domain::error::{ApiError, FieldIssue, NightConflict};
 use crate::domain::ids::UnitTypeId;
 use crate::domain::inventory::PoolView;
-use crate::domain::plan::{month_writes, Change, Guard, Plan, PoolDelta};
+use crate::domain::plan::{Change, Plan, PoolDelta};
 use crate::domain::validate::{date, integer, string, unit_type_id, Fields};
 
 pub const MAX_MEMO_CHARS: usize = 500;
@@ -146,24 +147,18 @@ pub fn plan_allocation(
     let entry = AllocationEntry::new(record.allotment_id, ut, changes, change.memo.clone(), now)
         .ok_or_else(|| ApiError::Internal("empty allocation change".into()))?;
     let next = record.next_version(now);
-    let mut plan = Plan::new();
-    plan.push(Change::History {
-        allotment_id: record.allotment_id,
-        version: next.version,
-        entries: vec![entry.clone()],
-    });
-    plan.push(Change::AllotmentNights {
-        allotment_id: record.allotment_id,
-        months: month_writes(grid, &nights),
-    });
-    plan.push(Change::Pool {
-        establishment_id: record.establishment_id,
-        nights: pool_deltas,
-    });
-    plan.push(Change::Allotment {
-        record: Box::new(next),
-        guard: Guard::Version(record.version),
-    });
+    let other = [
+        Change::History {
+            allotment_id: record.allotment_id,
+            version: next.version,
+            entries: vec![entry.clone()],
+        },
+        Change::Pool {
+            establishment_id: record.establishment_id,
+            nights: pool_deltas,
+        },
+    ];
+    let plan = AllotmentPlan::change(record, next, grid, nights, other).plan;
     Ok(AllocationPlan { plan, entry })
 }
 
@@ -174,6 +169,7 @@ mod allocation_plan_tests {
     use super::*;
     use crate::domain::dates::parse_date;
     use crate::domain::inventory::PoolNight;
+    use crate::domain::plan::Guard;
 
     fn change(unit: &str, quantity: i64, from: &str, to: &str) -> AllocationChange {
         AllocationChange {
@@ -300,12 +296,12 @@ mod allocation_plan_tests {
             for pool in [None, Some(pool(5))] {
                 let p = plan_allocation(&record, &grid, &c, pool.as_ref(), now()).unwrap();
                 assert_eq!(p.entry.quantity, Some(c.quantity));
-                let [Change::History {
-                    version, entries, ..
-                }, Change::AllotmentNights { months, .. }, Change::Pool { nights, .. }, Change::Allotment {
+                let [Change::Allotment {
                     record: next,
                     guard,
-                }] = &p.plan.changes[..]
+                }, Change::AllotmentNights { months, .. }, Change::History {
+                    version, entries, ..
+                }, Change::Pool { nights, .. }] = &p.plan.changes[..]
                 else {
                     panic!("unexpected plan {:?}", p.plan)
                 };

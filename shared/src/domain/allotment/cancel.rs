@@ -7,7 +7,7 @@ use super::planned::AllotmentPlan;
 use super::record::AllotmentRecord;
 use super::terms::Status;
 use crate::domain::error::ApiError;
-use crate::domain::plan::{month_writes, Change, Guard, Plan, PoolDelta};
+use crate::domain::plan::{Change, PoolDelta};
 
 /// `POST .../cancel`: status `cancelled`, `cancelledAt` now, `allocated` 0 on every
 /// night and those rooms back to the pool, the establishment's holds down by one.
@@ -48,36 +48,26 @@ pub fn plan_cancel(
         );
         returned.push(PoolDelta::allot(unit, *date, -n.allocated));
     }
-    let mut plan = Plan::new();
-    plan.push(Change::Allotment {
-        record: Box::new(next.clone()),
-        guard: Guard::Version(record.version),
-    });
-    plan.push(Change::AllotmentNights {
-        allotment_id: record.allotment_id,
-        months: month_writes(grid, &nights),
-    });
-    plan.push(Change::Pool {
-        establishment_id: record.establishment_id,
-        nights: returned,
-    });
-    plan.push(Change::EstablishmentHolds {
-        establishment_id: record.establishment_id,
-        delta: -1,
-    });
-    let mut next_grid = grid.clone();
-    next_grid.extend(nights);
-    Ok(Some(AllotmentPlan {
-        plan,
-        record: next,
-        grid: next_grid,
-    }))
+    let other = [
+        Change::Pool {
+            establishment_id: record.establishment_id,
+            nights: returned,
+        },
+        Change::EstablishmentHolds {
+            establishment_id: record.establishment_id,
+            delta: -1,
+        },
+    ];
+    Ok(Some(AllotmentPlan::change(
+        record, next, grid, nights, other,
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{allotment, created, d, now, read, u};
     use super::*;
+    use crate::domain::plan::Guard;
     use serde_json::json;
 
     #[test]

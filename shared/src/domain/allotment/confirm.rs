@@ -7,7 +7,6 @@ use super::planned::AllotmentPlan;
 use super::record::AllotmentRecord;
 use super::terms::{AllotmentType, Cents};
 use crate::domain::error::ApiError;
-use crate::domain::plan::{Change, Guard, Plan};
 
 /// Plans the confirmation of an active tentative allotment (`409 INVALID_STATE`
 /// otherwise): it becomes of type `allotment`, confirmed now, with the penalty given
@@ -36,15 +35,7 @@ pub fn plan_confirm(
     next.terms.penalty_per_room_night_cents = Some(penalty);
     next.allotment_type = AllotmentType::Allotment;
     next.confirmed_at = Some(now);
-    let plan = Plan::new().with(Change::Allotment {
-        record: Box::new(next.clone()),
-        guard: Guard::Version(record.version),
-    });
-    Ok(AllotmentPlan {
-        plan,
-        record: next,
-        grid: grid.clone(),
-    })
+    Ok(AllotmentPlan::change(record, next, grid, Grid::new(), []))
 }
 
 #[cfg(test)]
@@ -52,6 +43,7 @@ mod tests {
     use super::super::fixtures::{created, now, read};
     use super::super::terms::Status;
     use super::*;
+    use crate::domain::plan::Guard;
     use serde_json::json;
 
     fn cents(s: &str) -> Cents {

@@ -7,7 +7,6 @@ use super::grid::Grid;
 use super::planned::AllotmentPlan;
 use super::record::AllotmentRecord;
 use crate::domain::error::ApiError;
-use crate::domain::plan::{Change, Guard, Plan};
 
 /// Plans a patch of the terms of an active allotment (`409 INVALID_STATE`
 /// otherwise): the body is checked first, with every rule of creation (`400`, whatever
@@ -38,15 +37,7 @@ pub fn plan_patch(
     }
     let mut next = record.next_version(now);
     next.terms = terms;
-    let plan = Plan::new().with(Change::Allotment {
-        record: Box::new(next.clone()),
-        guard: Guard::Version(record.version),
-    });
-    Ok(AllotmentPlan {
-        plan,
-        record: next,
-        grid: grid.clone(),
-    })
+    Ok(AllotmentPlan::change(record, next, grid, Grid::new(), []))
 }
 
 #[cfg(test)]
@@ -54,6 +45,7 @@ mod tests {
     use super::super::fixtures::{allotment, at, d, now, read};
     use super::super::terms::Status;
     use super::*;
+    use crate::domain::plan::Guard;
     use serde_json::json;
 
     fn body(v: Value) -> Map<String, Value> {

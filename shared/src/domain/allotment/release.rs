@@ -14,7 +14,7 @@ use super::record::AllotmentRecord;
 use super::terms::Status;
 use crate::domain::error::ApiError;
 use crate::domain::ids::UnitTypeId;
-use crate::domain::plan::{month_writes, Change, Guard, Plan, PoolDelta};
+use crate::domain::plan::{Change, PoolDelta};
 
 /// Why nights are released.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,39 +105,26 @@ pub fn plan_release(
         })
         .collect();
 
-    let mut plan = Plan::new();
-    plan.push(Change::Allotment {
-        record: Box::new(next.clone()),
-        guard: Guard::Version(record.version),
-    });
-    plan.push(Change::History {
-        allotment_id: record.allotment_id,
-        version: next.version,
-        entries,
-    });
-    plan.push(Change::AllotmentNights {
-        allotment_id: record.allotment_id,
-        months: month_writes(grid, &nights),
-    });
-    plan.push(Change::Pool {
-        establishment_id: record.establishment_id,
-        nights: returned,
-    });
+    let mut other = vec![
+        Change::History {
+            allotment_id: record.allotment_id,
+            version: next.version,
+            entries,
+        },
+        Change::Pool {
+            establishment_id: record.establishment_id,
+            nights: returned,
+        },
+    ];
     if finished {
-        plan.push(Change::EstablishmentHolds {
+        other.push(Change::EstablishmentHolds {
             establishment_id: record.establishment_id,
             delta: -1,
         });
     }
     let released_nights = nights.len() as u64;
-    let mut next_grid = grid.clone();
-    next_grid.extend(nights);
     Ok(ReleasePlan {
-        allotment: AllotmentPlan {
-            plan,
-            record: next,
-            grid: next_grid,
-        },
+        allotment: AllotmentPlan::change(record, next, grid, nights, other),
         released_nights,
         finished,
     })
@@ -182,6 +169,7 @@ pub fn plan_cutoff_release(
 mod tests {
     use super::super::fixtures::{allotment, at, created, d, now, read};
     use super::*;
+    use crate::domain::plan::Guard;
     use serde_json::json;
 
     #[test]

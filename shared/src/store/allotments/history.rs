@@ -2,11 +2,19 @@
 
 use uuid::Uuid;
 
-use super::super::attr::{get_s, s};
-use super::super::{keys, sdk_error, Store};
+use super::super::attr::{get_s, Item};
+use super::super::{keys, Store};
 use crate::domain::allotment::AllocationEntry;
 use crate::domain::error::ApiError;
 use crate::domain::ids::TenantId;
+
+/// History items read per request while filling a page.
+const ITEMS_PER_READ: i32 = 25;
+
+fn entries(item: &Item) -> Result<Vec<AllocationEntry>, ApiError> {
+    serde_json::from_str(get_s(item, "doc")?)
+        .map_err(|e| ApiError::Internal(format!("stored history: {e}")))
+}
 
 impl Store {
     /// Every history entry, newest first.
@@ -15,25 +23,10 @@ impl Store {
         t: &TenantId,
         id: Uuid,
     ) -> Result<Vec<AllocationEntry>, ApiError> {
-        let (pk, _) = keys::allotment(t, id);
-        let query = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .consistent_read(true)
-            .scan_index_forward(false)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :h)")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":h", s("H#"));
-        let mut out = Vec::new();
-        for item in self.query_all("allocation_history", query).await? {
-            let entries: Vec<AllocationEntry> = serde_json::from_str(get_s(&item, "doc")?)
-                .map_err(|e| ApiError::Internal(format!("stored history: {e}")))?;
-            out.extend(entries);
-        }
-        Ok(out)
+        Ok(self
+            .allocation_history_page(t, id, usize::MAX, None)
+            .await?
+            .0)
     }
 
     /// A page of the allocation history, newest first. `after` is the position a
@@ -56,43 +49,26 @@ impl Store {
             None => ("H#~".to_string(), 0),
         };
         let (pk, _) = keys::allotment(t, id);
-        let query = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .consistent_read(true)
-            .scan_index_forward(false)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":lo", s("H#"))
-            .expression_attribute_values(":hi", s(hi.clone()));
+        let query = self.sort_key_range(pk, "H#", &hi).scan_index_forward(false);
         let mut out = Vec::new();
         let mut start = None;
         loop {
-            let resp = query
-                .clone()
-                .limit(25)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("allocation_history", e))?;
-            for item in resp.items() {
+            let (items, next) = self
+                .query_page("allocation_history", &query, Some(ITEMS_PER_READ), start)
+                .await?;
+            for item in &items {
                 let sk = get_s(item, keys::SK)?;
-                let entries: Vec<AllocationEntry> = serde_json::from_str(get_s(item, "doc")?)
-                    .map_err(|e| ApiError::Internal(format!("stored history: {e}")))?;
                 let first = if sk == hi { skip } else { 0 };
-                for (i, e) in entries.into_iter().enumerate().skip(first) {
+                for (i, e) in entries(item)?.into_iter().enumerate().skip(first) {
                     if out.len() == limit {
                         return Ok((out, Some(format!("{sk}|{i}"))));
                     }
                     out.push(e);
                 }
             }
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok((out, None)),
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok((out, None)),
             }
         }
     }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::super::attr::{get_s, key, s};
-use super::super::{keys, sdk_error, Store};
+use super::super::{keys, Store};
 use super::header::parse_header;
 use crate::domain::allotment::{AllotmentRecord, AllotmentType, ChannelType, Status};
 use crate::domain::error::ApiError;
@@ -35,13 +35,7 @@ impl Store {
     ) -> Result<(Vec<AllotmentRecord>, Option<String>), ApiError> {
         let (gpk, _) = keys::allotment_index(t, est, NaiveDate::MIN, Uuid::nil());
         let mut conditions = Vec::new();
-        let mut query = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name(keys::GSI1)
-            .expression_attribute_names("#pk", keys::GSI1PK)
-            .expression_attribute_values(":pk", s(gpk.clone()));
+        let mut query = self.list_index(gpk.clone());
         let mut key_condition = "#pk = :pk".to_string();
         if let Some(to) = filter.to {
             // periodFrom <= to: sort keys start with periodFrom.
@@ -51,26 +45,24 @@ impl Store {
                 .expression_attribute_names("#sk", keys::GSI1SK)
                 .expression_attribute_values(":hi", s(bound));
         }
-        if let Some(st) = filter.status {
-            conditions.push("#status = :status");
-            query = query
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(st.as_str()));
-        }
-        if let Some(ty) = filter.allotment_type {
-            conditions.push("#type = :type");
-            query = query
-                .expression_attribute_names("#type", "allotmentType")
-                .expression_attribute_values(":type", s(ty.as_str()));
-        }
-        if let Some(ch) = filter.channel_type {
-            conditions.push("#channel = :channel");
-            query = query
-                .expression_attribute_names("#channel", "channelType")
-                .expression_attribute_values(":channel", s(ch.as_str()));
+        let equal = [
+            ("status", filter.status.map(Status::as_str)),
+            (
+                "allotmentType",
+                filter.allotment_type.map(AllotmentType::as_str),
+            ),
+            ("channelType", filter.channel_type.map(ChannelType::as_str)),
+        ];
+        for (i, (attribute, value)) in equal.into_iter().enumerate() {
+            if let Some(value) = value {
+                conditions.push(format!("#f{i} = :f{i}"));
+                query = query
+                    .expression_attribute_names(format!("#f{i}"), attribute)
+                    .expression_attribute_values(format!(":f{i}"), s(value));
+            }
         }
         if let Some(from) = filter.from {
-            conditions.push("#periodTo >= :from");
+            conditions.push("#periodTo >= :from".to_string());
             query = query
                 .expression_attribute_names("#periodTo", "periodTo")
                 .expression_attribute_values(":from", s(from.to_string()));
@@ -97,14 +89,10 @@ impl Store {
         let mut out = Vec::new();
         // Bounded work per request: at most 10 index pages of 100 items.
         for _ in 0..10 {
-            let resp = query
-                .clone()
-                .limit(100)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("list_allotments", e))?;
-            for item in resp.items() {
+            let (items, next) = self
+                .query_page("list_allotments", &query, Some(100), start.take())
+                .await?;
+            for item in &items {
                 if out.len() >= limit {
                     let position = out.last().map(|last: &AllotmentRecord| {
                         keys::allotment_index(t, est, last.period_from, last.allotment_id).1
@@ -113,9 +101,9 @@ impl Store {
                 }
                 out.push(parse_header(item)?);
             }
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok((out, None)),
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok((out, None)),
             }
         }
         // Filters skipped many items: hand back a position to continue from.

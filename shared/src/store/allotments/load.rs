@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::super::attr::{get_s, s};
+use super::super::attr::get_s;
 use super::super::{grid, keys, Store};
 use super::header::parse_header;
 use crate::domain::allotment::{AllotmentRecord, Grid};
@@ -20,16 +20,9 @@ impl Store {
         let mut header = None;
         let mut group = None;
         let mut grid = Grid::new();
-        let query = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .consistent_read(true)
-            .key_condition_expression("#pk = :pk AND #sk < :h")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":h", s("H"));
+        // The header ("A"), the grid months ("G#...") and the membership ("GROUP"):
+        // every item of the partition before the history ("H#...").
+        let query = self.sort_key_range(pk, "A", "H");
         for item in self.query_all("load_allotment", query).await? {
             match get_s(&item, keys::SK)? {
                 "A" => header = Some(parse_header(&item)?),

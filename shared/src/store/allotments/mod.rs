@@ -23,11 +23,10 @@ mod history;
 mod list;
 mod load;
 
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use uuid::Uuid;
 
-use super::attr::{key, n};
-use super::{keys, Store};
+use super::Store;
 use crate::domain::error::ApiError;
 use crate::domain::ids::TenantId;
 
@@ -35,24 +34,14 @@ pub(crate) use header::header_item;
 pub use list::AllotmentFilter;
 
 impl Store {
-    /// Changes the establishment's count of active holdings (allotments, groups),
-    /// which freezes its time zone; also checks that it exists. Allotment plans say
-    /// this with `Change::EstablishmentHolds`; the group store still builds it here.
+    /// The item of `Change::EstablishmentHolds`, for the group store, which does not
+    /// write plans yet.
     pub(crate) fn establishment_holds(
         &self,
         t: &TenantId,
         est: Uuid,
         delta: i64,
     ) -> Result<TransactWriteItem, ApiError> {
-        let (pk, sk) = keys::establishment(t, est);
-        let update = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(key(pk, sk)))
-            .condition_expression("attribute_exists(PK)")
-            .update_expression("ADD activeHolds :d")
-            .expression_attribute_values(":d", n(delta))
-            .build()
-            .map_err(|e| ApiError::Internal(format!("establishment holds: {e}")))?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        super::apply::establishment_holds(self.table(), t, est, delta)
     }
 }
