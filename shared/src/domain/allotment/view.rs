@@ -193,7 +193,7 @@ mod tests {
         record.manually_released_at = Some(at("2026-06-02T08:00:00.5Z"));
         record.confirmed_at = Some(at("2026-06-02T08:00:00.25Z"));
         let v = record.view(&grid);
-        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         let mut want = vec![
             "allotmentId",
             "allotmentType",
@@ -222,7 +222,6 @@ mod tests {
             "updatedAt",
             "version",
         ];
-        let mut keys = keys.clone();
         keys.sort();
         want.sort();
         assert_eq!(
