@@ -57,18 +57,18 @@ async fn released_allotments_and_active_pickups_refuse_cancel() {
         .await
         .unwrap();
     let reason = shared::domain::allotment::ReleaseReason::Manual(None);
-    assert!(ctx
-        .store
-        .release_allotment(
-            &t,
-            &record,
-            &grid,
-            record.period_to,
-            &reason,
-            testing::now()
-        )
-        .await
-        .unwrap());
+    let released = shared::domain::allotment::plan_release(
+        &record,
+        &grid,
+        record.period_to,
+        &reason,
+        testing::now(),
+    )
+    .unwrap();
+    assert_eq!(
+        ctx.store.apply(&t, &released.allotment.plan).await.unwrap(),
+        shared::store::Applied::Done
+    );
     cancel(&id)
         .key(&k)
         .send(&FUNCTION, &ctx)

@@ -79,18 +79,18 @@ async fn on_released_nights_rooms_go_back_to_the_pool() {
         .await
         .unwrap();
     let reason = shared::domain::allotment::ReleaseReason::Manual(None);
-    assert!(ctx
-        .store
-        .release_allotment(
-            &t,
-            &record,
-            &grid,
-            record.period_to,
-            &reason,
-            testing::now()
-        )
-        .await
-        .unwrap());
+    let released = shared::domain::allotment::plan_release(
+        &record,
+        &grid,
+        record.period_to,
+        &reason,
+        testing::now(),
+    )
+    .unwrap();
+    assert_eq!(
+        ctx.store.apply(&t, &released.allotment.plan).await.unwrap(),
+        shared::store::Applied::Done
+    );
     let held = pool_nights(&ctx.store, "acme", est, "2026-09-02", "2026-09-02").await;
     assert_eq!(
         (held[0].2.allotted, held[0].2.picked_up),

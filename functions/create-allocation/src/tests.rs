@@ -271,18 +271,18 @@ async fn rules_of_the_request() {
         .await
         .unwrap();
     let reason = shared::domain::allotment::ReleaseReason::Manual(None);
-    assert!(ctx
-        .store
-        .release_allotment(
-            &t,
-            &record,
-            &grid,
-            record.period_to,
-            &reason,
-            testing::now()
-        )
-        .await
-        .unwrap());
+    let released = shared::domain::allotment::plan_release(
+        &record,
+        &grid,
+        record.period_to,
+        &reason,
+        testing::now(),
+    )
+    .unwrap();
+    assert_eq!(
+        ctx.store.apply(&t, &released.allotment.plan).await.unwrap(),
+        shared::store::Applied::Done
+    );
     allocate(&id, json!({"unitTypeId": "dbl", "quantity": 3}))
         .key(&k)
         .send(&FUNCTION, &ctx)

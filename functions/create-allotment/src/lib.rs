@@ -1,12 +1,15 @@
 //! `POST /v1/allotments`: creates an allotment, takes its rooms from the pool for
 //! every night and unit type (all or nothing) and arms its cutoff.
 
+use shared::command::{execute, Attempt, Command, Decision};
 use shared::domain::allotment::{
-    initial_grid, peek_establishment_id, AllotmentRecord, NewAllotment,
+    creation_months, peek_establishment_id, plan_create, AllotmentRecord, CreationDetails, Grid,
+    NewAllotment,
 };
 use shared::domain::error::ApiError;
+use shared::domain::establishment::Establishment;
+use shared::domain::ids::TenantId;
 use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
-use shared::store::initial_entries;
 use uuid::Uuid;
 
 pub const FUNCTION: Function = Function {
@@ -39,18 +42,68 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let establishment =
         establishment.ok_or_else(|| ApiError::NotFound("No such establishment".into()))?;
 
-    let record = AllotmentRecord::create(&new, Uuid::new_v4(), establishment.time_zone, now);
-    let grid = initial_grid(&new.period, &new.unit_allocations);
-    let entries = initial_entries(&record, &grid);
-    ctx.store
-        .create_allotment(tenant, &record, &grid, &entries)
-        .await?;
-    Ok(ApiResponse::created(record.view(&grid))?
+    let command = CreateAllotment {
+        ctx: &ctx,
+        tenant: tenant.clone(),
+        new,
+        allotment_id: Uuid::new_v4(),
+        establishment,
+        now,
+    };
+    let (record, grid) = execute(&ctx.store, &command).await?;
+    Ok(ApiResponse::created(record.representation(&grid))?
         .with_header(
             "Location",
             format!("/v1/allotments/{}", record.allotment_id),
         )
         .with_header("ETag", record.etag()))
+}
+
+struct CreateAllotment<'a> {
+    ctx: &'a Ctx,
+    tenant: TenantId,
+    new: NewAllotment,
+    allotment_id: Uuid,
+    establishment: Establishment,
+    now: shared::Instant,
+}
+
+impl Command for CreateAllotment<'_> {
+    type State = Option<CreationDetails>;
+    type Output = (AllotmentRecord, Grid);
+
+    fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    /// Nothing to read first (the establishment was read to parse the body); after a
+    /// refusal, the pool nights of the hold and whether the establishment still exists.
+    async fn load(&self, attempt: Attempt) -> Result<Self::State, ApiError> {
+        if !attempt.after_refusal {
+            return Ok(None);
+        }
+        let est = self.establishment.establishment_id;
+        let store = &self.ctx.store;
+        let pool = store
+            .read_pool_view(&self.tenant, est, &creation_months(&self.new))
+            .await?;
+        let establishment_exists = store.get_establishment(&self.tenant, est).await?.is_some();
+        Ok(Some(CreationDetails {
+            pool,
+            establishment_exists,
+        }))
+    }
+
+    fn plan(&self, details: Self::State) -> Result<Decision<Self::Output>, ApiError> {
+        let p = plan_create(
+            &self.new,
+            self.allotment_id,
+            self.establishment.time_zone,
+            self.now,
+            details.as_ref(),
+        )?;
+        Ok(Decision::Apply(p.plan, (p.record, p.grid)))
+    }
 }
 
 #[cfg(test)]

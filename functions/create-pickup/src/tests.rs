@@ -152,18 +152,21 @@ async fn pickups_need_a_confirmed_active_allotment_and_valid_nights() {
         .await
         .unwrap();
     let reason = shared::domain::allotment::ReleaseReason::Manual(None);
-    assert!(ctx
-        .store
-        .release_allotment(
-            &tenant("acme"),
-            &record,
-            &grid,
-            record.period_to,
-            &reason,
-            testing::now()
-        )
-        .await
-        .unwrap());
+    let released = shared::domain::allotment::plan_release(
+        &record,
+        &grid,
+        record.period_to,
+        &reason,
+        testing::now(),
+    )
+    .unwrap();
+    assert_eq!(
+        ctx.store
+            .apply(&tenant("acme"), &released.allotment.plan)
+            .await
+            .unwrap(),
+        shared::store::Applied::Done
+    );
     pickup(&id, pickup_body("dbl", "2026-09-02", "2026-09-03", 1))
         .key(&k)
         .send(&FUNCTION, &ctx)

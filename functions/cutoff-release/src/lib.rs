@@ -7,8 +7,10 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
-use shared::domain::allotment::ReleaseReason;
+use shared::command::{execute, Attempt, Command, Decision};
+use shared::domain::allotment::{plan_cutoff_release, AllotmentRecord, Grid};
 use shared::domain::error::ApiError;
+use shared::domain::ids::TenantId;
 use shared::store::releases::{days_to_scan, Due, DueKind, SHARDS};
 use shared::store::Store;
 
@@ -120,34 +122,41 @@ async fn release(store: &Store, due: &Due, now: DateTime<Utc>) -> Result<(u64, b
     if due.kind == DueKind::Group {
         return release_group(store, due, now).await;
     }
-    for _ in 0..4 {
-        let Some((record, grid)) = store.load_allotment(&due.tenant, due.allotment_id).await?
-        else {
-            return Ok((0, false));
-        };
-        // Nothing due (already done by another run, or moved by a PATCH): a no-op.
-        let Some(through) = record.due_through(now) else {
-            return Ok((0, false));
-        };
-        let nights = grid
-            .keys()
-            .filter(|(_, d)| *d <= through && !record.is_night_released(*d))
-            .count() as u64;
-        if store
-            .release_allotment(
-                &due.tenant,
-                &record,
-                &grid,
-                through,
-                &ReleaseReason::Cutoff,
-                now,
-            )
-            .await?
-        {
-            return Ok((nights, through >= record.period_to));
-        }
+    execute(store, &CutoffRelease { store, due, now }).await
+}
+
+/// The scheduled release of one allotment: the nights due at `now`.
+struct CutoffRelease<'a> {
+    store: &'a Store,
+    due: &'a Due,
+    now: DateTime<Utc>,
+}
+
+impl Command for CutoffRelease<'_> {
+    type State = Option<(AllotmentRecord, Grid)>;
+    /// Nights released, and whether the allotment became released.
+    type Output = (u64, bool);
+
+    fn tenant(&self) -> &TenantId {
+        &self.due.tenant
     }
-    Err(ApiError::Unavailable("the allotment kept changing".into()))
+
+    async fn load(&self, _: Attempt) -> Result<Self::State, ApiError> {
+        self.store
+            .load_allotment(&self.due.tenant, self.due.allotment_id)
+            .await
+    }
+
+    fn plan(&self, state: Self::State) -> Result<Decision<Self::Output>, ApiError> {
+        // Gone, or nothing due (already done by another run, moved by a PATCH): a no-op.
+        let Some((record, grid)) = state else {
+            return Ok(Decision::Answer((0, false)));
+        };
+        Ok(match plan_cutoff_release(&record, &grid, self.now)? {
+            None => Decision::Answer((0, false)),
+            Some(p) => Decision::Apply(p.allotment.plan, (p.released_nights, p.finished)),
+        })
+    }
 }
 
 /// A group's unused rooms of its due nights go back to the pool (a member's own

@@ -15,7 +15,7 @@ fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let (record, grid) = req.allotment(&ctx).await?;
-    Ok(ApiResponse::ok(record.view(&grid))?.with_header("ETag", record.etag()))
+    Ok(ApiResponse::ok(record.representation(&grid))?.with_header("ETag", record.etag()))
 }
 
 #[cfg(test)]

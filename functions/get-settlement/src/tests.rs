@@ -137,11 +137,13 @@ async fn a_cancelled_allotment_owes_nothing() {
         .require_allotment(&t, id.parse().unwrap())
         .await
         .unwrap();
-    assert!(ctx
-        .store
-        .cancel_allotment(&t, &record, &grid, testing::now())
-        .await
-        .unwrap());
+    let cancelled = shared::domain::allotment::plan_cancel(&record, &grid, testing::now())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ctx.store.apply(&t, &cancelled.plan).await.unwrap(),
+        shared::store::Applied::Done
+    );
     let s = settlement(&id).key(&k).send(&FUNCTION, &ctx).await;
     assert_eq!(s.data()["penaltyCents"], "0");
     assert_eq!(s.data()["final"], false);

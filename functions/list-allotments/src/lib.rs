@@ -1,8 +1,7 @@
 //! `GET /v1/allotments?establishmentId=...`: an establishment's allotments ordered by
 //! `periodFrom` then `allotmentId`, filtered and cursor-paginated.
 
-use serde_json::Value;
-use shared::domain::allotment::{AllotmentType, ChannelType, Status};
+use shared::domain::allotment::{AllotmentSummary, AllotmentType, ChannelType, Status};
 use shared::domain::error::ApiError;
 use shared::domain::validate::{date, uuid, QueryParams};
 use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture, Paging};
@@ -52,17 +51,8 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
         .store
         .list_allotments(tenant, est, &filter, paging.limit, after.as_deref())
         .await?;
-    let data: Vec<Value> = records
-        .iter()
-        .map(|r| {
-            let mut v = r.view(&Default::default());
-            // Totals need every night of every allotment: read one allotment for them.
-            if let Value::Object(m) = &mut v {
-                m.remove("totals");
-            }
-            v
-        })
-        .collect();
+    // Totals need every night of every allotment: read one allotment for them.
+    let data: Vec<AllotmentSummary> = records.iter().map(|r| r.summary()).collect();
     Paging::response(&ctx, tenant, &query_id, data, next).await
 }
 

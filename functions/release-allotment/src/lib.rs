@@ -1,9 +1,8 @@
 //! `POST /v1/allotments/{allotmentId}/release`: releases every unpicked room of every
 //! unreleased night now (a manual early cutoff). Idempotent once released.
 
-use shared::domain::allotment::{parse_reason, ReleaseReason, Status};
-use shared::domain::error::ApiError;
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::domain::allotment::{parse_reason, plan_manual_release};
+use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture};
 
 pub const FUNCTION: Function = Function {
     name: "release-allotment",
@@ -16,32 +15,12 @@ fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
 }
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
-    let reason = ReleaseReason::Manual(parse_reason(&req.optional_json_object()?)?);
-    let tenant = req.principal()?.tenant.clone();
-    for _ in 0..5 {
-        let (record, grid) = req.allotment(&ctx).await?;
-        match record.status {
-            Status::Released => return ApiResponse::ok(record.view(&grid)),
-            Status::Cancelled => {
-                return Err(ApiError::InvalidState(
-                    "Cannot release a cancelled allotment".into(),
-                ))
-            }
-            Status::Active => {}
-        }
-        let now = ctx.now_seconds();
-        if ctx
-            .store
-            .release_allotment(&tenant, &record, &grid, record.period_to, &reason, now)
-            .await?
-        {
-            let (record, grid) = req.allotment(&ctx).await?;
-            return Ok(ApiResponse::ok(record.view(&grid))?.with_header("ETag", record.etag()));
-        }
-    }
-    Err(ApiError::Unavailable(
-        "release-allotment: contention".into(),
-    ))
+    let reason = parse_reason(&req.optional_json_object()?)?;
+    // Released before: nothing to write, the current representation.
+    req.change_allotment(&ctx, |record, grid, _| {
+        plan_manual_release(record, grid, reason.clone(), ctx.now_seconds())
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -76,11 +76,16 @@ async fn a_cancelled_allotment_cannot_be_released() {
         .require_allotment(&testing::tenant("acme"), id.parse().unwrap())
         .await
         .unwrap();
-    assert!(ctx
-        .store
-        .cancel_allotment(&testing::tenant("acme"), &record, &grid, testing::now())
-        .await
-        .unwrap());
+    let cancelled = shared::domain::allotment::plan_cancel(&record, &grid, testing::now())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ctx.store
+            .apply(&testing::tenant("acme"), &cancelled.plan)
+            .await
+            .unwrap(),
+        shared::store::Applied::Done
+    );
     release(&id)
         .key(&k)
         .send(&FUNCTION, &ctx)

@@ -6,9 +6,11 @@ use http::HeaderMap;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::command::{Attempt, Command, Decision};
+use crate::domain::allotment::{AllotmentPlan, AllotmentRecord, Grid};
 use crate::domain::auth::Principal;
 use crate::domain::error::ApiError;
-use crate::domain::ids::parse_uuid;
+use crate::domain::ids::{parse_uuid, TenantId};
 use crate::domain::validate::parse_object;
 
 #[derive(Debug, Clone)]
@@ -64,21 +66,37 @@ impl ApiRequest {
 
     /// The allotment of the path, for this tenant (`404` otherwise) and within the
     /// key's establishment scope (`403`).
-    pub async fn allotment(
-        &self,
-        ctx: &super::Ctx,
-    ) -> Result<
-        (
-            crate::domain::allotment::AllotmentRecord,
-            crate::domain::allotment::Grid,
-        ),
-        ApiError,
-    > {
+    pub async fn allotment(&self, ctx: &super::Ctx) -> Result<(AllotmentRecord, Grid), ApiError> {
         let id = self.path_uuid("allotmentId")?;
         let principal = self.principal()?;
         let (record, grid) = ctx.store.require_allotment(&principal.tenant, id).await?;
         principal.check_establishment(record.establishment_id)?;
         Ok((record, grid))
+    }
+
+    /// Runs a command on the allotment of the path (`command::execute`): each round
+    /// reads it as [`Self::allotment`] does and `plan` decides on it (`None`: nothing
+    /// to write); the answer is the representation of what the plan leaves (or of the
+    /// allotment read), with its `ETag`.
+    pub async fn change_allotment<F>(
+        &self,
+        ctx: &super::Ctx,
+        plan: F,
+    ) -> Result<super::ApiResponse, ApiError>
+    where
+        F: Fn(&AllotmentRecord, &Grid, Attempt) -> Result<Option<AllotmentPlan>, ApiError> + Sync,
+    {
+        let command = AllotmentCommand {
+            ctx,
+            req: self,
+            tenant: self.principal()?.tenant.clone(),
+            plan,
+        };
+        let (record, grid) = crate::command::execute(&ctx.store, &command).await?;
+        Ok(
+            super::ApiResponse::ok(record.representation(&grid))?
+                .with_header("ETag", record.etag()),
+        )
     }
 
     /// The capacity group of the path, for this tenant (`404` otherwise) and within
@@ -107,6 +125,41 @@ impl ApiRequest {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The command of [`ApiRequest::change_allotment`].
+struct AllotmentCommand<'a, F> {
+    ctx: &'a super::Ctx,
+    req: &'a ApiRequest,
+    tenant: TenantId,
+    plan: F,
+}
+
+impl<F> Command for AllotmentCommand<'_, F>
+where
+    F: Fn(&AllotmentRecord, &Grid, Attempt) -> Result<Option<AllotmentPlan>, ApiError> + Sync,
+{
+    type State = (AllotmentRecord, Grid, Attempt);
+    type Output = (AllotmentRecord, Grid);
+
+    fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    async fn load(&self, attempt: Attempt) -> Result<Self::State, ApiError> {
+        let (record, grid) = self.req.allotment(self.ctx).await?;
+        Ok((record, grid, attempt))
+    }
+
+    fn plan(
+        &self,
+        (record, grid, attempt): Self::State,
+    ) -> Result<Decision<Self::Output>, ApiError> {
+        Ok(match (self.plan)(&record, &grid, attempt)? {
+            Some(p) => Decision::Apply(p.plan, (p.record, p.grid)),
+            None => Decision::Answer((record, grid)),
+        })
     }
 }
 

@@ -202,14 +202,7 @@ impl Store {
                 Change::EstablishmentHolds {
                     establishment_id,
                     delta,
-                } => {
-                    let (pk, sk) = keys::establishment(t, *establishment_id);
-                    let mut e = Expr::new();
-                    e.require("attribute_exists(PK)");
-                    let holds = e.name("activeHolds");
-                    e.add(&holds, *delta);
-                    items.push(e.update(table, key(pk, sk))?);
-                }
+                } => items.push(establishment_holds(table, t, *establishment_id, *delta)?),
                 Change::Pickup { pickup, guard } => {
                     let item = super::pickups::pickup_item(t, pickup)?;
                     let mut e = Expr::new();
@@ -309,6 +302,21 @@ impl Store {
         }
         Ok(items)
     }
+}
+
+/// The establishment's count of active holds moved by `delta` (it must exist).
+pub(super) fn establishment_holds(
+    table: &str,
+    t: &TenantId,
+    establishment_id: Uuid,
+    delta: i64,
+) -> Result<TransactWriteItem, ApiError> {
+    let (pk, sk) = keys::establishment(t, establishment_id);
+    let mut e = Expr::new();
+    e.require("attribute_exists(PK)");
+    let holds = e.name("activeHolds");
+    e.add(&holds, delta);
+    e.update(table, key(pk, sk))
 }
 
 /// A record written whole under its guard.

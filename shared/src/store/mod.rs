@@ -29,7 +29,7 @@ use crate::domain::error::ApiError;
 use crate::domain::ids::TenantId;
 use uuid::Uuid;
 
-pub use allotments::{initial_entries, AllotmentFilter};
+pub use allotments::AllotmentFilter;
 pub use api_keys::StoredKey;
 pub use apply::{Applied, MAX_TRANSACTION_ITEMS};
 
@@ -298,18 +298,66 @@ impl Store {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let resp = query
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error(op, e))?;
-            items.extend(resp.items().iter().cloned());
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(items),
+            let (page, next) = self.query_page(op, &query, None, start).await?;
+            items.extend(page);
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok(items),
             }
         }
+    }
+
+    /// One page of a query (of at most `limit` items read) from `start`: its items
+    /// and the key the next page starts from (`None` after the last).
+    pub(crate) async fn query_page(
+        &self,
+        op: &str,
+        query: &aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        limit: Option<i32>,
+        start: Option<attr::Item>,
+    ) -> Result<(Vec<attr::Item>, Option<attr::Item>), ApiError> {
+        let resp = query
+            .clone()
+            .set_limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error(op, e))?;
+        let next = resp.last_evaluated_key().filter(|k| !k.is_empty()).cloned();
+        Ok((resp.items().to_vec(), next))
+    }
+
+    /// A query of one partition of the list index (`GSI1`).
+    pub(crate) fn list_index(
+        &self,
+        pk: String,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI1)
+            .expression_attribute_names("#pk", keys::GSI1PK)
+            .expression_attribute_values(":pk", attr::s(pk))
+    }
+
+    /// A strongly consistent query of one partition's items whose sort keys lie in
+    /// `[lo, hi]`, in sort key order (`scan_index_forward(false)` for the reverse).
+    pub(crate) fn sort_key_range(
+        &self,
+        pk: String,
+        lo: &str,
+        hi: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client()
+            .query()
+            .table_name(self.table())
+            .consistent_read(true)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", attr::s(pk))
+            .expression_attribute_values(":lo", attr::s(lo))
+            .expression_attribute_values(":hi", attr::s(hi))
     }
 
     /// One item by key, strongly consistent.

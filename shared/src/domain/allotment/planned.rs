@@ -1,0 +1,47 @@
+//! What a command on one allotment decided.
+
+use super::grid::Grid;
+use super::record::AllotmentRecord;
+use crate::domain::plan::{month_writes, Change, Guard, Plan};
+
+/// A command's plan and the record and grid it leaves once applied: the command
+/// answers their representation without reading them back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllotmentPlan {
+    pub plan: Plan,
+    pub record: AllotmentRecord,
+    pub grid: Grid,
+}
+
+impl AllotmentPlan {
+    /// A change of an allotment that exists: `next` replaces the header read (guarded
+    /// by the version read), the `nights` of `grid` take their new values, and the
+    /// `other` changes come with them.
+    pub fn change(
+        read: &AllotmentRecord,
+        next: AllotmentRecord,
+        grid: &Grid,
+        nights: Grid,
+        other: impl IntoIterator<Item = Change>,
+    ) -> Self {
+        let mut plan = Plan::new();
+        plan.push(Change::Allotment {
+            record: Box::new(next.clone()),
+            guard: Guard::Version(read.version),
+        });
+        plan.push(Change::AllotmentNights {
+            allotment_id: read.allotment_id,
+            months: month_writes(grid, &nights),
+        });
+        for change in other {
+            plan.push(change);
+        }
+        let mut next_grid = grid.clone();
+        next_grid.extend(nights);
+        AllotmentPlan {
+            plan,
+            record: next,
+            grid: next_grid,
+        }
+    }
+}

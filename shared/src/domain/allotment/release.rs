@@ -1,0 +1,387 @@
+//! Releasing nights: manually (the rest of the period, now) or at cutoff (the nights
+//! due). A released night keeps the rooms picked up from the allotment's own
+//! allocation and gives the rest back to the pool; the rooms a capacity group
+//! supplied stay the group's.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::grid::{Grid, GridNight};
+use super::history::{AllocationEntry, NightChange};
+use super::planned::AllotmentPlan;
+use super::record::AllotmentRecord;
+use super::terms::Status;
+use crate::domain::error::ApiError;
+use crate::domain::ids::UnitTypeId;
+use crate::domain::plan::{Change, PoolDelta};
+
+/// Why nights are released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseReason {
+    Cutoff,
+    Manual(Option<String>),
+}
+
+impl ReleaseReason {
+    pub fn memo(&self) -> String {
+        match self {
+            ReleaseReason::Cutoff => "released at cutoff".into(),
+            ReleaseReason::Manual(None) => "released manually".into(),
+            ReleaseReason::Manual(Some(r)) => format!("released manually: {r}"),
+        }
+    }
+}
+
+/// A release's plan, with what the cutoff run reports of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleasePlan {
+    pub allotment: AllotmentPlan,
+    /// Nights released (one per unit type and night).
+    pub released_nights: u64,
+    /// The allotment has no night left: it becomes `released`.
+    pub finished: bool,
+}
+
+/// Releases every unreleased night up to `through` (at most the period's end) of an
+/// active allotment: on each, `allocated` becomes the rooms picked up from its own
+/// allocation, `released = contracted - allocated`, `releasedAt` its own release
+/// moment at cutoff (so a late or repeated run writes what a timely one would) or
+/// `now` for a manual release, and the difference goes back to the pool. One history
+/// entry per unit type, under the next version; `releasedThrough` moves to `through`;
+/// once no night is left the allotment is `released` and the establishment's holds
+/// go down by one. A manual release also records `manuallyReleasedAt`.
+pub fn plan_release(
+    record: &AllotmentRecord,
+    grid: &Grid,
+    through: NaiveDate,
+    reason: &ReleaseReason,
+    now: DateTime<Utc>,
+) -> Result<ReleasePlan, ApiError> {
+    record.require_active("release")?;
+    let through = through.min(record.period_to);
+    let mut next = record.next_version(now);
+    next.released_through = Some(record.released_through.map_or(through, |p| p.max(through)));
+    let finished = next.released_through == Some(record.period_to);
+    if finished {
+        next.status = Status::Released;
+    }
+    if let ReleaseReason::Manual(_) = reason {
+        next.manually_released_at = Some(now);
+    }
+
+    let mut nights = Grid::new();
+    let mut returned = Vec::new();
+    let mut by_unit: BTreeMap<&UnitTypeId, Vec<NightChange>> = BTreeMap::new();
+    for ((unit, date), n) in grid {
+        if *date > through || record.is_night_released(*date) {
+            continue;
+        }
+        let released_at = match reason {
+            ReleaseReason::Cutoff => record.cutoff_rule().night_moment(*date),
+            ReleaseReason::Manual(_) => now,
+        };
+        let kept = n.own_picked_up();
+        nights.insert(
+            (unit.clone(), *date),
+            GridNight {
+                allocated: kept,
+                released: n.contracted - kept,
+                released_at: Some(released_at),
+                ..n.clone()
+            },
+        );
+        by_unit.entry(unit).or_default().push(NightChange {
+            date: *date,
+            previous_quantity: n.allocated,
+            quantity: kept,
+        });
+        returned.push(PoolDelta::allot(unit, *date, kept - n.allocated));
+    }
+    let entries: Vec<AllocationEntry> = by_unit
+        .into_iter()
+        .filter_map(|(unit, changes)| {
+            AllocationEntry::new(record.allotment_id, unit, changes, Some(reason.memo()), now)
+        })
+        .collect();
+
+    let mut other = vec![
+        Change::History {
+            allotment_id: record.allotment_id,
+            version: next.version,
+            entries,
+        },
+        Change::Pool {
+            establishment_id: record.establishment_id,
+            nights: returned,
+        },
+    ];
+    if finished {
+        other.push(Change::EstablishmentHolds {
+            establishment_id: record.establishment_id,
+            delta: -1,
+        });
+    }
+    let released_nights = nights.len() as u64;
+    Ok(ReleasePlan {
+        allotment: AllotmentPlan::change(record, next, grid, nights, other),
+        released_nights,
+        finished,
+    })
+}
+
+/// `POST .../release`: every unreleased night now. `None` when it is already
+/// released (nothing to write: the answer is the current representation);
+/// `409 INVALID_STATE` when cancelled.
+pub fn plan_manual_release(
+    record: &AllotmentRecord,
+    grid: &Grid,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Option<AllotmentPlan>, ApiError> {
+    match record.status {
+        Status::Released => Ok(None),
+        Status::Cancelled => Err(ApiError::InvalidState(
+            "Cannot release a cancelled allotment".into(),
+        )),
+        Status::Active => {
+            let through = record.period_to;
+            plan_release(record, grid, through, &ReleaseReason::Manual(reason), now)
+                .map(|p| Some(p.allotment))
+        }
+    }
+}
+
+/// The scheduled release at `now`: the nights due (`None` when none is, e.g. done by
+/// another run, moved by a `PATCH`, or no longer active).
+pub fn plan_cutoff_release(
+    record: &AllotmentRecord,
+    grid: &Grid,
+    now: DateTime<Utc>,
+) -> Result<Option<ReleasePlan>, ApiError> {
+    match record.due_through(now) {
+        None => Ok(None),
+        Some(through) => plan_release(record, grid, through, &ReleaseReason::Cutoff, now).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{allotment, at, created, d, now, read};
+    use super::*;
+    use crate::domain::plan::Guard;
+    use serde_json::json;
+
+    #[test]
+    fn refusals_and_nothing_to_do() {
+        let (record, grid) = allotment();
+        let mut cancelled = record.clone();
+        cancelled.status = Status::Cancelled;
+        let mut released = record.clone();
+        released.status = Status::Released;
+        released.released_through = Some(record.period_to);
+        let reason = ReleaseReason::Manual(None);
+        for (case, r) in [("cancelled", &cancelled), ("released", &released)] {
+            let err = plan_release(r, &grid, r.period_to, &reason, now()).unwrap_err();
+            assert_eq!(err.code(), "INVALID_STATE", "{case}");
+        }
+        let manual = [
+            (&cancelled, Some("INVALID_STATE")),
+            (&released, None), // released again: nothing to write
+        ];
+        for (r, code) in manual {
+            match plan_manual_release(r, &grid, None, now()) {
+                Ok(planned) => assert!(code.is_none() && planned.is_none()),
+                Err(e) => assert_eq!(Some(e.code()), code),
+            }
+        }
+        // Nothing due yet, or no longer active: the cutoff writes nothing.
+        let cutoff = [
+            (&record, "2026-08-01T21:59:59Z"),
+            (&cancelled, "2026-09-30T00:00:00Z"),
+            (&released, "2026-09-30T00:00:00Z"),
+        ];
+        for (r, time) in cutoff {
+            assert_eq!(
+                plan_cutoff_release(r, &grid, at(time)).unwrap(),
+                None,
+                "{time}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_manual_release_plans_every_night_now() {
+        let (record, grid) = allotment();
+        let mut half = record.clone();
+        half.released_through = Some(d("2026-09-03"));
+        let cases = [
+            // (record, reason, nights released, memo)
+            (&record, None, 7, "released manually"),
+            (
+                &half,
+                Some("overbooked".to_string()),
+                4,
+                "released manually: overbooked",
+            ),
+        ];
+        for (r, reason, count, memo) in cases {
+            let p = plan_manual_release(r, &grid, reason, now())
+                .unwrap()
+                .unwrap();
+            let (next, guard) = read::header(&p.plan).unwrap();
+            assert_eq!(guard, Guard::Version(r.version));
+            assert_eq!(next, &p.record, "the answer is the planned record");
+            assert_eq!(next.version, r.version + 1);
+            assert_eq!(next.status, Status::Released);
+            assert_eq!(next.released_through, Some(d("2026-09-07")));
+            assert_eq!(next.manually_released_at, Some(now()));
+            assert_eq!(next.updated_at, now());
+            let nights = read::nights(&p.plan);
+            assert_eq!(nights.len(), count, "only unreleased nights");
+            for (unit, date, n) in &nights {
+                let kept = if *date == d("2026-09-02") { 3 } else { 0 };
+                assert_eq!(
+                    (unit.as_str(), n.allocated, n.released),
+                    ("dbl", kept, 10 - kept)
+                );
+                assert_eq!(n.released_at, Some(now()));
+                assert_eq!(p.grid[&(super::super::fixtures::u(unit), *date)], *n);
+            }
+            let returned: i64 = read::pool(&p.plan).iter().map(|(_, _, a)| a).sum();
+            assert_eq!(
+                returned,
+                -(10 * count as i64 - if count == 7 { 3 } else { 0 })
+            );
+            let (version, entries) = read::history(&p.plan).unwrap();
+            assert_eq!(version, next.version, "history under the next version");
+            assert_eq!(entries.len(), 1, "one entry per unit type");
+            assert_eq!(entries[0].memo.as_deref(), Some(memo));
+            assert_eq!(entries[0].previous_quantity, Some(10));
+            assert_eq!(read::holds(&p.plan), Some(-1), "finished");
+        }
+    }
+
+    #[test]
+    fn the_cutoff_releases_what_is_due_at_each_nights_own_moment() {
+        // Rolling release of 2 days before a fixed cutoff of 5 Sep (Paris): night
+        // `d` goes at 00:00 local on `d - 2`, every night left on 6 Sep 00:00.
+        let (rolling, grid) = created(json!({"cutoffDate": "2026-09-05", "releaseDays": 2}));
+        // A tentative option ignores its release days: whole at the fixed cutoff.
+        let (option, option_grid) = created(json!({"allotmentType": "tentative",
+            "releaseDays": 30, "penaltyPerRoomNightCents": null}));
+        let mut half = rolling.clone();
+        half.released_through = Some(d("2026-09-03"));
+        let cases = [
+            // (record, grid, run at, released through, nights, finished, first moment)
+            (
+                &rolling,
+                &grid,
+                "2026-08-29T22:00:00Z",
+                "2026-09-01",
+                1,
+                false,
+                "2026-08-29T22:00:00Z",
+            ),
+            (
+                &rolling,
+                &grid,
+                "2026-08-31T22:30:00Z",
+                "2026-09-03",
+                3,
+                false,
+                "2026-08-29T22:00:00Z",
+            ),
+            (
+                &half,
+                &grid,
+                "2026-09-01T22:00:00Z",
+                "2026-09-04",
+                1,
+                false,
+                "2026-09-01T22:00:00Z",
+            ),
+            (
+                &half,
+                &grid,
+                "2026-09-05T22:00:00Z",
+                "2026-09-07",
+                4,
+                true,
+                "2026-09-01T22:00:00Z",
+            ),
+            (
+                &option,
+                &option_grid,
+                "2026-08-01T22:00:00Z",
+                "2026-09-07",
+                7,
+                true,
+                "2026-08-01T22:00:00Z",
+            ),
+        ];
+        for (r, g, time, through, count, finished, first) in cases {
+            let p = plan_cutoff_release(r, g, at(time)).unwrap().unwrap();
+            assert_eq!((p.released_nights, p.finished), (count, finished), "{time}");
+            let next = &p.allotment.record;
+            assert_eq!(next.released_through, Some(d(through)), "{time}");
+            assert_eq!(
+                next.status,
+                if finished {
+                    Status::Released
+                } else {
+                    Status::Active
+                }
+            );
+            assert_eq!(next.manually_released_at, None);
+            let nights = read::nights(&p.allotment.plan);
+            assert_eq!(nights.len() as u64, count);
+            assert_eq!(nights[0].2.released_at, Some(at(first)), "{time}");
+            for (_, date, n) in &nights {
+                assert_eq!(n.released_at, Some(r.cutoff_rule().night_moment(*date)));
+                assert_eq!((n.allocated, n.released), (0, 10));
+            }
+            assert_eq!(read::pool(&p.allotment.plan).len() as u64, count);
+            assert_eq!(
+                read::holds(&p.allotment.plan),
+                finished.then_some(-1),
+                "{time}"
+            );
+            let (_, entries) = read::history(&p.allotment.plan).unwrap();
+            assert_eq!(entries[0].memo.as_deref(), Some("released at cutoff"));
+        }
+    }
+
+    #[test]
+    fn group_rooms_stay_the_groups() {
+        let (record, mut grid) = allotment();
+        let night = grid
+            .get_mut(&(super::super::fixtures::u("dbl"), d("2026-09-02")))
+            .unwrap();
+        night.from_group = 1; // 3 picked up, 1 of them from the group
+        let p = plan_release(
+            &record,
+            &grid,
+            d("2026-09-02"),
+            &ReleaseReason::Cutoff,
+            now(),
+        )
+        .unwrap();
+        let nights = read::nights(&p.allotment.plan);
+        let second = &nights[1].2;
+        assert_eq!(
+            (second.allocated, second.picked_up, second.from_group),
+            (2, 3, 1)
+        );
+        assert_eq!(second.released, 8);
+        assert_eq!(second.remaining(), 0);
+        assert_eq!(
+            read::pool(&p.allotment.plan)
+                .iter()
+                .map(|(_, _, a)| *a)
+                .collect::<Vec<_>>(),
+            [-10, -8]
+        );
+        assert_eq!(read::holds(&p.allotment.plan), None, "nights are left");
+    }
+}
