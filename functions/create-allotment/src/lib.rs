@@ -1,7 +1,7 @@
 //! `POST /v1/allotments`: creates an allotment, takes its rooms from the pool for
 //! every night and unit type (all or nothing) and arms its cutoff.
 
-use shared::command::{execute, Attempt, Command, Decision};
+use shared::command::{Attempt, Command, Decision};
 use shared::domain::allotment::{
     creation_months, peek_establishment_id, plan_create, AllotmentRecord, CreationDetails, Grid,
     NewAllotment,
@@ -9,7 +9,9 @@ use shared::domain::allotment::{
 use shared::domain::error::ApiError;
 use shared::domain::establishment::Establishment;
 use shared::domain::ids::TenantId;
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{
+    run_command, Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture,
+};
 use uuid::Uuid;
 
 pub const FUNCTION: Function = Function {
@@ -50,13 +52,15 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
         establishment,
         now,
     };
-    let (record, grid) = execute(&ctx.store, &command).await?;
-    Ok(ApiResponse::created(record.representation(&grid))?
-        .with_header(
-            "Location",
-            format!("/v1/allotments/{}", record.allotment_id),
-        )
-        .with_header("ETag", record.etag()))
+    run_command(&req, &ctx.store, &command, |(record, grid)| {
+        Ok(ApiResponse::created(record.representation(grid))?
+            .with_header(
+                "Location",
+                format!("/v1/allotments/{}", record.allotment_id),
+            )
+            .with_header("ETag", record.etag()))
+    })
+    .await
 }
 
 struct CreateAllotment<'a> {

@@ -92,11 +92,11 @@ impl ApiRequest {
             tenant: self.principal()?.tenant.clone(),
             plan,
         };
-        let (record, grid) = crate::command::execute(&ctx.store, &command).await?;
-        Ok(
-            super::ApiResponse::ok(record.representation(&grid))?
-                .with_header("ETag", record.etag()),
-        )
+        super::run_command(self, &ctx.store, &command, |(record, grid)| {
+            Ok(super::ApiResponse::ok(record.representation(grid))?
+                .with_header("ETag", record.etag()))
+        })
+        .await
     }
 
     /// The capacity group of the path, for this tenant (`404` otherwise) and within

@@ -380,6 +380,31 @@ pub async fn set_active_holds(store: &Store, tenant_name: &str, est: Uuid, holds
     set_counter(store, key, "activeHolds", holds).await;
 }
 
+/// Writes a lock of the earlier, lock-based idempotency design that never completed
+/// (its request died): `state = pending` under the key.
+pub async fn put_pending_idempotency_lock(store: &Store, tenant_name: &str, key: &str, fp: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let digest = crate::domain::idempotency::key_digest(key);
+    let at = now().timestamp();
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item(
+            crate::store::keys::PK,
+            AttributeValue::S(format!("T#{tenant_name}#IDEM#{digest}")),
+        )
+        .item(crate::store::keys::SK, AttributeValue::S("IDEM".into()))
+        .item("fp", AttributeValue::S(fp.into()))
+        .item("state", AttributeValue::S("pending".into()))
+        .item("owner", AttributeValue::S("gone".into()))
+        .item("createdAt", AttributeValue::N(at.to_string()))
+        .item("lockUntil", AttributeValue::N((at + 60).to_string()))
+        .send()
+        .await
+        .expect("put a pending lock");
+}
+
 /// A context whose store cannot be reached (nothing listens on the port).
 pub fn unreachable_ctx() -> Ctx {
     Ctx::with_now(Store::local("http://127.0.0.1:9", "unreachable"), now())
