@@ -351,14 +351,16 @@ mod tests {
             name: Some("Taken".into()),
             ..GroupPatch::default()
         };
-        let cases: Vec<(
-            &str,
+        /// (case, patch, If-Match, new members as read, details read, code)
+        type Case = (
+            &'static str,
             GroupPatch,
             Option<i64>,
             Candidates,
             Option<GroupDetails>,
-            &str,
-        )> = vec![
+            &'static str,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "a stale If-Match",
                 renamed.clone(),
@@ -488,7 +490,15 @@ mod tests {
     fn a_resize_writes_only_the_nights_that_change() {
         let mut g = loaded(2);
         g.record.released_through = Some(d("2026-09-02"));
-        let cases: Vec<(&str, i64, &str, Vec<(&str, i64, i64)>, Vec<i64>)> = vec![
+        /// (case, quantity, unit type, nights written as (unit/date, shared, used), pool)
+        type Case = (
+            &'static str,
+            i64,
+            &'static str,
+            Vec<(&'static str, i64, i64)>,
+            Vec<i64>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "up, the unreleased nights",
                 7,

@@ -386,9 +386,10 @@ mod tests {
         );
     }
 
-    /// (case, state, pickup, own per night, group per night)
     #[test]
     fn a_pickup_plans_its_item_counters_nights_group_and_pool() {
+        /// (case, state, pickup, own rooms per night, group rooms per night)
+        type Case = (&'static str, PickupState, NewPickup, Vec<i64>, Vec<i64>);
         let (record, mut grid) = allotment();
         for n in grid.values_mut() {
             n.picked_up = 9;
@@ -396,7 +397,7 @@ mod tests {
         let blind = PickupState::Blind {
             establishment_id: ESTABLISHMENT,
         };
-        let cases: Vec<(&str, PickupState, NewPickup, Vec<i64>, Vec<i64>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "blind: every room from the allotment",
                 blind,
