@@ -4,11 +4,10 @@
 //! partition). Every write of a group is a planned command (`domain::group`) applied
 //! by `Store::apply`; this file maps items to records.
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 use uuid::Uuid;
 
 use super::attr::{get_n, get_s, key, n, s, Item};
-use super::{keys, sdk_error, Store};
+use super::{keys, Store};
 use crate::domain::error::ApiError;
 use crate::domain::group::{Candidate, Candidates, GroupRecord};
 use crate::domain::ids::TenantId;
@@ -143,45 +142,6 @@ impl Store {
                 (*id, candidate)
             })
             .collect())
-    }
-
-    /// Items by key, strongly consistent, 100 keys per request, unprocessed keys
-    /// retried. Absent items are absent.
-    async fn batch_get(&self, op: &str, wanted: Vec<Item>) -> Result<Vec<Item>, ApiError> {
-        let mut out = Vec::new();
-        for chunk in wanted.chunks(100) {
-            let mut pending = chunk.to_vec();
-            for round in 1.. {
-                if pending.is_empty() {
-                    break;
-                }
-                if round > 10 {
-                    return Err(ApiError::Unavailable(format!("{op}: unprocessed keys")));
-                }
-                let req = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| ApiError::Internal(format!("{op}: {e}")))?;
-                let resp = self
-                    .client()
-                    .batch_get_item()
-                    .request_items(self.table(), req)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error(op, e))?;
-                if let Some(items) = resp.responses().and_then(|r| r.get(self.table())) {
-                    out.extend(items.iter().cloned());
-                }
-                if let Some(left) = resp.unprocessed_keys().and_then(|u| u.get(self.table())) {
-                    pending = left.keys().to_vec();
-                    if !pending.is_empty() {
-                        tokio::time::sleep(std::time::Duration::from_millis(20 * round)).await;
-                    }
-                }
-            }
-        }
-        Ok(out)
     }
 
     /// A page of an establishment's groups ordered by name, after the position `after`.

@@ -263,26 +263,11 @@ pub(crate) mod fixtures {
 
     use super::*;
     use crate::domain::allotment::{initial_grid, AllotmentRecord, Grid, NewAllotment};
-    use crate::domain::dates::parse_date;
     use crate::domain::group::{GroupGrid, GroupNight, LoadedGroup, NewGroup};
 
-    pub fn d(s: &str) -> NaiveDate {
-        parse_date(s).unwrap()
-    }
-
-    pub fn u(s: &str) -> UnitTypeId {
-        UnitTypeId::parse(s).unwrap()
-    }
-
-    pub fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
+    pub use crate::domain::group::fixtures::{d, now, u, ESTABLISHMENT, GROUP};
 
     pub const ALLOTMENT: Uuid = Uuid::from_u128(0xa);
-    pub const ESTABLISHMENT: Uuid = Uuid::from_u128(0xe);
-    pub const GROUP: Uuid = Uuid::from_u128(0x9);
     pub const PICKUP: Uuid = Uuid::from_u128(0x1);
 
     pub fn allotment() -> (AllotmentRecord, Grid) {
