@@ -65,7 +65,7 @@ async fn check_invariants(ctx: &Ctx, est: Uuid, group: Uuid) {
                         .or_default() += draw.quantity;
                 }
             }
-            for d in p.nights().iter() {
+            for d in p.nights().unwrap().iter() {
                 *from_pickups.entry((p.unit_type_id.clone(), d)).or_default() += p.quantity;
             }
         }

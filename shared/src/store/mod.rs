@@ -374,6 +374,49 @@ impl Store {
             .map_err(|e| sdk_error(op, e))?;
         Ok(resp.item().cloned())
     }
+
+    /// Items by key, strongly consistent, 100 keys per request, unprocessed keys
+    /// retried. Absent items are absent.
+    pub(crate) async fn batch_get(
+        &self,
+        op: &str,
+        wanted: Vec<attr::Item>,
+    ) -> Result<Vec<attr::Item>, ApiError> {
+        let mut out = Vec::new();
+        for chunk in wanted.chunks(100) {
+            let mut pending = chunk.to_vec();
+            for round in 1.. {
+                if pending.is_empty() {
+                    break;
+                }
+                if round > 10 {
+                    return Err(ApiError::Unavailable(format!("{op}: unprocessed keys")));
+                }
+                let req = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| ApiError::Internal(format!("{op}: {e}")))?;
+                let resp = self
+                    .client()
+                    .batch_get_item()
+                    .request_items(self.table(), req)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(op, e))?;
+                if let Some(items) = resp.responses().and_then(|r| r.get(self.table())) {
+                    out.extend(items.iter().cloned());
+                }
+                if let Some(left) = resp.unprocessed_keys().and_then(|u| u.get(self.table())) {
+                    pending = left.keys().to_vec();
+                    if !pending.is_empty() {
+                        tokio::time::sleep(std::time::Duration::from_millis(20 * round)).await;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Store {

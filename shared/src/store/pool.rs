@@ -10,8 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
@@ -213,53 +212,19 @@ impl Store {
         est: Uuid,
         wanted: &[(UnitTypeId, Month)],
     ) -> Result<HashMap<(UnitTypeId, Month), MonthNights>, ApiError> {
+        let wanted = wanted
+            .iter()
+            .map(|(ut, m)| {
+                let (pk, sk) = keys::pool(t, est, ut, *m);
+                key(pk, sk)
+            })
+            .collect();
         let mut out = HashMap::new();
-        for chunk in wanted.chunks(100) {
-            let mut pending: Vec<Item> = chunk
-                .iter()
-                .map(|(ut, m)| {
-                    let (pk, sk) = keys::pool(t, est, ut, *m);
-                    key(pk, sk)
-                })
-                .collect();
-            let mut rounds = 0;
-            while !pending.is_empty() {
-                rounds += 1;
-                if rounds > 10 {
-                    return Err(ApiError::Unavailable(
-                        "read_pool_months: unprocessed keys".into(),
-                    ));
-                }
-                let req = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| ApiError::Internal(format!("batch get: {e}")))?;
-                let resp = self
-                    .client()
-                    .batch_get_item()
-                    .request_items(self.table(), req)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("read_pool_months", e))?;
-                for item in resp
-                    .responses()
-                    .and_then(|r| r.get(self.table()))
-                    .into_iter()
-                    .flatten()
-                {
-                    let sk = get_s(item, keys::SK)?;
-                    let (ut, m) = keys::parse_pool_sk(sk)
-                        .ok_or_else(|| ApiError::Internal("pool sort key".into()))?;
-                    out.insert((ut, m), parse_nights(item)?);
-                }
-                if let Some(left) = resp.unprocessed_keys().and_then(|u| u.get(self.table())) {
-                    pending = left.keys().to_vec();
-                    if !pending.is_empty() {
-                        tokio::time::sleep(std::time::Duration::from_millis(20 * rounds)).await;
-                    }
-                }
-            }
+        for item in self.batch_get("read_pool_months", wanted).await? {
+            let sk = get_s(&item, keys::SK)?;
+            let (ut, m) = keys::parse_pool_sk(sk)
+                .ok_or_else(|| ApiError::Internal("pool sort key".into()))?;
+            out.insert((ut, m), parse_nights(&item)?);
         }
         Ok(out)
     }
