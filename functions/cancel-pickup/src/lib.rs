@@ -1,11 +1,17 @@
 //! `POST /v1/allotments/{allotmentId}/pickups/{pickupId}/cancel`: each room goes back
-//! to the allotment on nights not yet released, to the pool on released ones.
-//! Repeating it is a no-op.
+//! where it came from (see `plan_pickup_cancel`). Repeating it is a no-op.
 
+use shared::command::{Attempt, Command, Decision};
+use shared::domain::allotment::AllotmentRecord;
 use shared::domain::error::ApiError;
-use shared::domain::pickup::PickupStatus;
+use shared::domain::group::GroupRecord;
+use shared::domain::ids::TenantId;
+use shared::domain::pickup::{plan_pickup_cancel, Pickup, PickupStatus, PickupView};
 use shared::domain::validate::Fields;
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{
+    run_command, Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture,
+};
+use uuid::Uuid;
 
 pub const FUNCTION: Function = Function {
     name: "cancel-pickup",
@@ -20,45 +26,60 @@ fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     // The body is optional and carries nothing: any field is unknown.
     Fields::new(&req.optional_json_object()?).finish()?;
-    let pickup_id = req.path_uuid("pickupId")?;
-    let tenant = req.principal()?.tenant.clone();
-    for _ in 0..8 {
-        let (record, _) = req.allotment(&ctx).await?;
-        let pickup = ctx
+    let command = CancelPickup {
+        ctx: &ctx,
+        req: &req,
+        tenant: req.principal()?.tenant.clone(),
+        pickup_id: req.path_uuid("pickupId")?,
+    };
+    run_command(&req, &ctx.store, &command, |pickup| ApiResponse::ok(pickup)).await
+}
+
+struct CancelPickup<'a> {
+    ctx: &'a Ctx,
+    req: &'a ApiRequest,
+    tenant: TenantId,
+    pickup_id: Uuid,
+}
+
+impl Command for CancelPickup<'_> {
+    /// The allotment, the pickup, and the group it drew on.
+    type State = (AllotmentRecord, Pickup, Option<GroupRecord>);
+    type Output = PickupView;
+
+    fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    async fn load(&self, _: Attempt) -> Result<Self::State, ApiError> {
+        let (record, _) = self.req.allotment(self.ctx).await?;
+        let pickup = self
+            .ctx
             .store
-            .get_pickup(&tenant, record.allotment_id, pickup_id)
+            .get_pickup(&self.tenant, record.allotment_id, self.pickup_id)
             .await?
             .ok_or_else(|| ApiError::NotFound("No such pickup".into()))?;
-        if pickup.status == PickupStatus::Cancelled {
-            return ApiResponse::ok(&pickup);
-        }
-        let group_released_through = match pickup.capacity_group_id {
-            Some(g) => ctx
+        let group = match pickup.capacity_group_id {
+            Some(g) if pickup.status == PickupStatus::Active => self
+                .ctx
                 .store
-                .load_group(&tenant, g)
+                .load_group(&self.tenant, g)
                 .await?
-                .and_then(|g| g.record.released_through),
-            None => None,
+                .map(|g| g.record),
+            _ => None,
         };
-        if ctx
-            .store
-            .cancel_pickup(
-                &tenant,
-                &record,
-                &pickup,
-                group_released_through,
-                ctx.now_seconds(),
-            )
-            .await?
-        {
-            let done = ctx
-                .store
-                .get_pickup(&tenant, record.allotment_id, pickup_id)
-                .await?;
-            return ApiResponse::ok(done.unwrap_or(pickup));
-        }
+        Ok((record, pickup, group))
     }
-    Err(ApiError::Unavailable("cancel-pickup: contention".into()))
+
+    fn plan(&self, (record, pickup, group): Self::State) -> Result<Decision<PickupView>, ApiError> {
+        let planned = plan_pickup_cancel(&record, &pickup, group.as_ref(), self.ctx.now_seconds())?;
+        let view = planned.pickup.view();
+        Ok(if planned.plan.is_empty() {
+            Decision::Answer(view)
+        } else {
+            Decision::Apply(planned.plan, view)
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,16 @@
 //! `POST /v1/capacity-groups`: sets rooms aside from the pool for member allotments
 //! to share. Rooms, name and member claims are taken in one transaction.
 
-use shared::domain::allotment::{Status, UnitAllocation};
-use shared::domain::error::{ApiError, FieldIssue};
-use shared::domain::group::{GroupNight, GroupRecord, NewGroup};
+use shared::command::{Attempt, Command, Decision};
+use shared::domain::dates::Month;
+use shared::domain::error::ApiError;
+use shared::domain::establishment::Establishment;
+use shared::domain::group::{plan_group_creation, Candidates, GroupDetails, LoadedGroup, NewGroup};
+use shared::domain::ids::TenantId;
 use shared::domain::validate::uuid;
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
-use shared::store::groups::GroupGrid;
+use shared::http::{
+    run_command, Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture,
+};
 use uuid::Uuid;
 
 pub const FUNCTION: Function = Function {
@@ -37,69 +41,77 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let new = NewGroup::parse(&obj, today)?;
     let establishment =
         establishment.ok_or_else(|| ApiError::NotFound("No such establishment".into()))?;
+    let command = CreateGroup {
+        ctx: &ctx,
+        tenant: tenant.clone(),
+        group_id: Uuid::new_v4(),
+        establishment,
+        new,
+    };
+    run_command(&req, &ctx.store, &command, |g| {
+        Ok(ApiResponse::created(g.record.view(&g.grid))?
+            .with_header(
+                "Location",
+                format!("/v1/capacity-groups/{}", g.record.capacity_group_id),
+            )
+            .with_header("ETag", g.record.etag()))
+    })
+    .await
+}
 
-    // Members: active allotments of this establishment and tenant, in no other group.
-    let mut issues = Vec::new();
-    for (i, id) in new.allotment_ids.iter().enumerate() {
-        let ok = match ctx.store.load_allotment(tenant, *id).await? {
-            Some((a, _)) => {
-                a.status == Status::Active && a.establishment_id == new.establishment_id
-            }
-            None => false,
-        } && ctx.store.group_of(tenant, *id).await?.is_none();
-        if !ok {
-            issues.push(FieldIssue::new(
-                format!("allotmentIds[{i}]"),
-                "must be an active allotment of this establishment that belongs to no capacity group",
-            ));
+struct CreateGroup<'a> {
+    ctx: &'a Ctx,
+    tenant: TenantId,
+    group_id: Uuid,
+    establishment: Establishment,
+    new: NewGroup,
+}
+
+impl Command for CreateGroup<'_> {
+    type State = (Candidates, Option<GroupDetails>);
+    type Output = LoadedGroup;
+
+    fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    /// The members named (with their memberships); after a refusal also who holds the
+    /// name and the pool nights, to say why.
+    async fn load(&self, attempt: Attempt) -> Result<Self::State, ApiError> {
+        let store = &self.ctx.store;
+        let est = self.new.establishment_id;
+        let candidates = store
+            .load_candidates(&self.tenant, &self.new.allotment_ids)
+            .await?;
+        if !attempt.after_refusal {
+            return Ok((candidates, None));
         }
-    }
-    if !issues.is_empty() {
-        return Err(ApiError::Validation(issues));
-    }
-
-    let record = GroupRecord {
-        capacity_group_id: Uuid::new_v4(),
-        establishment_id: new.establishment_id,
-        name: new.name.clone(),
-        period_from: new.period.from(),
-        period_to: new.period.to(),
-        unit_allocations: new
+        let name_holder = store
+            .group_name_holder(&self.tenant, est, &self.new.name)
+            .await?;
+        let months: Vec<_> = self
+            .new
             .unit_allocations
             .iter()
-            .map(|(u, q)| UnitAllocation {
-                unit_type_id: u.to_string(),
-                quantity: *q,
+            .flat_map(|(ut, _)| {
+                Month::range(self.new.period.from(), self.new.period.to()).map(|m| (ut.clone(), m))
             })
-            .collect(),
-        cutoff_date: new.cutoff_date,
-        release_days: new.release_days,
-        allotment_ids: new.allotment_ids.clone(),
-        version: 1,
-        time_zone: establishment.time_zone.name().to_string(),
-        created_at: now,
-        updated_at: now,
-        released_through: None,
-    };
-    let mut grid = GroupGrid::new();
-    for (ut, q) in &new.unit_allocations {
-        for d in new.period.iter() {
-            grid.insert(
-                (ut.clone(), d),
-                GroupNight {
-                    shared: *q,
-                    used: 0,
-                },
-            );
-        }
+            .collect();
+        let pool = store.read_pool_view(&self.tenant, est, &months).await?;
+        Ok((candidates, Some(GroupDetails { name_holder, pool })))
     }
-    ctx.store.create_group(tenant, &record, &grid).await?;
-    Ok(ApiResponse::created(record.view(&grid))?
-        .with_header(
-            "Location",
-            format!("/v1/capacity-groups/{}", record.capacity_group_id),
-        )
-        .with_header("ETag", record.etag()))
+
+    fn plan(&self, (candidates, details): Self::State) -> Result<Decision<LoadedGroup>, ApiError> {
+        let planned = plan_group_creation(
+            &self.new,
+            self.group_id,
+            self.establishment.time_zone,
+            &candidates,
+            details.as_ref(),
+            self.ctx.now_seconds(),
+        )?;
+        Ok(Decision::Apply(planned.plan, planned.group))
+    }
 }
 
 #[cfg(test)]

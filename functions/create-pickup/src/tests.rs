@@ -125,7 +125,27 @@ async fn pickups_need_a_confirmed_active_allotment_and_valid_nights() {
         .send(&FUNCTION, &ctx)
         .await;
     outside.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(outside.fields(), ["arrival"]);
+    // The departure lies past periodTo + 1: it is the date named (issue 14, item 4).
+    assert_eq!(outside.fields(), ["departure"]);
+    let last_night = pickup(&id, pickup_body("dbl", "2026-09-06", "2026-09-08", 1))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(
+        last_night.status, 201,
+        "a departure on periodTo + 1 is inside: {}",
+        last_night.raw
+    );
+    let early = pickup(&id, pickup_body("dbl", "2026-08-30", "2026-09-02", 1))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(early.fields(), ["arrival"]);
+    let both = pickup(&id, pickup_body("dbl", "2026-08-30", "2026-09-10", 1))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(both.fields(), ["arrival", "departure"]);
     let unit = pickup(&id, pickup_body("ste", "2026-09-02", "2026-09-03", 1))
         .key(&k)
         .send(&FUNCTION, &ctx)
@@ -319,13 +339,13 @@ async fn a_warm_pickup_is_one_round_trip() {
         .send(&FUNCTION, &ctx)
         .await;
     outside.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(outside.fields(), vec!["arrival"]);
+    assert_eq!(outside.fields(), vec!["departure"]);
     // A stay of centuries (found by the fuzzer): the same 400, at once.
     let endless = take("2026-09-02", "5292-04-20", 1)
         .send(&FUNCTION, &ctx)
         .await;
     endless.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(endless.fields(), vec!["arrival"]);
+    assert_eq!(endless.fields(), vec!["departure"]);
     let nights = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-05").await;
     let picked: Vec<i64> = nights
         .iter()
@@ -333,4 +353,77 @@ async fn a_warm_pickup_is_one_round_trip() {
         .map(|(_, _, n)| n.picked_up)
         .collect();
     assert_eq!(picked, [2, 5, 5, 3, 0]);
+}
+
+/// A warm member that has too few rooms of its own: the blind transaction is refused,
+/// the read of the allotment and its group plans the draw, the second transaction
+/// takes it.
+#[tokio::test]
+async fn a_warm_pickup_beyond_its_own_rooms_draws_on_the_group_after_one_refusal() {
+    use shared::domain::group::{plan_group_creation, NewGroup};
+    let (ctx, requests) = testing::counting_ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let mut body = allotment_body(est);
+    body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 2}]);
+    let id = allotment(&ctx, &k, body).await;
+    // A group of 3 with this member, planned and applied as create-capacity-group does.
+    let t = tenant("acme");
+    let group_body = json!({"establishmentId": est.to_string(), "name": "Pool", "periodFrom": "2026-09-01",
+        "periodTo": "2026-09-07", "unitAllocations": [{"unitTypeId": "dbl", "quantity": 3}],
+        "cutoffDate": "2026-08-15", "allotmentIds": [id]});
+    let new = NewGroup::parse(group_body.as_object().unwrap(), None).unwrap();
+    let members = ctx
+        .store
+        .load_candidates(&t, &new.allotment_ids)
+        .await
+        .unwrap();
+    let group_id = uuid::Uuid::new_v4();
+    let zone = ctx
+        .store
+        .get_establishment(&t, est)
+        .await
+        .unwrap()
+        .unwrap()
+        .time_zone;
+    let planned =
+        plan_group_creation(&new, group_id, zone, &members, None, testing::now()).unwrap();
+    assert_eq!(
+        ctx.store.apply(&t, &planned.plan).await.unwrap(),
+        shared::store::Applied::Done
+    );
+    let first = pickup(&id, pickup_body("dbl", "2026-09-02", "2026-09-03", 1))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(first.status, 201, "{}", first.raw);
+    assert!(
+        first.data().get("capacityGroupId").is_none(),
+        "own rooms only"
+    );
+    requests.take();
+
+    let drew = pickup(&id, pickup_body("dbl", "2026-09-02", "2026-09-04", 3))
+        .key(&k)
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(drew.status, 201, "{}", drew.raw);
+    assert_eq!(drew.data()["capacityGroupId"], group_id.to_string());
+    assert_eq!(
+        drew.data()["fromGroup"],
+        json!([{"date": "2026-09-02", "quantity": 2}, {"date": "2026-09-03", "quantity": 1}])
+    );
+    assert_eq!(
+        requests.take(),
+        BTreeMap::from([
+            ("GetItem".to_string(), 1),
+            ("Query".to_string(), 2),
+            ("TransactWriteItems".to_string(), 2)
+        ]),
+        "auth, the refused blind transaction, the allotment and group reads, the draw"
+    );
+    let g = ctx.store.require_group(&t, group_id).await.unwrap();
+    let used: Vec<i64> = g.grid.values().map(|n| n.used).collect();
+    assert_eq!(used, [0, 2, 1, 0, 0, 0, 0]);
+    assert_eq!(g.active_draws, 1);
 }

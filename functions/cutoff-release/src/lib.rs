@@ -160,24 +160,50 @@ impl Command for CutoffRelease<'_> {
 }
 
 /// A group's unused rooms of its due nights go back to the pool (a member's own
-/// release never touches them). Group nights do not count as allotment nights.
+/// release never touches them; see `plan_group_release`). Group nights do not count
+/// as allotment nights.
 async fn release_group(
     store: &Store,
     due: &Due,
     now: DateTime<Utc>,
 ) -> Result<(u64, bool), ApiError> {
-    for _ in 0..4 {
-        let Some(g) = store.load_group(&due.tenant, due.allotment_id).await? else {
-            return Ok((0, false));
-        };
-        let Some(through) = g.record.due_through(now) else {
-            return Ok((0, false));
-        };
-        if store.release_group(&due.tenant, &g, through, now).await? {
-            return Ok((0, false));
-        }
+    let command = ReleaseGroup { store, due, now };
+    shared::command::execute(store, &command).await?;
+    Ok((0, false))
+}
+
+struct ReleaseGroup<'a> {
+    store: &'a Store,
+    due: &'a Due,
+    now: DateTime<Utc>,
+}
+
+impl shared::command::Command for ReleaseGroup<'_> {
+    /// The group, if it still exists.
+    type State = Option<shared::domain::group::LoadedGroup>;
+    type Output = ();
+
+    fn tenant(&self) -> &shared::domain::ids::TenantId {
+        &self.due.tenant
     }
-    Err(ApiError::Unavailable("the group kept changing".into()))
+
+    async fn load(&self, _: shared::command::Attempt) -> Result<Self::State, ApiError> {
+        self.store
+            .load_group(&self.due.tenant, self.due.allotment_id)
+            .await
+    }
+
+    /// Nothing due (done by another run, or the group was deleted): a no-op.
+    fn plan(&self, group: Self::State) -> Result<shared::command::Decision<()>, ApiError> {
+        use shared::command::Decision;
+        let planned = group
+            .as_ref()
+            .and_then(|g| shared::domain::group::plan_group_release(g, self.now));
+        Ok(match planned {
+            Some(p) => Decision::Apply(p.plan, ()),
+            None => Decision::Answer(()),
+        })
+    }
 }
 
 /// Sets the watermark to `target`, or lower if a concurrent run left something earlier.

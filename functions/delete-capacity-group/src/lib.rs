@@ -1,7 +1,10 @@
 //! `DELETE /v1/capacity-groups/{capacityGroupId}`: unused rooms back to the pool;
-//! refused while pickups draw on the group.
+//! refused while pickups draw on the group (see `plan_group_deletion`).
 
+use shared::command::{execute, Attempt, Command, Decision};
 use shared::domain::error::ApiError;
+use shared::domain::group::{plan_group_deletion, LoadedGroup};
+use shared::domain::ids::TenantId;
 use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
 
 pub const FUNCTION: Function = Function {
@@ -15,19 +18,36 @@ fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
 }
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
-    let tenant = req.principal()?.tenant.clone();
-    for _ in 0..5 {
-        let g = req.capacity_group(&ctx).await?;
-        if g.active_draws > 0 {
-            return Err(ApiError::AllotmentHasPickups);
-        }
-        if ctx.store.delete_group(&tenant, &g).await? {
-            return Ok(ApiResponse::no_content());
-        }
+    let command = DeleteGroup {
+        ctx: &ctx,
+        req: &req,
+        tenant: req.principal()?.tenant.clone(),
+    };
+    execute(&ctx.store, &command).await?;
+    Ok(ApiResponse::no_content())
+}
+
+struct DeleteGroup<'a> {
+    ctx: &'a Ctx,
+    req: &'a ApiRequest,
+    tenant: TenantId,
+}
+
+impl Command for DeleteGroup<'_> {
+    type State = LoadedGroup;
+    type Output = ();
+
+    fn tenant(&self) -> &TenantId {
+        &self.tenant
     }
-    Err(ApiError::Unavailable(
-        "delete-capacity-group: contention".into(),
-    ))
+
+    async fn load(&self, _: Attempt) -> Result<LoadedGroup, ApiError> {
+        self.req.capacity_group(self.ctx).await
+    }
+
+    fn plan(&self, group: LoadedGroup) -> Result<Decision<()>, ApiError> {
+        Ok(Decision::Apply(plan_group_deletion(&group)?, ()))
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `GET /v1/capacity-groups?establishmentId=`: an establishment's groups by name.
 
-use serde_json::Value;
 use shared::domain::error::ApiError;
+use shared::domain::group::GroupView;
 use shared::domain::validate::{uuid, QueryParams};
 use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture, Paging};
 
@@ -31,7 +31,7 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
         .store
         .list_groups(tenant, est, paging.limit, after.as_deref())
         .await?;
-    let mut data: Vec<Value> = Vec::new();
+    let mut data: Vec<GroupView> = Vec::new();
     for id in ids {
         // Listed by an eventually consistent index: a group deleted meanwhile is skipped.
         if let Some(g) = ctx.store.load_group(tenant, id).await? {

@@ -36,7 +36,7 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
         &ctx,
         tenant,
         &query_id,
-        pickups,
+        pickups.iter().map(|p| p.view()).collect::<Vec<_>>(),
         next.map(|id| id.to_string()),
     )
     .await

@@ -1,10 +1,13 @@
 //! `PATCH /v1/capacity-groups/{capacityGroupId}`: rename (names stay unique), resize
-//! (increases capacity-checked, decreases never below `used`), replace the members.
-//! `If-Match` as for allotments. Removing a member does not take back rooms it drew.
+//! (increases capacity-checked, decreases never below `used`, 0 empties a unit type),
+//! replace the members (see `plan_group_patch`). `If-Match` as for allotments.
+//! Removing a member does not take back rooms it drew.
 
-use shared::domain::allotment::Status;
-use shared::domain::error::{ApiError, FieldIssue};
-use shared::domain::group::plan_group_change;
+use shared::command::{execute, Attempt, Command, Decision};
+use shared::domain::dates::Month;
+use shared::domain::error::ApiError;
+use shared::domain::group::{plan_group_patch, Candidates, GroupDetails, GroupPatch, LoadedGroup};
+use shared::domain::ids::TenantId;
 use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
 
 pub const FUNCTION: Function = Function {
@@ -21,54 +24,81 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let obj = req.json_object()?;
     req.path_uuid("capacityGroupId")?;
     let if_match = req.if_match()?;
-    let tenant = req.principal()?.tenant.clone();
-    // Pickups drawing on the group move its version too: retry with a short pause.
-    for attempt in 0..10u64 {
-        if attempt > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
-        }
-        let g = req.capacity_group(&ctx).await?;
-        // The patch is checked first: an invalid body is a 400 whatever the version.
-        let change = plan_group_change(&g.record, &g.grid, &obj, ctx.now_seconds())?;
-        if let Some(expected) = if_match {
-            if expected != g.record.version {
-                return Err(ApiError::PreconditionFailed);
-            }
-        }
-        let mut issues = Vec::new();
-        for (i, id) in change.next.allotment_ids.iter().enumerate() {
-            if !change.added.contains(id) {
-                continue;
-            }
-            let ok = match ctx.store.load_allotment(&tenant, *id).await? {
-                Some((a, _)) => {
-                    a.status == Status::Active && a.establishment_id == g.record.establishment_id
-                }
-                None => false,
-            } && ctx.store.group_of(&tenant, *id).await?.is_none();
-            if !ok {
-                issues.push(FieldIssue::new(
-                    format!("allotmentIds[{i}]"),
-                    "must be an active allotment of this establishment that belongs to no capacity group",
-                ));
-            }
-        }
-        if !issues.is_empty() {
-            return Err(ApiError::Validation(issues));
-        }
-        if ctx.store.update_group(&tenant, &g, &change).await? {
-            let g = req.capacity_group(&ctx).await?;
-            return Ok(
-                ApiResponse::ok(g.record.view(&g.grid))?.with_header("ETag", g.record.etag())
-            );
-        }
-        if if_match.is_some() {
-            return Err(ApiError::PreconditionFailed);
-        }
+    // The patch is checked first: an invalid body is a 400 whatever the version.
+    let patch = GroupPatch::parse(&obj)?;
+    let command = PatchGroup {
+        ctx: &ctx,
+        req: &req,
+        tenant: req.principal()?.tenant.clone(),
+        if_match,
+        patch,
+    };
+    let g = execute(&ctx.store, &command).await?;
+    Ok(ApiResponse::ok(g.record.view(&g.grid))?.with_header("ETag", g.record.etag()))
+}
+
+struct PatchGroup<'a> {
+    ctx: &'a Ctx,
+    req: &'a ApiRequest,
+    tenant: TenantId,
+    if_match: Option<i64>,
+    patch: GroupPatch,
+}
+
+impl Command for PatchGroup<'_> {
+    type State = (LoadedGroup, Candidates, Option<GroupDetails>);
+    type Output = LoadedGroup;
+
+    fn tenant(&self) -> &TenantId {
+        &self.tenant
     }
-    Err(ApiError::Unavailable(
-        "patch-capacity-group: contention".into(),
-    ))
+
+    /// The group and the members it would add; after a refusal also who holds the
+    /// new name and the pool nights of the unit types resized, to say why.
+    async fn load(&self, attempt: Attempt) -> Result<Self::State, ApiError> {
+        let store = &self.ctx.store;
+        let group = self.req.capacity_group(self.ctx).await?;
+        let added = self.patch.added(&group.record.allotment_ids);
+        let candidates = store.load_candidates(&self.tenant, &added).await?;
+        if !attempt.after_refusal {
+            return Ok((group, candidates, None));
+        }
+        let g = &group.record;
+        let name_holder = match &self.patch.name {
+            Some(name) if *name != g.name => {
+                store
+                    .group_name_holder(&self.tenant, g.establishment_id, name)
+                    .await?
+            }
+            _ => None,
+        };
+        let months: Vec<_> = self
+            .patch
+            .resize
+            .iter()
+            .flatten()
+            .flat_map(|(ut, _)| Month::range(g.period_from, g.period_to).map(|m| (ut.clone(), m)))
+            .collect();
+        let pool = store
+            .read_pool_view(&self.tenant, g.establishment_id, &months)
+            .await?;
+        Ok((group, candidates, Some(GroupDetails { name_holder, pool })))
+    }
+
+    fn plan(
+        &self,
+        (group, candidates, details): Self::State,
+    ) -> Result<Decision<LoadedGroup>, ApiError> {
+        let planned = plan_group_patch(
+            &group,
+            &self.patch,
+            self.if_match,
+            &candidates,
+            details.as_ref(),
+            self.ctx.now_seconds(),
+        )?;
+        Ok(Decision::Apply(planned.plan, planned.group))
+    }
 }
 
 #[cfg(test)]

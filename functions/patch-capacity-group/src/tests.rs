@@ -144,3 +144,132 @@ async fn names_capacity_and_fields_are_checked() {
         "nothing changed"
     );
 }
+
+/// A member's pickup of 3 rooms on 2–3 Sep drawing 2 of them on the group, planned and
+/// applied as create-pickup does (no function crate needed).
+async fn draw_on_the_group(ctx: &shared::http::Ctx, member: &str) {
+    use shared::domain::pickup::{plan_pickup, NewPickup, PickupState};
+    let t = testing::tenant("acme");
+    let (record, grid) = ctx
+        .store
+        .require_allotment(&t, member.parse().unwrap())
+        .await
+        .unwrap();
+    let group = ctx
+        .store
+        .require_group(&t, record.group_id.unwrap())
+        .await
+        .unwrap();
+    let body = testing::pickup_body("dbl", "2026-09-02", "2026-09-04", 3);
+    let new = NewPickup::parse(body.as_object().unwrap()).unwrap();
+    let state = PickupState::Loaded {
+        record: Box::new(record.clone()),
+        grid,
+        group: Some(Box::new(group)),
+    };
+    let p = plan_pickup(
+        &new,
+        record.allotment_id,
+        uuid::Uuid::now_v7(),
+        &state,
+        testing::now(),
+    )
+    .unwrap();
+    assert_eq!(p.pickup.from_group.len(), 2);
+    assert_eq!(
+        ctx.store.apply(&t, &p.plan).await.unwrap(),
+        shared::store::Applied::Done
+    );
+}
+
+/// Issue 14, item 5: `quantity: 0` in a PATCH is a resize like any other.
+#[tokio::test]
+async fn a_unit_type_resized_to_zero_is_emptied_unless_rooms_are_in_use() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let (est, id) = setup(&ctx, &k, "Pool").await;
+    let resize = |q: i64| {
+        patch(
+            &id,
+            json!({"unitAllocations": [{"unitTypeId": "dbl", "quantity": q}]}),
+        )
+        .key(&k)
+    };
+    let emptied = resize(0).send(&FUNCTION, &ctx).await;
+    assert_eq!(emptied.status, 200, "{}", emptied.raw);
+    assert_eq!(
+        emptied.data()["unitAllocations"],
+        json!([{"unitTypeId": "dbl", "quantity": 0}])
+    );
+    assert!(emptied.data()["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["shared"] == 0 && n["available"] == 0));
+    assert!(
+        pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07")
+            .await
+            .iter()
+            .all(|(_, _, n)| n.allotted == 0),
+        "the rooms went back to the pool"
+    );
+
+    let mut body = allotment_body(est);
+    body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
+    let member = create_allotment::created(&ctx, &k, body).await["allotmentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refill = patch(
+        &id,
+        json!({"unitAllocations": [{"unitTypeId": "dbl", "quantity": 3}], "allotmentIds": [member]}),
+    )
+    .key(&k)
+    .send(&FUNCTION, &ctx)
+    .await;
+    assert_eq!(refill.status, 200, "{}", refill.raw);
+    draw_on_the_group(&ctx, &member).await;
+
+    let refused = resize(0).send(&FUNCTION, &ctx).await;
+    refused.assert_error(409, "BELOW_PICKED_UP");
+    assert_eq!(
+        refused.body["details"],
+        json!([
+            {"unitTypeId": "dbl", "date": "2026-09-02", "requested": 0, "pickedUp": 2},
+            {"unitTypeId": "dbl", "date": "2026-09-03", "requested": 0, "pickedUp": 2},
+        ])
+    );
+    let g = ctx
+        .store
+        .require_group(&testing::tenant("acme"), id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(g.record.unit_allocations[0].quantity, 3, "nothing changed");
+    assert!(g.grid.values().all(|n| n.shared == 3));
+    // Down to the rooms in use is allowed.
+    let down = resize(2).send(&FUNCTION, &ctx).await;
+    assert_eq!(down.status, 200, "{}", down.raw);
+    let shared: Vec<i64> = down.data()["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["shared"].as_i64().unwrap())
+        .collect();
+    assert_eq!(shared, [2; 7]);
+    let allotted: Vec<i64> = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07")
+        .await
+        .iter()
+        .map(|(_, _, n)| n.allotted)
+        .collect();
+    assert_eq!(allotted, [3; 7], "1 for the member, 2 for the group");
+    // Creation still needs 1 to 10000 rooms.
+    let zero = TestRequest::event("create-capacity-group")
+        .json(json!({"establishmentId": est.to_string(), "name": "Empty", "periodFrom": "2026-09-01",
+                     "periodTo": "2026-09-07", "unitAllocations": [{"unitTypeId": "dbl", "quantity": 0}],
+                     "cutoffDate": "2026-08-15"}))
+        .key(&k)
+        .send(&create_capacity_group::FUNCTION, &ctx)
+        .await;
+    zero.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(zero.fields(), ["unitAllocations[0].quantity"]);
+}

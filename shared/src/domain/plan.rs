@@ -58,6 +58,12 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
+
+    /// How many transaction items the plan becomes (see `Store::apply`), for a rule
+    /// that must keep a command within one transaction.
+    pub fn items(&self) -> usize {
+        self.changes.iter().map(Change::items).sum()
+    }
 }
 
 /// What a record written whole requires of the stored one.
@@ -323,6 +329,32 @@ impl Change {
             }
             Change::Capacity { nights, .. } => nights.is_empty(),
             _ => false,
+        }
+    }
+
+    /// How many transaction items this change becomes: one per month of a grid, one
+    /// per unit type and month of the pool, one per record.
+    pub fn items(&self) -> usize {
+        fn months<T>(items: &[T], date: impl Fn(&T) -> NaiveDate) -> usize {
+            items
+                .iter()
+                .map(|i| Month::of(date(i)))
+                .collect::<BTreeSet<_>>()
+                .len()
+        }
+        match self {
+            Change::AllotmentNights { months, .. } => months.len(),
+            Change::GroupNights { months, .. } => months.len(),
+            Change::AllotmentNightDeltas { nights, .. } => months(nights, |n| n.date),
+            Change::GroupNightDeltas { nights, .. } => months(nights, |n| n.date),
+            Change::Pool { nights, .. } => nights
+                .iter()
+                .filter(|n| n.allotted != 0 || n.picked_up != 0)
+                .map(|n| (&n.unit, Month::of(n.date)))
+                .collect::<BTreeSet<_>>()
+                .len(),
+            Change::DeleteGroup { months, .. } => 1 + months.len(),
+            _ => 1,
         }
     }
 }

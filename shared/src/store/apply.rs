@@ -46,7 +46,7 @@ impl Store {
             return Ok(Applied::Done);
         }
         let last = items.len() - 1;
-        let failed = match self.transact_items(items).await? {
+        let failed = match self.transact(items).await? {
             TxResult::Done => return Ok(Applied::Done),
             TxResult::ConditionFailed(failed) => failed,
         };
@@ -515,4 +515,92 @@ fn new_bucket_item(
     item.insert("unitTypeId".into(), s(unit.as_str()));
     item.insert("month".into(), s(month.key()));
     item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::group::{self, Candidates};
+    use crate::domain::pickup::{self, PickupState};
+
+    /// `Plan::items` (what the domain counts to stay within one transaction) is what
+    /// `apply` builds, for plans with grids, deltas, pools and deletes across months.
+    #[test]
+    fn the_domain_counts_the_items_apply_builds() {
+        use crate::domain::pickup::fixtures as p;
+        let store = Store::local("http://127.0.0.1:9", "t");
+        let t = TenantId::parse("acme").unwrap();
+        let (record, grid) = p::allotment();
+        let take = |arrival: &str, departure: &str, quantity: i64, state: &PickupState| {
+            pickup::plan_pickup(
+                &p::body("dbl", arrival, departure, quantity),
+                p::ALLOTMENT,
+                p::PICKUP,
+                state,
+                p::now(),
+            )
+            .unwrap()
+        };
+        let blind = PickupState::Blind {
+            establishment_id: p::ESTABLISHMENT,
+        };
+        let mut busy = grid.clone();
+        for n in busy.values_mut() {
+            n.picked_up = 9;
+        }
+        let drawing = PickupState::Loaded {
+            record: Box::new(record.clone()),
+            grid: busy,
+            group: Some(Box::new(p::group(3, 0))),
+        };
+        let drew = take("2026-09-02", "2026-09-05", 3, &drawing);
+        let mut plans = vec![
+            take("2026-08-30", "2026-09-03", 2, &blind).plan,
+            drew.plan.clone(),
+            pickup::plan_pickup_cancel(
+                &record,
+                &drew.pickup,
+                Some(&p::group(3, 0).record),
+                p::now(),
+            )
+            .unwrap()
+            .plan,
+        ];
+        let g = group::fixtures::loaded(0);
+        let new = group::fixtures::new_group(&[]);
+        plans.push(
+            group::plan_group_creation(
+                &new,
+                g.record.capacity_group_id,
+                chrono_tz::Europe::Paris,
+                &Candidates::new(),
+                None,
+                p::now(),
+            )
+            .unwrap()
+            .plan,
+        );
+        let resize = group::GroupPatch {
+            name: Some("Renamed".into()),
+            resize: Some(vec![(p::u("dbl"), 2), (p::u("sgl"), 1)]),
+            members: Some(vec![]),
+        };
+        plans.push(
+            group::plan_group_patch(&g, &resize, None, &Candidates::new(), None, p::now())
+                .unwrap()
+                .plan,
+        );
+        let cutoff = chrono::DateTime::parse_from_rfc3339("2026-08-16T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        plans.push(group::plan_group_release(&g, cutoff).unwrap().plan);
+        plans.push(group::plan_group_deletion(&g).unwrap());
+        for plan in plans {
+            assert_eq!(
+                plan.items(),
+                store.plan_size(&t, &plan).unwrap(),
+                "{plan:?}"
+            );
+        }
+    }
 }

@@ -239,14 +239,6 @@ where
 }
 
 /// How a transaction ended when it did not fail outright.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TxOutcome {
-    Done,
-    /// A condition was false: nothing was written.
-    ConditionFailed,
-}
-
-/// Like [`TxOutcome`], saying which conditions failed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TxResult {
     Done,
@@ -377,6 +369,49 @@ impl Store {
             .map_err(|e| sdk_error(op, e))?;
         Ok(resp.item().cloned())
     }
+
+    /// Items by key, strongly consistent, 100 keys per request, unprocessed keys
+    /// retried. Absent items are absent.
+    pub(crate) async fn batch_get(
+        &self,
+        op: &str,
+        wanted: Vec<attr::Item>,
+    ) -> Result<Vec<attr::Item>, ApiError> {
+        let mut out = Vec::new();
+        for chunk in wanted.chunks(100) {
+            let mut pending = chunk.to_vec();
+            for round in 1.. {
+                if pending.is_empty() {
+                    break;
+                }
+                if round > 10 {
+                    return Err(ApiError::Unavailable(format!("{op}: unprocessed keys")));
+                }
+                let req = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| ApiError::Internal(format!("{op}: {e}")))?;
+                let resp = self
+                    .client()
+                    .batch_get_item()
+                    .request_items(self.table(), req)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(op, e))?;
+                if let Some(items) = resp.responses().and_then(|r| r.get(self.table())) {
+                    out.extend(items.iter().cloned());
+                }
+                if let Some(left) = resp.unprocessed_keys().and_then(|u| u.get(self.table())) {
+                    pending = left.keys().to_vec();
+                    if !pending.is_empty() {
+                        tokio::time::sleep(std::time::Duration::from_millis(20 * round)).await;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Store {
@@ -386,17 +421,6 @@ impl Store {
     /// answer was lost and that is sent again is not applied twice (DynamoDB answers
     /// the repeat as a success for 10 minutes).
     pub(crate) async fn transact(
-        &self,
-        items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
-    ) -> Result<TxOutcome, ApiError> {
-        Ok(match self.transact_items(items).await? {
-            TxResult::Done => TxOutcome::Done,
-            TxResult::ConditionFailed(_) => TxOutcome::ConditionFailed,
-        })
-    }
-
-    /// [`Self::transact`], saying which conditions failed.
-    pub(crate) async fn transact_items(
         &self,
         items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
     ) -> Result<TxResult, ApiError> {

@@ -10,53 +10,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
-};
-use chrono::{Datelike, NaiveDate};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::attr::{get_m, get_n, get_s, key, n, s, Item};
-use super::{keys, sdk_error, Store};
-use crate::domain::dates::{day_key, Month, NightRange};
+use super::attr::{get_m, get_n, get_s, key, s, Item};
+use super::{keys, Store};
+use crate::domain::dates::{Month, NightRange};
 use crate::domain::error::ApiError;
 use crate::domain::ids::{TenantId, UnitTypeId};
-use crate::domain::inventory::{hold_conflicts, NightHold, PoolNight};
-
-/// A change of one pool night: rooms allotted (+ taken, - returned) and picked up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NightDelta {
-    pub date: NaiveDate,
-    pub allotted: i64,
-    pub picked_up: i64,
-}
-
-impl NightDelta {
-    pub fn allot(date: NaiveDate, allotted: i64) -> Self {
-        NightDelta {
-            date,
-            allotted,
-            picked_up: 0,
-        }
-    }
-}
+use crate::domain::inventory::PoolNight;
 
 /// The nights of one pool bucket, by day of month.
 pub type MonthNights = BTreeMap<u32, PoolNight>;
-
-/// Expression names of a pool update: the map `#n`, the counters it uses
-/// (`c`, `a`, `p`, `v` as `#c`...) and one `#dDD` per day.
-fn names(counters: &[&str], days: impl IntoIterator<Item = u32>) -> HashMap<String, String> {
-    let mut names = HashMap::from([("#n".to_string(), "n".to_string())]);
-    for c in counters {
-        names.insert(format!("#{c}"), c.to_string());
-    }
-    for d in days {
-        names.insert(format!("#d{d:02}"), format!("{d:02}"));
-    }
-    names
-}
 
 fn parse_nights(item: &Item) -> Result<MonthNights, ApiError> {
     let map = get_m(item, "n")?;
@@ -82,109 +48,6 @@ fn parse_nights(item: &Item) -> Result<MonthNights, ApiError> {
 }
 
 impl Store {
-    /// One conditional update of a pool bucket. Per night: `allotted` rooms taken
-    /// (> 0, only if `available` covers them) or returned (< 0), and `pickedUp`
-    /// changed by `picked_up`.
-    pub(crate) fn pool_delta_update(
-        &self,
-        t: &TenantId,
-        est: Uuid,
-        ut: &UnitTypeId,
-        month: Month,
-        deltas: &[NightDelta],
-    ) -> Result<TransactWriteItem, ApiError> {
-        let (pk, sk) = keys::pool(t, est, ut, month);
-        let mut conditions = Vec::new();
-        let mut sets = Vec::new();
-        let mut values = HashMap::new();
-        let mut counters = vec![];
-        for d in deltas {
-            let day = day_key(d.date);
-            let night = format!("#n.#d{day}");
-            if d.allotted != 0 {
-                if d.allotted > 0 {
-                    conditions.push(format!("{night}.#v >= :q{day}"));
-                } else {
-                    conditions.push(format!("{night}.#a >= :r{day}"));
-                    values.insert(format!(":r{day}"), n(-d.allotted));
-                }
-                sets.push(format!("{night}.#v = {night}.#v - :q{day}"));
-                sets.push(format!("{night}.#a = {night}.#a + :q{day}"));
-                values.insert(format!(":q{day}"), n(d.allotted));
-                counters.extend(["a", "v"]);
-            }
-            if d.picked_up != 0 {
-                sets.push(format!("{night}.#p = {night}.#p + :p{day}"));
-                values.insert(format!(":p{day}"), n(d.picked_up));
-                counters.push("p");
-            }
-        }
-        counters.sort();
-        counters.dedup();
-        let mut update = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(key(pk, sk)))
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .set_expression_attribute_names(Some(names(
-                &counters,
-                deltas.iter().map(|d| d.date.day()),
-            )))
-            .set_expression_attribute_values(Some(values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        update = if conditions.is_empty() {
-            update.condition_expression("attribute_exists(#n)")
-        } else {
-            update.condition_expression(conditions.join(" AND "))
-        };
-        let update = update
-            .build()
-            .map_err(|e| ApiError::Internal(format!("pool update: {e}")))?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// The conditional bucket updates of many pool changes, one per unit type and month.
-    pub(crate) fn pool_updates(
-        &self,
-        t: &TenantId,
-        est: Uuid,
-        changes: impl IntoIterator<Item = (UnitTypeId, NightDelta)>,
-    ) -> Result<Vec<TransactWriteItem>, ApiError> {
-        let mut groups: BTreeMap<(UnitTypeId, Month), Vec<NightDelta>> = BTreeMap::new();
-        for (ut, d) in changes {
-            if d.allotted != 0 || d.picked_up != 0 {
-                groups.entry((ut, Month::of(d.date))).or_default().push(d);
-            }
-        }
-        groups
-            .iter()
-            .map(|((ut, m), deltas)| self.pool_delta_update(t, est, ut, *m, deltas))
-            .collect()
-    }
-
-    /// The nights the pool cannot cover now (`available < quantity`), read strongly
-    /// consistent after a refused transaction to say why.
-    pub(crate) async fn short_nights(
-        &self,
-        t: &TenantId,
-        est: Uuid,
-        holds: &[NightHold],
-    ) -> Result<Vec<crate::domain::error::NightConflict>, ApiError> {
-        let mut wanted: Vec<_> = holds
-            .iter()
-            .filter(|h| h.quantity > 0)
-            .map(|h| (h.unit_type_id.clone(), Month::of(h.date)))
-            .collect();
-        wanted.sort();
-        wanted.dedup();
-        let buckets = self.read_pool_months(t, est, &wanted).await?;
-        Ok(hold_conflicts(holds, |ut, date| {
-            buckets
-                .get(&(ut.clone(), Month::of(date)))
-                .and_then(|b| b.get(&date.day()).copied())
-                .unwrap_or_default()
-        }))
-    }
-
     /// The pool nights of the given unit types and months (strongly consistent), for
     /// a plan to say which nights are short. Absent buckets are absent.
     pub async fn read_pool_view(
@@ -214,53 +77,19 @@ impl Store {
         est: Uuid,
         wanted: &[(UnitTypeId, Month)],
     ) -> Result<HashMap<(UnitTypeId, Month), MonthNights>, ApiError> {
+        let wanted = wanted
+            .iter()
+            .map(|(ut, m)| {
+                let (pk, sk) = keys::pool(t, est, ut, *m);
+                key(pk, sk)
+            })
+            .collect();
         let mut out = HashMap::new();
-        for chunk in wanted.chunks(100) {
-            let mut pending: Vec<Item> = chunk
-                .iter()
-                .map(|(ut, m)| {
-                    let (pk, sk) = keys::pool(t, est, ut, *m);
-                    key(pk, sk)
-                })
-                .collect();
-            let mut rounds = 0;
-            while !pending.is_empty() {
-                rounds += 1;
-                if rounds > 10 {
-                    return Err(ApiError::Unavailable(
-                        "read_pool_months: unprocessed keys".into(),
-                    ));
-                }
-                let req = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| ApiError::Internal(format!("batch get: {e}")))?;
-                let resp = self
-                    .client()
-                    .batch_get_item()
-                    .request_items(self.table(), req)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("read_pool_months", e))?;
-                for item in resp
-                    .responses()
-                    .and_then(|r| r.get(self.table()))
-                    .into_iter()
-                    .flatten()
-                {
-                    let sk = get_s(item, keys::SK)?;
-                    let (ut, m) = keys::parse_pool_sk(sk)
-                        .ok_or_else(|| ApiError::Internal("pool sort key".into()))?;
-                    out.insert((ut, m), parse_nights(item)?);
-                }
-                if let Some(left) = resp.unprocessed_keys().and_then(|u| u.get(self.table())) {
-                    pending = left.keys().to_vec();
-                    if !pending.is_empty() {
-                        tokio::time::sleep(std::time::Duration::from_millis(20 * rounds)).await;
-                    }
-                }
-            }
+        for item in self.batch_get("read_pool_months", wanted).await? {
+            let sk = get_s(&item, keys::SK)?;
+            let (ut, m) = keys::parse_pool_sk(sk)
+                .ok_or_else(|| ApiError::Internal("pool sort key".into()))?;
+            out.insert((ut, m), parse_nights(&item)?);
         }
         Ok(out)
     }

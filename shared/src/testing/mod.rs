@@ -581,7 +581,7 @@ pub async fn check_invariants(
                         .or_default() += draw.quantity;
                 }
             }
-            for d in p.nights().iter() {
+            for d in p.nights().unwrap().iter() {
                 *from_pickups.entry((p.unit_type_id.clone(), d)).or_default() += p.quantity;
             }
         }

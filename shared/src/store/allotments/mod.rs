@@ -23,25 +23,5 @@ mod history;
 mod list;
 mod load;
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
-use uuid::Uuid;
-
-use super::Store;
-use crate::domain::error::ApiError;
-use crate::domain::ids::TenantId;
-
-pub(crate) use header::header_item;
+pub(crate) use header::{header_item, parse_header};
 pub use list::AllotmentFilter;
-
-impl Store {
-    /// The item of `Change::EstablishmentHolds`, for the group store, which does not
-    /// write plans yet.
-    pub(crate) fn establishment_holds(
-        &self,
-        t: &TenantId,
-        est: Uuid,
-        delta: i64,
-    ) -> Result<TransactWriteItem, ApiError> {
-        super::apply::establishment_holds(self.table(), t, est, delta)
-    }
-}
