@@ -536,3 +536,24 @@ mod idempotency {
         assert_eq!(held[0].2.allotted, 10, "one allotment whatever the race");
     }
 }
+
+/// Issue 13's budget: a keyed creation is the key lookup, the establishment read and
+/// ONE transaction (hold, history, record together).
+#[tokio::test]
+async fn a_keyed_creation_is_two_round_trips_after_the_key() {
+    let (ctx, requests) = testing::counting_ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    requests.take();
+    let r = create(allotment_body(est))
+        .key(&k)
+        .header("idempotency-key", "create-1")
+        .send(&FUNCTION, &ctx)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let want: BTreeMap<String, u64> = [("GetItem", 2), ("TransactWriteItems", 1)]
+        .iter()
+        .map(|(op, n)| (op.to_string(), *n))
+        .collect();
+    assert_eq!(requests.take(), want, "key, establishment, transaction");
+}

@@ -427,3 +427,38 @@ async fn a_warm_pickup_beyond_its_own_rooms_draws_on_the_group_after_one_refusal
     assert_eq!(used, [0, 2, 1, 0, 0, 0, 0]);
     assert_eq!(g.active_draws, 1);
 }
+
+/// Issue 13's budget: a keyed pickup on a warm process is the key lookup and ONE
+/// DynamoDB request (its record rides in the pickup's transaction); its replay costs
+/// the same and takes nothing.
+#[tokio::test]
+async fn a_warm_keyed_pickup_is_one_round_trip_and_its_replay_takes_nothing() {
+    let (ctx, requests) = testing::counting_ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let id = allotment(&ctx, &k, allotment_body(est)).await;
+    let keyed = |key: &str| {
+        pickup(&id, pickup_body("dbl", "2026-09-01", "2026-09-03", 2))
+            .key(&k)
+            .header("idempotency-key", key)
+    };
+    assert_eq!(keyed("warm-up").send(&FUNCTION, &ctx).await.status, 201);
+    requests.take();
+    let first = keyed("pk-1").send(&FUNCTION, &ctx).await;
+    assert_eq!(first.status, 201, "{}", first.raw);
+    let counts: BTreeMap<String, u64> = [("GetItem", 1), ("TransactWriteItems", 1)]
+        .iter()
+        .map(|(op, n)| (op.to_string(), *n))
+        .collect();
+    assert_eq!(requests.take(), counts, "auth and the one transaction");
+    let again = keyed("pk-1").send(&FUNCTION, &ctx).await;
+    assert_eq!(again.raw, first.raw);
+    assert_eq!(again.headers["idempotency-replayed"], "true");
+    assert_eq!(
+        requests.take(),
+        counts,
+        "the replay: refused on its record, which it answers"
+    );
+    let nights = testing::pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-01").await;
+    assert_eq!(nights[0].2.picked_up, 4, "two pickups of 2, not three");
+}
