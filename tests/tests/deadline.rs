@@ -25,8 +25,8 @@ async fn silent_store() -> String {
     format!("http://{addr}")
 }
 
-/// A proxy to `upstream` that holds each request `delay` before passing it on (bytes
-/// arriving within 50 ms of the previous ones belong to the same request and pass at once).
+/// A proxy to `upstream` that holds each HTTP request `delay` before passing it on whole
+/// (the SDK's requests carry a `Content-Length`); answers pass at once.
 async fn slow_store(upstream: String, delay: Duration) -> String {
     let upstream = upstream.trim_start_matches("http://").to_string();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -43,25 +43,39 @@ async fn slow_store(upstream: String, delay: Duration) -> String {
                 tokio::spawn(async move {
                     let _ = tokio::io::copy(&mut server_r, &mut client_w).await;
                 });
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut last: Option<Instant> = None;
+                let mut buf = Vec::new();
+                let mut chunk = vec![0u8; 64 * 1024];
                 loop {
-                    let n = match client_r.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    if last.is_none_or(|t| t.elapsed() > Duration::from_millis(50)) {
+                    while let Some(len) = request_length(&buf) {
                         tokio::time::sleep(delay).await;
+                        if server_w.write_all(&buf[..len]).await.is_err() {
+                            return;
+                        }
+                        buf.drain(..len);
                     }
-                    if server_w.write_all(&buf[..n]).await.is_err() {
-                        break;
+                    match client_r.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
                     }
-                    last = Some(Instant::now());
                 }
             });
         }
     });
     format!("http://{addr}")
+}
+
+/// The length of the first whole request in `buf` (head and `Content-Length` body).
+fn request_length(buf: &[u8]) -> Option<usize> {
+    let head = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let body = String::from_utf8_lossy(&buf[..head])
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    (buf.len() >= head + body).then_some(head + body)
 }
 
 /// The Lambda context of an invocation whose deadline is `in_` from now.
@@ -98,6 +112,9 @@ async fn send(function: &Function, ctx: &Ctx, req: lambda_http::Request, route: 
     }
 }
 
+/// A key of the minted shape, so that authentication asks the store for it.
+const WELL_FORMED_KEY: &str = "ak0123456789abcdef.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+
 const PICKUPS: &str = "POST /v1/allotments/{allotmentId}/pickups";
 
 fn pickup_request(allotment: &str, key: &str) -> lambda_http::Request {
@@ -118,8 +135,11 @@ fn assert_unavailable(a: &Answer) {
 /// deployed one; a store that never answers is given up by the SDK's timeouts well within.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_never_answers_is_503_within_the_budget() {
-    let ctx = Ctx::with_now(Store::local(&silent_store().await, "silent"), testing::now());
-    let req = pickup_request(&uuid::Uuid::new_v4().to_string(), "ak0123456789abcdef.c2VjcmV0");
+    let ctx = Ctx::with_now(
+        Store::local(&silent_store().await, "silent"),
+        testing::now(),
+    );
+    let req = pickup_request(&uuid::Uuid::new_v4().to_string(), WELL_FORMED_KEY);
     let a = send(&create_pickup::FUNCTION, &ctx, req, PICKUPS).await;
     assert_unavailable(&a);
     assert!(a.took < DEFAULT_BUDGET, "{:?}", a.took);
@@ -130,18 +150,28 @@ async fn a_store_that_never_answers_is_503_within_the_budget() {
 /// whatever the SDK would still wait for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_invocation_deadline_ends_a_request_the_store_leaves_hanging() {
-    let ctx = Ctx::with_now(Store::local(&silent_store().await, "silent"), testing::now());
+    let ctx = Ctx::with_now(
+        Store::local(&silent_store().await, "silent"),
+        testing::now(),
+    );
     let until_deadline = Duration::from_millis(2_000);
     let budget = until_deadline - DEADLINE_MARGIN;
     let sdk = shared::store::timeouts().operation_timeout().unwrap();
     assert!(budget < sdk, "the SDK would still be waiting");
-    let req = pickup_request(&uuid::Uuid::new_v4().to_string(), "ak0123456789abcdef.c2VjcmV0")
+    let req = pickup_request(&uuid::Uuid::new_v4().to_string(), WELL_FORMED_KEY)
         .with_lambda_context(lambda_context(until_deadline));
     let a = send(&create_pickup::FUNCTION, &ctx, req, PICKUPS).await;
     assert_unavailable(&a);
     assert!(a.took >= budget - Duration::from_millis(50), "{:?}", a.took);
-    assert!(a.took < until_deadline, "answered before the deadline: {:?}", a.took);
-    eprintln!("silent store, {until_deadline:?} to the deadline: 503 after {:?}", a.took);
+    assert!(
+        a.took < until_deadline,
+        "answered before the deadline: {:?}",
+        a.took
+    );
+    eprintln!(
+        "silent store, {until_deadline:?} to the deadline: 503 after {:?}",
+        a.took
+    );
 }
 
 /// A store that answers every call, but slowly: each call is within the SDK's timeouts,
@@ -165,10 +195,7 @@ async fn slow_answers_that_add_up_past_the_deadline_end_in_503() {
     assert!(delay * 2 < attempt, "each call answers within an attempt");
     let proxy = slow_store(testing::endpoint(), delay).await;
     // A fresh store (no remembered establishments): key lookup, allotment read, transaction.
-    let slow = Ctx::with_now(
-        Store::local(&proxy, direct.store.table()),
-        testing::now(),
-    );
+    let slow = Ctx::with_now(Store::local(&proxy, direct.store.table()), testing::now());
     let pickup = || pickup_request(&allotment, &k);
 
     let until_deadline = Duration::from_millis(1_800);
@@ -187,12 +214,13 @@ async fn slow_answers_that_add_up_past_the_deadline_end_in_503() {
     );
 
     // The default budget fits the same calls.
-    let fresh = Ctx::with_now(
-        Store::local(&proxy, direct.store.table()),
-        testing::now(),
-    );
+    let fresh = Ctx::with_now(Store::local(&proxy, direct.store.table()), testing::now());
     let ok = send(&create_pickup::FUNCTION, &fresh, pickup(), PICKUPS).await;
     assert_eq!(ok.status, 201, "{}", ok.body);
-    assert!(ok.took > delay * 2, "went through the slow store: {:?}", ok.took);
+    assert!(
+        ok.took > delay * 2,
+        "went through the slow store: {:?}",
+        ok.took
+    );
     eprintln!("the same pickup, default budget: 201 after {:?}", ok.took);
 }

@@ -31,7 +31,9 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 /// Lambda reads `timestamp` (RFC 3339) and `level` at the top of a JSON line; without a
 /// valid timestamp it files the line as INFO, whatever its level.
 fn assert_timestamped(line: &Value) {
-    let ts = line["timestamp"].as_str().unwrap_or_else(|| panic!("no timestamp: {line}"));
+    let ts = line["timestamp"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no timestamp: {line}"));
     let at = chrono::DateTime::parse_from_rfc3339(ts)
         .unwrap_or_else(|e| panic!("timestamp {ts} is not RFC 3339: {e}"));
     let age = chrono::Utc::now().signed_duration_since(at);

@@ -8,8 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::{Mapping, Value};
 
+/// Read when the test runs (not the copy compiled into `shared`), so an edit of the
+/// template is judged without a rebuild.
 fn doc() -> Value {
-    serde_yaml::from_str(shared::template::TEMPLATE).expect("infra/template.yaml is YAML")
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let text = std::fs::read_to_string(&path).expect("read infra/template.yaml");
+    serde_yaml::from_str(&text).expect("infra/template.yaml is YAML")
 }
 
 /// The value under the intrinsic `!Name`, if `v` is one.
@@ -120,7 +124,9 @@ fn scalar(v: &Value) -> String {
 }
 
 fn number(v: &Value) -> u64 {
-    scalar(v).parse().unwrap_or_else(|_| panic!("not a number: {v:?}"))
+    scalar(v)
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {v:?}"))
 }
 
 /// What is reserved with every parameter at its default: a new account's quota may be
@@ -176,9 +182,8 @@ fn tables_are_kept_except_when_their_creation_fails() {
 #[test]
 fn every_function_carries_the_operational_settings() {
     let doc = doc();
-    let groups: BTreeMap<String, &Value> = of_type(&doc, "AWS::Logs::LogGroup")
-        .into_iter()
-        .collect();
+    let groups: BTreeMap<String, &Value> =
+        of_type(&doc, "AWS::Logs::LogGroup").into_iter().collect();
     let mut used_groups = BTreeSet::new();
     let fns = functions(&doc);
     assert_eq!(fns.len(), 26, "one per function crate (routes.rs)");
@@ -347,9 +352,9 @@ fn every_alarm_notifies_the_alarm_topic() {
             .as_sequence()
             .unwrap_or_else(|| panic!("{name}: no AlarmActions"));
         assert!(
-            actions.iter().any(|t| subscribed
+            actions
                 .iter()
-                .any(|topic| is_ref(t, topic))),
+                .any(|t| subscribed.iter().any(|topic| is_ref(t, topic))),
             "{name}: notifies the subscribed topic"
         );
     }
@@ -387,7 +392,9 @@ fn the_cutoff_is_watched() {
     ));
     let invocations: Vec<&Value> = alarm_on(&doc, "AWS/Lambda", "Invocations")
         .into_iter()
-        .filter(|a| dimension(a, "FunctionName").is_some_and(|d| is_ref(d, "CutoffReleaseFunction")))
+        .filter(|a| {
+            dimension(a, "FunctionName").is_some_and(|d| is_ref(d, "CutoffReleaseFunction"))
+        })
         .collect();
     assert_eq!(invocations.len(), 1, "the schedule-stopped alarm");
     let stopped = invocations[0];
@@ -396,7 +403,8 @@ fn the_cutoff_is_watched() {
         stopped["ComparisonOperator"].as_str(),
         Some("LessThanThreshold")
     );
-    let window = stopped["Period"].as_u64().unwrap() * stopped["EvaluationPeriods"].as_u64().unwrap();
+    let window =
+        stopped["Period"].as_u64().unwrap() * stopped["EvaluationPeriods"].as_u64().unwrap();
     assert_eq!(window, 900, "15 minutes");
     assert_eq!(alarm_on(&doc, "AWS/Lambda", "Errors").len(), 1);
 }

@@ -26,9 +26,8 @@ pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 /// A request's time budget when no Lambda context gives a deadline (the local server,
 /// tests): the same as a deployed invocation's.
-pub const DEFAULT_BUDGET: Duration = Duration::from_millis(
-    FUNCTION_TIMEOUT.as_millis() as u64 - DEADLINE_MARGIN.as_millis() as u64,
-);
+pub const DEFAULT_BUDGET: Duration =
+    Duration::from_millis(FUNCTION_TIMEOUT.as_millis() as u64 - DEADLINE_MARGIN.as_millis() as u64);
 
 /// What is left of the invocation: the Lambda context's deadline (ms since the epoch)
 /// minus [`DEADLINE_MARGIN`], or [`DEFAULT_BUDGET`] without one.
@@ -38,8 +37,7 @@ fn budget(req: &Request) -> Duration {
             let now_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64);
-            Duration::from_millis(c.deadline.saturating_sub(now_ms))
-                .saturating_sub(DEADLINE_MARGIN)
+            Duration::from_millis(c.deadline.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN)
         }
         _ => DEFAULT_BUDGET,
     }
@@ -273,11 +271,12 @@ pub async fn dispatch(function: &Function, ctx: &Ctx, req: Request) -> Response<
     let path = api.path.clone();
     let served = tokio::time::timeout(budget, serve(function, ctx, api, &trace_id)).await;
     let (out, tenant) = served.unwrap_or_else(|_| {
-        let spent = ApiError::Unavailable(format!(
-            "request budget of {} ms spent",
-            budget.as_millis()
-        ));
-        (Final::from_result(Err(spent), &trace_id, function.name), None)
+        let spent =
+            ApiError::Unavailable(format!("request budget of {} ms spent", budget.as_millis()));
+        (
+            Final::from_result(Err(spent), &trace_id, function.name),
+            None,
+        )
     });
     tracing::info!(
         function = function.name,

@@ -29,7 +29,10 @@ const QUIET_DEPENDENCIES: &[&str] = &[
 /// `ApplicationLogLevel`, the template's `LogLevel`), else `RUST_LOG` (local runs), else
 /// `info`.
 pub fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> String {
-    let level = match lambda_level.map(|l| l.trim().to_ascii_uppercase()).as_deref() {
+    let level = match lambda_level
+        .map(|l| l.trim().to_ascii_uppercase())
+        .as_deref()
+    {
         Some("TRACE") => Some("trace"),
         Some("DEBUG") => Some("debug"),
         Some("INFO") => Some("info"),
