@@ -52,7 +52,10 @@ pub fn emit(report: &Report) {
         .ok()
         .filter(|f| !f.is_empty())
     {
-        println!("{}", document(report, &function, Utc::now()));
+        use std::io::Write;
+        // One write of one line; a closed stdout loses the metric, never the run.
+        let line = format!("{}\n", document(report, &function, Utc::now()));
+        let _ = std::io::stdout().lock().write_all(line.as_bytes());
     }
 }
 
