@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY ?= 0
 
 TEMPLATE := infra/template.yaml
 
-.PHONY: help dev test lint fmt rust-test fuzz infra-lint build-lambdas invoke bench
+.PHONY: help dev test lint fmt rust-test fuzz tools infra-lint package build-lambdas invoke bench
 
 help: ## List the targets
 	@echo "Targets:"
@@ -33,19 +33,21 @@ rust-test: ## Every Rust test on a DynamoDB Local of its own (free port, or DYNA
 fuzz: ## schemathesis (pinned, in .local/fuzz-venv) on every operation of the local server: no 5xx, nothing the OpenAPI document forbids
 	@infra/local/fuzz.sh
 
-infra-lint: ## cfn-lint and checkov on the template (and sam validate --lint when sam is installed)
-	cfn-lint $(TEMPLATE)
-	checkov -f $(TEMPLATE) --framework cloudformation --skip-download --quiet --compact
-	@if command -v sam >/dev/null; then \
-	  echo "sam validate --lint -t $(TEMPLATE) --region eu-west-1"; \
-	  sam validate --lint -t $(TEMPLATE) --region eu-west-1; \
-	fi
+tools: ## Install the pinned template and Lambda tools (cfn-lint, checkov, aws-sam-cli, cargo-lambda, zig) into .local/tools
+	@infra/local/tools.sh install
+
+infra-lint: tools ## cfn-lint, checkov and sam validate --lint on the template (pinned, from .local/tools)
+	infra/local/tools.sh run cfn-lint $(TEMPLATE)
+	infra/local/tools.sh run checkov -f $(TEMPLATE) --framework cloudformation --skip-download --quiet --compact
+	infra/local/tools.sh run sam validate --lint -t $(TEMPLATE) --region eu-west-1
 
 bench: ## Benchmarks (round trips, handler overhead, contention, cold start, size) on a DynamoDB Local of its own; see BENCHMARKS.md
 	@infra/local/bench.sh
 
-build-lambdas: ## Release build of every function for Lambda on arm64 (needs cargo-lambda and zig; not part of test)
-	cargo lambda build --release --arm64
+package: ## Every function built for Lambda (ARCH=arm64|x86_64) in one cargo lambda build, laid out in infra/.aws-sam/build for `cd infra && sam deploy`
+	@infra/local/package.sh
+
+build-lambdas: package ## Same as package
 
 invoke: ## FN=<function>: cargo lambda invoke of events/FN.json moved to today, with the dev key and the ids earlier invokes created (run `cargo lambda watch` first)
 	@test -n "$(FN)" || { echo "usage: make invoke FN=get-establishment   (one of: $$(cd events && ls *.json | grep -vx chain.json | sed 's/\.json$$//' | tr '\n' ' '))" >&2; exit 2; }

@@ -1,5 +1,6 @@
 //! One structured JSON line per request (function, route, method, path, status, latency,
-//! trace id, tenant), and never a key or a guest name.
+//! trace id, tenant), each with an RFC 3339 timestamp and a level (what Lambda's JSON log
+//! format files and filters lines by), and never a key or a guest name.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,25 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
+/// Lambda reads `timestamp` (RFC 3339) and `level` at the top of a JSON line; without a
+/// valid timestamp it files the line as INFO, whatever its level.
+fn assert_timestamped(line: &Value) {
+    let ts = line["timestamp"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no timestamp: {line}"));
+    let at = chrono::DateTime::parse_from_rfc3339(ts)
+        .unwrap_or_else(|e| panic!("timestamp {ts} is not RFC 3339: {e}"));
+    let age = chrono::Utc::now().signed_duration_since(at);
+    assert!(
+        age >= chrono::Duration::zero() && age < chrono::Duration::minutes(5),
+        "timestamp {ts} is not now"
+    );
+    assert!(
+        ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&line["level"].as_str().unwrap_or("")),
+        "no level: {line}"
+    );
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn one_json_line_per_request_without_secrets_or_guest_names() {
     let ctx = testing::ctx().await;
@@ -38,10 +58,8 @@ async fn one_json_line_per_request_without_secrets_or_guest_names() {
         .to_string();
 
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(captured.clone())
-        .finish();
+    // The functions' own format (`init_tracing`), at the default level.
+    let subscriber = shared::http::log_subscriber("info", captured.clone());
     let guard = tracing::subscriber::set_default(subscriber);
     let mut body = pickup_body("dbl", "2026-09-02", "2026-09-03", 1);
     body["guestName"] = serde_json::json!("Zoé Confidential");
@@ -64,11 +82,15 @@ async fn one_json_line_per_request_without_secrets_or_guest_names() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("every line is JSON"))
         .collect();
+    for line in &lines {
+        assert_timestamped(line);
+    }
     let requests: Vec<&Value> = lines
         .iter()
         .filter(|l| l["fields"]["message"] == "request")
         .collect();
     assert_eq!(requests.len(), 2, "{text}");
+    assert_eq!(requests[0]["level"], "INFO");
     let first = &requests[0]["fields"];
     assert_eq!(first["function"], "create-pickup");
     assert_eq!(first["method"], "POST");
@@ -108,10 +130,8 @@ async fn the_local_server_logs_the_matched_route() {
     let port = listener.local_addr().unwrap().port();
 
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(captured.clone())
-        .finish();
+    // The functions' own format (`init_tracing`), at the default level.
+    let subscriber = shared::http::log_subscriber("info", captured.clone());
     let guard = tracing::subscriber::set_default(subscriber);
     // current_thread: the server's tasks run on this thread, under this subscriber.
     tokio::spawn(local_server::serve(listener, ctx));
@@ -137,6 +157,7 @@ async fn the_local_server_logs_the_matched_route() {
     let routes: Vec<(String, String)> = text
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("every line is JSON"))
+        .inspect(assert_timestamped)
         .filter(|l| l["fields"]["message"] == "request")
         .map(|l| {
             (

@@ -14,6 +14,8 @@ use shared::domain::ids::TenantId;
 use shared::store::releases::{days_to_scan, Due, DueKind, SHARDS};
 use shared::store::Store;
 
+pub mod metrics;
+
 pub const NAME: &str = "cutoff-release";
 /// A deployed run refuses an event `time` further ahead of its clock than this.
 pub const MAX_AHEAD: Duration = Duration::minutes(5);
@@ -64,6 +66,7 @@ pub async fn handle_event(
         .and_then(|b| b.parse().ok())
         .unwrap_or(DEFAULT_BATCH);
     let report = run(store, now, batch).await?;
+    metrics::emit(&report);
     tracing::info!(
         function = NAME,
         time = %now,

@@ -3,7 +3,7 @@
 //! local server alike, so both answer byte for byte the same.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -19,6 +19,31 @@ use crate::domain::idempotency::{
 
 /// Largest accepted request body (256 KiB).
 pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// The functions' timeout (`Globals.Function.Timeout` in `infra/template.yaml`; a test
+/// holds them equal). Under the HTTP API's 30 s integration limit, so the function
+/// always answers before API Gateway gives up.
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Kept back from the Lambda deadline to send the answer (the edge's `503`).
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+/// A request's time budget when no Lambda context gives a deadline (the local server,
+/// tests): the same as a deployed invocation's.
+pub const DEFAULT_BUDGET: Duration =
+    Duration::from_millis(FUNCTION_TIMEOUT.as_millis() as u64 - DEADLINE_MARGIN.as_millis() as u64);
+
+/// What is left of the invocation: the Lambda context's deadline (ms since the epoch)
+/// minus [`DEADLINE_MARGIN`], or [`DEFAULT_BUDGET`] without one.
+fn budget(req: &Request) -> Duration {
+    match req.lambda_context_ref() {
+        Some(c) if c.deadline > 0 => {
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            Duration::from_millis(c.deadline.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN)
+        }
+        _ => DEFAULT_BUDGET,
+    }
+}
 
 fn is_json_content_type(value: &str) -> bool {
     let media = value
@@ -254,14 +279,29 @@ fn route_key(req: &Request) -> String {
 }
 
 /// Serves one request with one function. Never fails: every outcome is a response.
+///
+/// The whole request (auth, idempotency, handler) runs within its [`budget`]: when it
+/// is spent, the store calls in flight are dropped and the answer is `503 UNAVAILABLE`
+/// with `Retry-After`, before Lambda's timeout could turn it into API Gateway's bare
+/// `500`. (An `Idempotency-Key` taken by a cut-off request stays locked until its lock
+/// expires: its write may have landed.)
 pub async fn dispatch(function: &Function, ctx: &Ctx, req: Request) -> Response<Body> {
     let started = Instant::now();
+    let budget = budget(&req);
     let trace_id = uuid::Uuid::new_v4().simple().to_string();
     let route = route_key(&req);
     let api = to_api_request(req, trace_id.clone());
     let method = api.method.clone();
     let path = api.path.clone();
-    let (out, tenant) = serve(function, ctx, api, &trace_id).await;
+    let served = tokio::time::timeout(budget, serve(function, ctx, api, &trace_id)).await;
+    let (out, tenant) = served.unwrap_or_else(|_| {
+        let spent =
+            ApiError::Unavailable(format!("request budget of {} ms spent", budget.as_millis()));
+        (
+            Final::from_result(Err(spent), &trace_id, function.name),
+            None,
+        )
+    });
     tracing::info!(
         function = function.name,
         route = %route,

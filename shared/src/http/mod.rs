@@ -17,12 +17,12 @@ use crate::domain::error::ApiError;
 use crate::store::Store;
 
 pub use command::run_command;
-pub use dispatch::{dispatch, BODY_LIMIT};
+pub use dispatch::{dispatch, BODY_LIMIT, DEADLINE_MARGIN, DEFAULT_BUDGET, FUNCTION_TIMEOUT};
 pub use lambda_http::Error as LambdaError;
 pub use paging::Paging;
 pub use request::ApiRequest;
 pub use response::{error_body, ApiResponse};
-pub use runtime::{init_tracing, run};
+pub use runtime::{init_tracing, log_filter, log_subscriber, run};
 
 /// What a function needs to serve a request: the store (built once per process)
 /// and the clock.

@@ -186,16 +186,23 @@ impl Store {
     }
 }
 
-/// Every call is bounded so that a function answers `503` well within its timeout.
-fn timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+/// Every call is bounded: an attempt still unanswered after 2 s is stuck (DynamoDB
+/// answers in milliseconds, a 100-item transaction well under a second) and is retried
+/// on a fresh connection; one operation gives up after 4 s (two stuck attempts, or three
+/// quick failures with backoff) as `503`. The sum over a request's calls is bounded by
+/// the edge's budget (`http::DEFAULT_BUDGET`, 9.5 s, inside the 10 s function timeout),
+/// which fits at least two whole stuck operations.
+pub fn timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
     aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(3))
-        .operation_timeout(Duration::from_secs(6))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(4))
         .build()
 }
 
-fn retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+/// Three attempts per call (the SDK's standard, jittered retry of throttling and
+/// transient errors), all within [`timeouts`]' operation timeout.
+pub fn retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
     aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(3)
 }
 
