@@ -280,7 +280,7 @@ pub async fn drain(store: Store, mut queue: mpsc::UnboundedReceiver<String>) -> 
 /// `POST /_local/events/cutoff-release`: the scheduled run with the local queue, drained
 /// by this function's handler while the run goes on; the answer counts both.
 pub async fn deliver_locally(store: &Store, event: &Value) -> Result<(Report, Drained), ApiError> {
-    deliver_with(store, event, |queue| Options::local(queue)).await
+    deliver_with(store, event, Options::local).await
 }
 
 /// [`deliver_locally`] with the run's options chosen by the caller (tests, bench).
