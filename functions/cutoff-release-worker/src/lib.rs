@@ -48,7 +48,7 @@ impl WorkerOptions {
     pub fn local() -> Self {
         WorkerOptions {
             budget: Budget::within(cutoff_release::LOCAL_BUDGET),
-            concurrency: cutoff_release::DEFAULT_CONCURRENCY,
+            concurrency: concurrency(),
             live_clock: false,
         }
     }
@@ -56,13 +56,14 @@ impl WorkerOptions {
     pub fn deployed(budget: Budget) -> Self {
         WorkerOptions {
             budget,
-            concurrency: cutoff_release::env_number(
-                "CUTOFF_CONCURRENCY",
-                cutoff_release::DEFAULT_CONCURRENCY,
-            ),
+            concurrency: concurrency(),
             live_clock: true,
         }
     }
+}
+
+fn concurrency() -> usize {
+    cutoff_release::env_number("CUTOFF_CONCURRENCY", cutoff_release::DEFAULT_CONCURRENCY)
 }
 
 /// The SQS batch response: `{"batchItemFailures": [{"itemIdentifier": "<messageId>"}]}`.

@@ -85,11 +85,12 @@ pub struct Options {
 }
 
 impl Options {
-    /// The local server and tests: the deployed budget, the event's time throughout.
+    /// The local server and tests: the deployed budget, the event's time throughout
+    /// (`CUTOFF_CONCURRENCY` from the environment).
     pub fn local(queue: Queue) -> Self {
         Options {
             budget: Budget::within(LOCAL_BUDGET),
-            concurrency: DEFAULT_CONCURRENCY,
+            concurrency: env_number("CUTOFF_CONCURRENCY", DEFAULT_CONCURRENCY),
             inline: DEFAULT_INLINE,
             queue,
             page: PAGE,
@@ -359,7 +360,14 @@ pub async fn run(store: &Store, now: DateTime<Utc>, options: &Options) -> Result
         inline: AtomicUsize::new(options.inline),
     });
     let concurrency = options.concurrency.max(1);
-    let (pool_tx, pool_rx) = mpsc::channel(concurrency * 2);
+    // Without a queue the readers wait for the releasing tasks (they read no further
+    // than the run releases); with one they never wait: what the run keeps fits.
+    let capacity = if options.queue.fans_out() {
+        options.inline.min(100_000) + concurrency
+    } else {
+        concurrency * 2
+    };
+    let (pool_tx, pool_rx) = mpsc::channel(capacity);
     let pool_rx = Arc::new(Mutex::new(pool_rx));
     let mut pool: JoinSet<Released> = (0..concurrency)
         .map(|_| release_from(run.clone(), pool_rx.clone()))
