@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
 #[derive(Debug, Clone, Default)]
 pub struct Budget {
     until: Option<Instant>,
@@ -31,14 +33,19 @@ impl Budget {
         Self::until(Instant::now() + left)
     }
 
-    /// The Lambda context's deadline (milliseconds since the epoch) minus `margin`.
+    /// The Lambda context's deadline (milliseconds since the epoch) minus `margin`, or
+    /// minus a quarter of the time left when that is less (a short timeout). A value
+    /// under a day is taken as the time left itself: `cargo lambda watch` sends its
+    /// timeout there (600000), not an instant.
     pub fn from_deadline(deadline_ms: u64, margin: Duration) -> Self {
-        let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
-        let left = deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .saturating_sub(margin);
-        Self::within(left)
+        let left = if deadline_ms < DAY_MS {
+            Duration::from_millis(deadline_ms)
+        } else {
+            (UNIX_EPOCH + Duration::from_millis(deadline_ms))
+                .duration_since(SystemTime::now())
+                .unwrap_or_default()
+        };
+        Self::within(left.saturating_sub(margin.min(left / 4)))
     }
 
     /// Spent once `n` releases have started (reading the index goes on).
@@ -88,9 +95,21 @@ mod tests {
             .as_millis() as u64;
         assert!(Budget::from_deadline(past, Duration::ZERO).expired());
         assert!(
-            Budget::from_deadline(past + 5_000, Duration::from_secs(10)).expired(),
-            "the margin is kept"
+            !Budget::from_deadline(600_000, Duration::from_secs(10)).expired(),
+            "cargo lambda watch's timeout"
         );
-        assert!(!Budget::from_deadline(past + 60_000, Duration::from_secs(10)).expired());
+        let b = Budget::from_deadline(past + 60_000, Duration::from_secs(10));
+        assert!(!b.expired());
+        let left = b.until.unwrap() - Instant::now();
+        assert!(
+            left <= Duration::from_secs(50),
+            "the margin is kept: {left:?}"
+        );
+        let short = Budget::from_deadline(past + 3_000, Duration::from_secs(10));
+        let left = short.until.unwrap() - Instant::now();
+        assert!(
+            !short.expired() && left <= Duration::from_millis(2_250),
+            "a short timeout keeps a quarter: {left:?}"
+        );
     }
 }
