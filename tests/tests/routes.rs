@@ -104,6 +104,67 @@ fn every_function_has_a_sample_event_that_names_its_route() {
     }
 }
 
+/// Every function triggered by events (not by a route) has a sample event of the
+/// trigger the template gives it: a schedule's event, or an SQS batch.
+#[test]
+fn every_event_function_has_a_sample_event_of_its_trigger() {
+    let doc: serde_yaml::Value = serde_yaml::from_str(shared::template::TEMPLATE).unwrap();
+    let triggers: Vec<(String, String)> = doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter_map(|r| {
+            let binary = r.get("Metadata")?.get("BuildProperties")?.get("Binary")?;
+            let kinds: Vec<String> = r
+                .get("Properties")?
+                .get("Events")?
+                .as_mapping()?
+                .values()
+                .filter_map(|e| e.get("Type")?.as_str().map(str::to_string))
+                .filter(|k| k != "HttpApi")
+                .collect();
+            Some((binary.as_str()?.to_string(), kinds.first()?.clone()))
+        })
+        .collect();
+    let mut event_functions: Vec<String> = local_server::event_functions()
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    event_functions.sort();
+    let mut triggered: Vec<String> = triggers.iter().map(|(f, _)| f.clone()).collect();
+    triggered.sort();
+    assert_eq!(
+        triggered, event_functions,
+        "the local server runs every event function"
+    );
+    for (function, kind) in triggers {
+        let path = shared::testing::events_dir().join(format!("{function}.json"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
+        let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+        match kind.as_str() {
+            "Schedule" => {
+                assert_eq!(
+                    event["detail-type"],
+                    "Scheduled Event",
+                    "{}",
+                    path.display()
+                );
+                assert!(event["time"].is_string(), "{}", path.display());
+            }
+            "SQS" => {
+                let records = event["Records"].as_array().expect("SQS records");
+                assert!(!records.is_empty());
+                for r in records {
+                    assert_eq!(r["eventSource"], "aws:sqs", "{}", path.display());
+                    assert!(r["messageId"].is_string() && r["body"].is_string());
+                }
+            }
+            other => panic!("{function}: no sample check for a {other} trigger"),
+        }
+    }
+}
+
 #[test]
 fn the_openapi_document_lists_exactly_the_deployed_routes() {
     let deployed: Vec<(String, String)> =

@@ -186,7 +186,7 @@ fn every_function_carries_the_operational_settings() {
         of_type(&doc, "AWS::Logs::LogGroup").into_iter().collect();
     let mut used_groups = BTreeSet::new();
     let fns = functions(&doc);
-    assert_eq!(fns.len(), 26, "one per function crate (routes.rs)");
+    assert_eq!(fns.len(), 27, "one per function crate (routes.rs)");
     for (name, f) in &fns {
         let logging = &f["LoggingConfig"];
         assert_eq!(logging["LogFormat"].as_str(), Some("JSON"), "{name}");
@@ -406,7 +406,14 @@ fn the_cutoff_is_watched() {
     let window =
         stopped["Period"].as_u64().unwrap() * stopped["EvaluationPeriods"].as_u64().unwrap();
     assert_eq!(window, 900, "15 minutes");
-    assert_eq!(alarm_on(&doc, "AWS/Lambda", "Errors").len(), 1);
+    // The scheduled run's errors, and its release worker's.
+    for function in ["CutoffReleaseFunction", "CutoffReleaseWorkerFunction"] {
+        let errors = alarm_on(&doc, "AWS/Lambda", "Errors")
+            .into_iter()
+            .filter(|a| dimension(a, "FunctionName").is_some_and(|d| is_ref(d, function)))
+            .count();
+        assert_eq!(errors, 1, "{function}");
+    }
 }
 
 /// Alarms on the API's server errors and on Lambda throttles.

@@ -1,26 +1,49 @@
-//! The scheduled cutoff: every few minutes, release what is due at the event's `time`.
+//! The scheduled cutoff: every minute, release what is due at the event's `time`.
 //!
-//! It reads the release index from its watermark to the event's day, releases each due
-//! allotment with one conditional transaction (so a repeated or concurrent delivery is
-//! a no-op for what is already done), and moves the watermark to the earliest day it
-//! had to leave something on (a failure, or the batch limit), else to today.
+//! A run reads the release index from its watermark to the event's time (one query per
+//! shard of the day, pages read side by side), releases the first [`DEFAULT_INLINE`]
+//! due entries itself with bounded concurrency, and hands the rest to the release queue
+//! for `cutoff-release-worker` (SQS deployed, an in-process queue locally). Each release
+//! is one conditional transaction guarded by the version it read, so repeated and
+//! concurrent runs, and duplicated messages, end in the state of one. Then the watermark
+//! moves to the event's time, or to just before the first entry the run could neither
+//! release nor hand over (its time budget ran out, the queue refused it, or, without a
+//! queue, its release failed): the next run starts there.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use shared::command::{execute, Attempt, Command, Decision};
 use shared::domain::allotment::{plan_cutoff_release, AllotmentRecord, Grid};
 use shared::domain::error::ApiError;
 use shared::domain::ids::TenantId;
-use shared::store::releases::{days_to_scan, Due, DueKind, SHARDS};
+use shared::store::releases::{days_to_scan, read_after, Due, DueEntry, DueKind, PAGE, SHARDS};
 use shared::store::Store;
+use tokio::sync::{mpsc, Mutex};
+use tokio::task::JoinSet;
+
+mod budget;
+mod queue;
+
+pub use budget::Budget;
+pub use queue::{message, parse_message, Queue, MESSAGES_PER_SEND, MESSAGE_DUES};
 
 pub mod metrics;
 
 pub const NAME: &str = "cutoff-release";
 /// A deployed run refuses an event `time` further ahead of its clock than this.
 pub const MAX_AHEAD: Duration = Duration::minutes(5);
-/// Allotments released per invocation at most; the rest wait for the next run.
-pub const DEFAULT_BATCH: usize = 400;
+/// Releases in flight at once in one run (and in one worker invocation).
+pub const DEFAULT_CONCURRENCY: usize = 32;
+/// Due entries a run releases itself when it has a queue; the rest fan out at once.
+pub const DEFAULT_INLINE: usize = 1_000;
+/// What a run keeps of its function's time to hand over what is left and move the
+/// watermark.
+pub const BUDGET_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
+/// The budget of a local run: the deployed one's (a 60 s timeout minus the margin).
+pub const LOCAL_BUDGET: std::time::Duration = std::time::Duration::from_secs(50);
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
@@ -28,10 +51,77 @@ pub struct Report {
     pub released_nights: u64,
     /// Allotments that became `released`.
     pub allotments_released: u64,
-    /// Allotments that failed (logged, retried next run).
+    /// Releases that failed (handed to the queue, or retried by the next run).
     pub failures: u64,
-    /// Due allotments left for the next run (batch limit reached).
+    /// Due entries read from the index.
+    pub found: u64,
+    /// Due entries handed to the queue.
+    pub handed_off: u64,
+    /// Due entries left for the next run (budget spent, or the queue refused them).
     pub more: bool,
+}
+
+impl Report {
+    pub fn add(&mut self, other: &Report) {
+        self.released_nights += other.released_nights;
+        self.allotments_released += other.allotments_released;
+        self.failures += other.failures;
+        self.found += other.found;
+        self.handed_off += other.handed_off;
+        self.more |= other.more;
+    }
+}
+
+/// How a run works.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub budget: Budget,
+    pub concurrency: usize,
+    /// Due entries released by the run itself before the rest fans out (with a queue).
+    pub inline: usize,
+    pub queue: Queue,
+    /// Index entries per page read.
+    pub page: usize,
+    /// Deployed: each release takes "now" from the clock when it starts (never before
+    /// the run's time), so what it writes is stamped with its real time. Locally the
+    /// event's time, for replays.
+    pub live_clock: bool,
+}
+
+impl Options {
+    /// The local server and tests: the deployed budget, the event's time throughout
+    /// (`CUTOFF_CONCURRENCY` from the environment).
+    pub fn local(queue: Queue) -> Self {
+        Options {
+            budget: Budget::within(LOCAL_BUDGET),
+            concurrency: env_number("CUTOFF_CONCURRENCY", DEFAULT_CONCURRENCY),
+            inline: DEFAULT_INLINE,
+            queue,
+            page: PAGE,
+            live_clock: false,
+        }
+    }
+
+    /// The deployed function: its context's budget, its queue, `CUTOFF_CONCURRENCY`
+    /// and `CUTOFF_INLINE` from the environment.
+    pub fn deployed(budget: Budget, queue: Queue) -> Self {
+        Options {
+            budget,
+            concurrency: env_number("CUTOFF_CONCURRENCY", DEFAULT_CONCURRENCY),
+            inline: env_number("CUTOFF_INLINE", DEFAULT_INLINE),
+            queue,
+            page: PAGE,
+            live_clock: true,
+        }
+    }
+}
+
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .filter(|n: &usize| *n > 0)
+        .unwrap_or(default)
 }
 
 /// Reads the event's `time`; `clock` is the deployed function's clock (`None` locally,
@@ -55,67 +145,285 @@ pub fn event_time(event: &Value, clock: Option<DateTime<Utc>>) -> Result<DateTim
 }
 
 /// The function's answer: `{"data": {"releasedNights": N, "allotmentsReleased": M}}`.
+pub fn answer(report: &Report) -> Value {
+    json!({"data": {"releasedNights": report.released_nights, "allotmentsReleased": report.allotments_released}})
+}
+
+/// One run, releasing everything itself (no queue) within the local budget.
 pub async fn handle_event(
     store: &Store,
     event: &Value,
     clock: Option<DateTime<Utc>>,
 ) -> Result<Value, ApiError> {
-    let now = event_time(event, clock)?;
-    let batch = std::env::var("CUTOFF_BATCH")
-        .ok()
-        .and_then(|b| b.parse().ok())
-        .unwrap_or(DEFAULT_BATCH);
-    let report = run(store, now, batch).await?;
+    handle(store, event, clock, &Options::local(Queue::None))
+        .await
+        .map(|r| answer(&r))
+}
+
+/// One run on `options`. Deployed, the run's time is never ahead of the clock: an
+/// entry eligible later may not be readable yet.
+pub async fn handle(
+    store: &Store,
+    event: &Value,
+    clock: Option<DateTime<Utc>>,
+    options: &Options,
+) -> Result<Report, ApiError> {
+    let time = event_time(event, clock)?;
+    let now = clock.map_or(time, |c| time.min(c));
+    let started = std::time::Instant::now();
+    let report = run(store, now, options).await?;
     metrics::emit(&report);
     tracing::info!(
         function = NAME,
         time = %now,
+        found = report.found,
         released_nights = report.released_nights,
         allotments_released = report.allotments_released,
+        handed_off = report.handed_off,
         failures = report.failures,
         more = report.more,
+        elapsed_ms = started.elapsed().as_millis() as u64,
         "cutoff run"
     );
-    Ok(
-        json!({"data": {"releasedNights": report.released_nights, "allotmentsReleased": report.allotments_released}}),
-    )
+    Ok(report)
 }
 
-/// One run at `now`, releasing at most `batch` allotments.
-pub async fn run(store: &Store, now: DateTime<Utc>, batch: usize) -> Result<Report, ApiError> {
-    let watermark = store.release_watermark().await?;
-    let mut report = Report::default();
-    let mut budget = batch.max(1);
-    let mut leave_from: Option<NaiveDate> = None;
-    'days: for day in days_to_scan(watermark, now) {
-        for shard in 0..SHARDS {
-            if budget == 0 {
-                report.more = true;
-                leave_from = leave_from.or(Some(day));
+/// What every task of a run shares.
+struct Run {
+    store: Store,
+    options: Options,
+    now: DateTime<Utc>,
+    after: DateTime<Utc>,
+    days: Vec<chrono::NaiveDate>,
+    /// Due entries the run may still keep for itself.
+    inline: AtomicUsize,
+}
+
+impl Run {
+    fn keep(&self) -> bool {
+        !self.options.budget.expired()
+            && self
+                .inline
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+    }
+
+    fn release_now(&self) -> DateTime<Utc> {
+        if self.options.live_clock {
+            self.now.max(Utc::now())
+        } else {
+            self.now
+        }
+    }
+}
+
+/// What a shard's reader did: the entries it read and handed over, and the latest
+/// watermark its reading allows (everything at or before it taken).
+struct ShardRead {
+    found: u64,
+    handed_off: u64,
+    bound: DateTime<Utc>,
+    error: Option<ApiError>,
+}
+
+/// What one releasing task did, and the entries it leaves (failed or not started).
+#[derive(Default)]
+struct Released {
+    report: Report,
+    left: Vec<DueEntry>,
+}
+
+/// Reads one shard's partitions of the window page by page: entries the run keeps go
+/// to its releasing tasks, the others to the queue (ten messages at a time).
+async fn read_shard(run: Arc<Run>, shard: u8, pool: mpsc::Sender<DueEntry>) -> ShardRead {
+    let mut read = ShardRead {
+        found: 0,
+        handed_off: 0,
+        bound: run.now,
+        error: None,
+    };
+    let mut last = run.after;
+    let mut outbox = Vec::new();
+    'days: for day in &run.days {
+        let mut start = None;
+        let mut first = true;
+        while first || start.is_some() {
+            first = false;
+            if run.options.budget.expired() {
+                read.bound = (last - Duration::seconds(1)).max(run.after);
                 break 'days;
             }
-            let due = store.due_allotments(day, shard, now, budget).await?;
-            if due.len() == budget {
-                // There may be more in this partition.
-                leave_from = leave_from.or(Some(day));
-            }
-            for d in due {
-                budget -= 1;
-                match release(store, &d, now).await {
-                    Ok((nights, finished)) => {
-                        report.released_nights += nights;
-                        report.allotments_released += u64::from(finished);
-                    }
-                    Err(e) => {
-                        report.failures += 1;
-                        leave_from = Some(leave_from.map_or(day, |l| l.min(day)));
-                        tracing::error!(allotment = %d.allotment_id, error = %e, "release failed; retried next run");
-                    }
+            let page = match run
+                .store
+                .due_page(
+                    (*day, shard),
+                    Some(run.after),
+                    run.now,
+                    run.options.page,
+                    start.take(),
+                )
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    read.bound = (last - Duration::seconds(1)).max(run.after);
+                    read.error = Some(e);
+                    break 'days;
                 }
+            };
+            start = page.next;
+            for entry in page.entries {
+                read.found += 1;
+                last = last.max(entry.at);
+                if !run.options.queue.fans_out() || run.keep() {
+                    // Without a queue every entry goes to the releasing tasks, which
+                    // leave what the budget does not allow.
+                    if let Err(mpsc::error::SendError(entry)) = pool.send(entry).await {
+                        outbox.push(entry);
+                    }
+                } else {
+                    outbox.push(entry);
+                }
+            }
+            if outbox.len() >= MESSAGE_DUES * MESSAGES_PER_SEND {
+                hand_over(&run, &mut outbox, &mut read).await;
             }
         }
     }
-    move_watermark(store, watermark, leave_from.unwrap_or(now.date_naive())).await?;
+    hand_over(&run, &mut outbox, &mut read).await;
+    read
+}
+
+async fn hand_over(run: &Run, outbox: &mut Vec<DueEntry>, read: &mut ShardRead) {
+    if outbox.is_empty() {
+        return;
+    }
+    let (sent, refused) = run
+        .options
+        .queue
+        .hand_over(run.now, std::mem::take(outbox))
+        .await;
+    read.handed_off += sent;
+    read.bound = refused
+        .iter()
+        .map(|e| e.at - Duration::seconds(1))
+        .fold(read.bound, DateTime::min);
+}
+
+/// A releasing task: takes entries until the readers are done, releasing while the
+/// budget allows.
+async fn release_from(run: Arc<Run>, entries: Arc<Mutex<mpsc::Receiver<DueEntry>>>) -> Released {
+    let mut out = Released::default();
+    while let Some(entry) = next(&entries).await {
+        if !run.options.budget.take() {
+            out.left.push(entry);
+            continue;
+        }
+        match release_due(&run.store, &entry.due, run.release_now()).await {
+            Ok((nights, finished)) => {
+                out.report.released_nights += nights;
+                out.report.allotments_released += u64::from(finished);
+            }
+            Err(e) => {
+                out.report.failures += 1;
+                tracing::error!(allotment = %entry.due.allotment_id, error = %e, "release failed; handed over or retried next run");
+                out.left.push(entry);
+            }
+        }
+    }
+    out
+}
+
+async fn next(entries: &Mutex<mpsc::Receiver<DueEntry>>) -> Option<DueEntry> {
+    entries.lock().await.recv().await
+}
+
+/// Releases what is due of one allotment or group at `now`: `(nights released,
+/// allotment became released)`. A no-op when nothing is due (released already by
+/// another run or message, cancelled, or moved later by a PATCH).
+pub async fn release_due(
+    store: &Store,
+    due: &Due,
+    now: DateTime<Utc>,
+) -> Result<(u64, bool), ApiError> {
+    match due.kind {
+        DueKind::Group => release_group(store, due, now).await,
+        DueKind::Allotment => release(store, due, now).await,
+    }
+}
+
+/// One run at `now`.
+pub async fn run(store: &Store, now: DateTime<Utc>, options: &Options) -> Result<Report, ApiError> {
+    let watermark = store.release_watermark().await?;
+    let after = read_after(watermark, now);
+    let run = Arc::new(Run {
+        store: store.clone(),
+        options: options.clone(),
+        now,
+        after,
+        days: days_to_scan(after, now),
+        inline: AtomicUsize::new(options.inline),
+    });
+    let concurrency = options.concurrency.max(1);
+    // Without a queue the readers wait for the releasing tasks (they read no further
+    // than the run releases); with one they never wait: what the run keeps fits.
+    let capacity = if options.queue.fans_out() {
+        options.inline.min(100_000) + concurrency
+    } else {
+        concurrency * 2
+    };
+    let (pool_tx, pool_rx) = mpsc::channel(capacity);
+    let pool_rx = Arc::new(Mutex::new(pool_rx));
+    let mut pool: JoinSet<Released> = (0..concurrency)
+        .map(|_| release_from(run.clone(), pool_rx.clone()))
+        .collect();
+    let mut shards: JoinSet<ShardRead> = (0..SHARDS)
+        .map(|shard| read_shard(run.clone(), shard, pool_tx.clone()))
+        .collect();
+    drop(pool_tx);
+
+    let mut report = Report::default();
+    let mut bound = now;
+    let mut error = None;
+    while let Some(read) = shards.join_next().await {
+        let read = read.map_err(|e| ApiError::Internal(format!("index reader: {e}")))?;
+        report.found += read.found;
+        report.handed_off += read.handed_off;
+        bound = bound.min(read.bound);
+        error = error.or(read.error);
+    }
+    let mut left = Vec::new();
+    while let Some(released) = pool.join_next().await {
+        let released = released.map_err(|e| ApiError::Internal(format!("release task: {e}")))?;
+        report.add(&released.report);
+        left.extend(released.left);
+    }
+    // What the run could not release itself: to the queue, else to the next run.
+    if !left.is_empty() && options.queue.fans_out() {
+        let (sent, refused) = options.queue.hand_over(now, left).await;
+        report.handed_off += sent;
+        left = refused;
+    }
+    bound = left
+        .iter()
+        .map(|e| e.at - Duration::seconds(1))
+        .fold(bound, DateTime::min);
+    report.more = bound < now;
+
+    // An idle run within the watermark's day writes nothing: entries it released are
+    // gone from the index, and nothing readable was skipped.
+    let moves = match watermark {
+        Some(w) if w >= now => false,
+        Some(w) => report.found > 0 || w.date_naive() != bound.date_naive(),
+        None => true,
+    };
+    if moves {
+        store.move_release_watermark(watermark, bound).await?;
+    }
+    if let Some(e) = error {
+        tracing::error!(function = NAME, error = %e, "index read failed; the next run resumes there");
+        return Err(e);
+    }
     Ok(report)
 }
 
@@ -207,27 +515,6 @@ impl shared::command::Command for ReleaseGroup<'_> {
             None => Decision::Answer(()),
         })
     }
-}
-
-/// Sets the watermark to `target`, or lower if a concurrent run left something earlier.
-async fn move_watermark(
-    store: &Store,
-    read: Option<NaiveDate>,
-    target: NaiveDate,
-) -> Result<(), ApiError> {
-    let mut expected = read;
-    for _ in 0..5 {
-        let new = match (read, expected) {
-            (a, b) if a == b => target,
-            (_, Some(current)) => current.min(target),
-            (_, None) => target,
-        };
-        if expected == Some(new) || store.set_release_watermark(expected, new).await? {
-            return Ok(());
-        }
-        expected = store.release_watermark().await?;
-    }
-    Err(ApiError::Unavailable("watermark contention".into()))
 }
 
 #[cfg(test)]

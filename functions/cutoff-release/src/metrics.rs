@@ -76,6 +76,7 @@ mod metric_tests {
             allotments_released: 3,
             failures: 0,
             more: false,
+            ..Report::default()
         };
         let d = document(&report, "stack-CutoffReleaseFunction-abc", at());
         assert_eq!(d["_aws"]["Timestamp"], 1_780_308_300_250i64);

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use shared::domain::allotment::Status;
 use shared::http::Ctx;
@@ -361,10 +361,9 @@ async fn deployed_runs_refuse_a_time_ahead_of_their_clock() {
     assert!(event_time(&json!({"time": "yesterday"}), None).is_err());
 }
 
-/// 1,000 allotments due at once are all released within a few invocations.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_thousand_due_allotments_over_a_few_runs() {
-    let ctx = ctx().await;
+/// `n` allotments of one room for 1-2 Sep, due at the cutoff of 1 Aug (2 Aug 00:00
+/// Paris = 1 Aug 22:00Z), created 8 at a time.
+async fn many_due(ctx: &Ctx, n: usize) -> Uuid {
     let k = key(&ctx.store, "acme").await;
     let est = testing::establishment(&ctx.store, "acme").await;
     testing::inventory(
@@ -374,7 +373,7 @@ async fn a_thousand_due_allotments_over_a_few_runs() {
         "dbl",
         "2026-09-01",
         "2026-09-02",
-        1000,
+        n as i64,
     )
     .await;
     let mut b = allotment_body(est);
@@ -382,10 +381,11 @@ async fn a_thousand_due_allotments_over_a_few_runs() {
     b["releaseDays"] = json!(null);
     b["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
     let mut tasks = Vec::new();
-    for _ in 0..8 {
+    for task in 0..8 {
         let (ctx, k, b) = (ctx.clone(), k.clone(), b.clone());
+        let count = n / 8 + usize::from(task < n % 8);
         tasks.push(tokio::spawn(async move {
-            for _ in 0..125 {
+            for _ in 0..count {
                 create_allotment::created(&ctx, &k, b.clone()).await;
             }
         }));
@@ -393,27 +393,291 @@ async fn a_thousand_due_allotments_over_a_few_runs() {
     for t in tasks {
         t.await.unwrap();
     }
-    let mut runs = 0;
-    let mut total = 0;
-    while total < 1000 && runs < 10 {
-        let report = run(&ctx.store, at("2026-08-01T22:05:00Z"), DEFAULT_BATCH)
-            .await
-            .unwrap();
-        runs += 1;
-        total += report.allotments_released;
-        assert_eq!(report.failures, 0);
-    }
-    println!("released {total} allotments in {runs} invocations of at most {DEFAULT_BATCH}");
-    assert_eq!(total, 1000);
-    assert!(runs <= 4, "{runs} runs");
+    est
+}
+
+const MIDNIGHT: &str = "2026-08-01T22:00:00Z";
+
+fn options(queue: Queue) -> Options {
+    Options::local(queue)
+}
+
+async fn stored_watermark(ctx: &Ctx) -> Option<DateTime<Utc>> {
+    ctx.store.release_watermark().await.unwrap()
+}
+
+/// The old runs took 400 at most; one run now drains the whole backlog, reading the
+/// index in pages (7 entries a page here) on every shard side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backlog_larger_than_a_batch_is_drained_in_one_run() {
+    let ctx = ctx().await;
+    let est = many_due(&ctx, 1000).await;
+    let mut o = options(Queue::None);
+    o.page = 7;
+    o.concurrency = 16;
+    let report = run(&ctx.store, at(MIDNIGHT), &o).await.unwrap();
+    assert_eq!(
+        report,
+        Report {
+            released_nights: 2000,
+            allotments_released: 1000,
+            found: 1000,
+            ..Report::default()
+        }
+    );
+    assert_eq!(stored_watermark(&ctx).await, Some(at(MIDNIGHT)));
     let pool = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-02").await;
     assert!(pool
         .iter()
         .all(|(_, _, n)| n.allotted == 0 && n.available == 1000));
-    let after = run(&ctx.store, at("2026-08-01T22:10:00Z"), DEFAULT_BATCH)
+    let after = run(&ctx.store, at("2026-08-01T22:01:00Z"), &o)
         .await
         .unwrap();
     assert_eq!(after, Report::default(), "nothing left");
+}
+
+/// A run whose budget runs out (after 12 releases here) leaves the rest, and the
+/// watermark just before the first entry it left; the next run releases the rest, and
+/// the end state (history included) is that of one run with budget enough.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_that_spends_its_budget_leaves_the_rest_and_the_watermark_before_it() {
+    async fn two_cutoffs(ctx: &Ctx) -> Uuid {
+        let k = key(&ctx.store, "acme").await;
+        let est = testing::stocked_establishment(&ctx.store, "acme").await;
+        for (i, cutoff) in ["2026-08-01"; 20]
+            .into_iter()
+            .chain(["2026-08-02"; 10])
+            .enumerate()
+        {
+            let mut b = allotment_body(est);
+            b["cutoffDate"] = json!(cutoff);
+            b["releaseDays"] = json!(null);
+            // One night each, a different one (the snapshot lists them by period).
+            b["periodFrom"] = json!(format!("2026-09-{:02}", 1 + i));
+            b["periodTo"] = json!(format!("2026-09-{:02}", 1 + i));
+            b["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
+            allotment(ctx, &k, b).await;
+        }
+        est
+    }
+    let later = "2026-08-02T22:05:00Z";
+    let once = ctx().await;
+    let est_once = two_cutoffs(&once).await;
+    run(&once.store, at(later), &options(Queue::None))
+        .await
+        .unwrap();
+    let expected = snapshot(&once, est_once).await;
+
+    let ctx = ctx().await;
+    let est = two_cutoffs(&ctx).await;
+    // A budget spent before anything starts: nothing read, nothing released, and the
+    // (first) watermark stays a lookback behind.
+    let mut o = options(Queue::None);
+    o.budget = Budget::within(std::time::Duration::ZERO);
+    let nothing = run(&ctx.store, at(later), &o).await.unwrap();
+    assert_eq!((nothing.found, nothing.allotments_released), (0, 0));
+    assert!(nothing.more);
+    assert_eq!(
+        stored_watermark(&ctx).await,
+        Some(at(later) - Duration::days(31))
+    );
+
+    let mut o = options(Queue::None);
+    o.budget = Budget::releases(12);
+    o.concurrency = 4;
+    let first = run(&ctx.store, at(later), &o).await.unwrap();
+    assert_eq!(first.found, 30, "everything due was read");
+    assert_eq!(
+        first.allotments_released, 12,
+        "as many as the budget allowed"
+    );
+    assert!(first.more);
+    // Of the 20 due at the first midnight at most 12 are done: the watermark is the
+    // second before it, so the next run reads them again.
+    assert_eq!(
+        stored_watermark(&ctx).await,
+        Some(at(MIDNIGHT) - Duration::seconds(1))
+    );
+    let statuses: Vec<Value> = snapshot(&ctx, est).await["allotments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].clone())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "released").count(), 12);
+
+    let rest = run(&ctx.store, at(later), &options(Queue::None))
+        .await
+        .unwrap();
+    assert_eq!(rest.allotments_released, 18);
+    assert!(!rest.more);
+    assert_eq!(stored_watermark(&ctx).await, Some(at(later)));
+    assert_eq!(snapshot(&ctx, est).await, expected);
+    for a in expected["allotments"].as_array().unwrap() {
+        let cutoffs = a["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e[0] == "released at cutoff")
+            .count();
+        assert_eq!(cutoffs, 1, "one entry per unit type and release");
+    }
+}
+
+/// Beyond what it keeps, a run hands the due entries to the queue in messages, moves
+/// the watermark past them (the next run does not hand them over again), and when the
+/// queue refuses them keeps the watermark before them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_fans_out_what_it_does_not_keep_and_only_once() {
+    let ctx = ctx().await;
+    many_due(&ctx, 25).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut o = options(Queue::Local(tx));
+    o.inline = 5;
+    let report = run(&ctx.store, at(MIDNIGHT), &o).await.unwrap();
+    assert_eq!(
+        (report.found, report.allotments_released, report.handed_off),
+        (25, 5, 20)
+    );
+    assert!(!report.more);
+    assert_eq!(stored_watermark(&ctx).await, Some(at(MIDNIGHT)));
+    let mut handed = Vec::new();
+    while let Ok(body) = rx.try_recv() {
+        let (time, dues) = parse_message(&body).unwrap();
+        assert_eq!(time, at(MIDNIGHT));
+        assert!(dues.len() <= MESSAGE_DUES);
+        handed.extend(dues);
+    }
+    assert_eq!(handed.len(), 20);
+    for due in &handed {
+        assert_eq!(status(&ctx, due.allotment_id).await.0, Status::Active);
+    }
+    let ids: std::collections::BTreeSet<Uuid> = handed.iter().map(|d| d.allotment_id).collect();
+    assert_eq!(ids.len(), 20, "each once");
+
+    let again = run(&ctx.store, at("2026-08-01T22:01:00Z"), &o)
+        .await
+        .unwrap();
+    assert_eq!(again, Report::default(), "not handed over twice");
+    assert!(rx.try_recv().is_err());
+
+    // A queue that refuses: the entries stay for the next run, the watermark before them.
+    let refused = testing::ctx().await;
+    many_due(&refused, 12).await;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    drop(rx);
+    let mut o = options(Queue::Local(tx));
+    o.inline = 2;
+    let report = run(&refused.store, at(MIDNIGHT), &o).await.unwrap();
+    assert_eq!(
+        (report.found, report.allotments_released, report.handed_off),
+        (12, 2, 0)
+    );
+    assert!(report.more);
+    assert_eq!(
+        stored_watermark(&refused).await,
+        Some(at(MIDNIGHT) - Duration::seconds(1))
+    );
+    let next = run(
+        &refused.store,
+        at("2026-08-01T22:01:00Z"),
+        &options(Queue::None),
+    )
+    .await
+    .unwrap();
+    assert_eq!((next.found, next.allotments_released), (10, 10));
+}
+
+/// An entry written after its moment (here: nights already due when the allotment is
+/// created) is taken a minute after that write, never before its moment.
+#[tokio::test]
+async fn an_entry_written_after_its_moment_is_taken_a_minute_later() {
+    let store = testing::store().await;
+    let written = at("2026-08-20T10:00:00Z");
+    let ctx = Ctx::with_now(store, written);
+    let k = key(&ctx.store, "acme").await;
+    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let mut b = allotment_body(est);
+    b["cutoffDate"] = json!("2026-08-31");
+    b["releaseDays"] = json!(20); // 1 Sep goes at 00:00 on 12 Aug: already past
+    let id = allotment(&ctx, &k, b).await;
+    for (time, released) in [
+        ("2026-08-20T10:00:30Z", false),
+        ("2026-08-20T10:00:59Z", false),
+        ("2026-08-20T10:01:00Z", true),
+    ] {
+        deliver(&ctx, time).await;
+        let (_, grid) = ctx
+            .store
+            .require_allotment(&tenant("acme"), id)
+            .await
+            .unwrap();
+        let first = grid.values().next().unwrap();
+        assert_eq!(first.released > 0, released, "{time}");
+    }
+    // Each night is released at its own moment, not at the run's.
+    let (_, grid) = ctx
+        .store
+        .require_allotment(&tenant("acme"), id)
+        .await
+        .unwrap();
+    assert_eq!(
+        grid.values().next().unwrap().released_at,
+        Some(at("2026-08-11T22:00:00Z"))
+    );
+}
+
+/// The fixed cost of a run: an idle run in the watermark's day reads the watermark and
+/// one index partition per shard, and writes nothing.
+#[tokio::test]
+async fn an_idle_run_costs_one_read_and_a_query_per_shard() {
+    let (ctx, counter) = testing::counting_ctx().await;
+    let count =
+        |c: &std::collections::BTreeMap<String, u64>, op: &str| c.get(op).copied().unwrap_or(0);
+    deliver(&ctx, "2026-08-01T22:00:00Z").await;
+    let first = counter.take();
+    assert_eq!(
+        count(&first, "Query"),
+        32 * u64::from(SHARDS),
+        "a first run looks a month back"
+    );
+    assert_eq!(count(&first, "PutItem"), 1);
+    deliver(&ctx, "2026-08-01T22:01:00Z").await;
+    let idle = counter.take();
+    assert_eq!(
+        idle,
+        std::collections::BTreeMap::from([
+            ("GetItem".to_string(), 1),
+            ("Query".to_string(), u64::from(SHARDS))
+        ])
+    );
+    // The first run after midnight UTC reads both days and moves the watermark on.
+    deliver(&ctx, "2026-08-02T00:00:00Z").await;
+    let midnight = counter.take();
+    assert_eq!(count(&midnight, "Query"), 2 * u64::from(SHARDS));
+    assert_eq!(count(&midnight, "PutItem"), 1);
+    deliver(&ctx, "2026-08-02T00:01:00Z").await;
+    assert_eq!(count(&counter.take(), "Query"), u64::from(SHARDS));
+}
+
+/// Nothing is released before its moment, even by a run with budget and concurrency
+/// enough for all: at 21:59:59Z none of the due allotments goes, at 22:00:00Z all do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nothing_is_released_a_second_before_its_moment() {
+    let ctx = ctx().await;
+    many_due(&ctx, 40).await;
+    let early = run(
+        &ctx.store,
+        at("2026-08-01T21:59:59Z"),
+        &options(Queue::None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(early, Report::default());
+    let on_time = run(&ctx.store, at(MIDNIGHT), &options(Queue::None))
+        .await
+        .unwrap();
+    assert_eq!((on_time.found, on_time.allotments_released), (40, 40));
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ pub fn functions() -> Vec<Function> {
 
 /// Functions triggered by events (`POST /_local/events/{function}`).
 pub fn event_functions() -> Vec<&'static str> {
-    vec![cutoff_release::NAME]
+    vec![cutoff_release::NAME, cutoff_release_worker::NAME]
 }
 
 struct App {
@@ -179,7 +179,17 @@ async fn local_event(ctx: &Ctx, name: &str, method: &http::Method, body: &[u8]) 
             )
         }
     };
-    match cutoff_release::handle_event(&ctx.store, &event, None).await {
+    // The scheduled run drains its queue in process through the worker's handler; the
+    // worker itself takes an SQS event.
+    let result = if name == cutoff_release_worker::NAME {
+        let options = cutoff_release_worker::WorkerOptions::local();
+        cutoff_release_worker::handle_event(&ctx.store, &event, &options).await
+    } else {
+        cutoff_release_worker::deliver_locally(&ctx.store, &event)
+            .await
+            .map(|(report, _)| cutoff_release::answer(&report))
+    };
+    match result {
         Ok(result) => AxumResponse::builder()
             .status(200)
             .header("Content-Type", "application/json")

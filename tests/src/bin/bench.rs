@@ -349,7 +349,12 @@ impl Out {
 /// One invocation of a function, as the overhead loop times it.
 enum Invocation {
     Http(&'static Function, Box<lambda_http::Request>),
-    Cutoff(Value),
+    /// A cutoff run, after an untimed run of the minute before (the schedule's steady
+    /// state: the watermark a minute back).
+    Cutoff {
+        before: Value,
+        event: Value,
+    },
 }
 
 struct Bench {
@@ -480,7 +485,7 @@ impl Bench {
                     Err(format!("{} answered {}", f.name, resp.status()))
                 }
             }
-            Invocation::Cutoff(event) => {
+            Invocation::Cutoff { event, .. } => {
                 let out = cutoff_release::handle_event(self.store(), &event, None)
                     .await
                     .map_err(|e| format!("cutoff-release: {e:?}"))?;
@@ -507,6 +512,12 @@ impl Bench {
             raw_counts: Counts::default(),
         };
         for (i, inv) in invocations.into_iter().enumerate() {
+            if let Invocation::Cutoff { before, .. } = &inv {
+                cutoff_release::handle_event(self.store(), before, None)
+                    .await
+                    .map_err(|e| format!("{name} #{i}: the run before: {e:?}"))?;
+                self.sync().await;
+            }
             self.rec.take();
             let t = Instant::now();
             let result = self.invoke(inv).await;
@@ -647,8 +658,8 @@ async fn overhead_and_round_trips(b: &Bench, out: &mut Out) -> Res<()> {
         .await?,
     );
 
-    // Cutoff release: one allotment due per run (cutoffs on consecutive days), after a
-    // first run that sets the watermark.
+    // Cutoff release: one allotment due per run (cutoffs on consecutive days), each run
+    // at the moment, a minute after the run before it (untimed).
     let n_cut = (n_small / 3).clamp(5, 60);
     let first = chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
     for i in 0..n_cut {
@@ -656,17 +667,24 @@ async fn overhead_and_round_trips(b: &Bench, out: &mut Out) -> Res<()> {
         b.allotment(b.body("2026-09-01", "2026-09-07", &["dbl"], 1, &cutoff))
             .await;
     }
-    let event = |day: chrono::NaiveDate| {
-        json!({"time": format!("{day}T00:05:00Z"), "detail-type": "Scheduled Event",
+    let event = |day: chrono::NaiveDate, time: &str| {
+        json!({"time": format!("{day}T{time}Z"), "detail-type": "Scheduled Event",
                "source": "aws.events", "detail": {}})
     };
-    cutoff_release::handle_event(b.store(), &event(first), None).await?;
+    cutoff_release::handle_event(b.store(), &event(first, "00:05:00"), None).await?;
     b.sync().await;
     rows.push(
         b.measure(
             "cutoff release of one allotment",
             (0..n_cut)
-                .map(|i| Invocation::Cutoff(event(first + chrono::Duration::days(i as i64 + 1))))
+                .map(|i| {
+                    // The cutoff of day D falls at D+1 00:00 Paris (UTC+2) = D 22:00Z.
+                    let day = first + chrono::Duration::days(i as i64);
+                    Invocation::Cutoff {
+                        before: event(day, "21:59:00"),
+                        event: event(day, "22:00:00"),
+                    }
+                })
                 .collect(),
         )
         .await?,
@@ -1242,6 +1260,230 @@ async fn cold_starts(b: &Bench, bin_dir: &Path, out: &mut Out) -> Res<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------- cutoff at scale
+
+/// A minimal HTTP/1.1 POST to the local server: (status, JSON body).
+async fn post(port: u16, path: &str, body: &[u8]) -> Res<(u16, Value)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").ok_or("a full response")?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("a status line")?;
+    Ok((status, serde_json::from_str(body)?))
+}
+
+/// N allotments (`BENCH_CUTOFF_N`, default 20,000) due at one local midnight, spread
+/// over hotels of one group (200 contracts each, Paris time), released through the local
+/// event route: the scheduled run and its in-process queue drained by the worker's
+/// handler, as `make dev` serves it.
+async fn cutoff_at_scale(b: &Bench, out: &mut Out) -> Res<()> {
+    let n = env_usize("BENCH_CUTOFF_N", 20_000).max(1);
+    let per_hotel = 200;
+    let hotels = n.div_ceil(per_hotel);
+    let rec = Recorder::default();
+    let table = format!("bench-cutoff-{}", Uuid::new_v4().simple());
+    let store = Store::new(client(&b.endpoint, &rec), &table);
+    store.ensure_table().await?;
+    let ctx = Ctx::with_now(store.clone(), testing::now());
+    let key = testing::key(&store, TENANT).await;
+
+    // Setup: the hotels, their rooms, the contracts (through create-allotment, 16 at a time).
+    let setup = Instant::now();
+    let mut bodies = Vec::with_capacity(n);
+    let mut ests = Vec::with_capacity(hotels);
+    for h in 0..hotels {
+        let est = testing::establishment(&store, TENANT).await;
+        ests.push(est);
+        testing::inventory(
+            &store,
+            TENANT,
+            est,
+            "dbl",
+            "2026-09-01",
+            "2026-09-07",
+            1_000,
+        )
+        .await;
+        let mut body = testing::allotment_body(est);
+        body["releaseDays"] = json!(null);
+        body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
+        for _ in 0..per_hotel.min(n - h * per_hotel) {
+            bodies.push(body.clone());
+        }
+    }
+    let queue = Arc::new(Mutex::new(bodies));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (ctx, key, queue) = (ctx.clone(), key.clone(), queue.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut created = 0;
+            while let Some(body) = {
+                let next = queue.lock().unwrap().pop();
+                next
+            } {
+                let req = TestRequest::event("create-allotment")
+                    .json(body)
+                    .key(&key)
+                    .into_request();
+                let resp = dispatch(&create_allotment::FUNCTION, &ctx, req).await;
+                if resp.status() == 201 {
+                    created += 1;
+                }
+            }
+            created
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        created += t.await?;
+    }
+    if created != n {
+        return Err(format!("cutoff bench: {created} of {n} allotments created").into());
+    }
+    let setup = setup.elapsed();
+    rec.take();
+
+    // The local server, as `make dev` runs it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let server = tokio::spawn(local_server::serve(listener, ctx.clone()));
+    let midnight =
+        chrono::DateTime::parse_from_rfc3339("2026-08-01T22:00:00Z")?.with_timezone(&chrono::Utc);
+    let event = |t: chrono::DateTime<chrono::Utc>| {
+        json!({"time": t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "detail-type": "Scheduled Event",
+               "source": "aws.events", "detail": {}})
+        .to_string()
+    };
+    // The run of the minute before sets the watermark (a steady state: nothing due yet).
+    let (status, _) = post(
+        port,
+        "/_local/events/cutoff-release",
+        event(midnight - chrono::Duration::minutes(1)).as_bytes(),
+    )
+    .await?;
+    if status != 200 {
+        return Err(format!("cutoff warm-up run answered {status}").into());
+    }
+    rec.take();
+    // Every run until all are released: the deployed schedule's runs of minutes 0, 1, ...
+    let mut released = 0u64;
+    let mut runs = Vec::new();
+    let started = Instant::now();
+    while released < n as u64 && runs.len() < 10 {
+        let t = Instant::now();
+        let at = midnight + chrono::Duration::minutes(runs.len() as i64);
+        let (status, body) =
+            post(port, "/_local/events/cutoff-release", event(at).as_bytes()).await?;
+        if status != 200 {
+            return Err(format!("cutoff run answered {status}: {body}").into());
+        }
+        released += body["data"]["allotmentsReleased"].as_u64().unwrap_or(0);
+        runs.push(t.elapsed());
+    }
+    let total = started.elapsed();
+    let (_, release_counts) = rec.take();
+    // An idle run (nothing due) a few minutes later: the fixed cost of every minute.
+    let (status, _) = post(
+        port,
+        "/_local/events/cutoff-release",
+        event(midnight + chrono::Duration::minutes(15)).as_bytes(),
+    )
+    .await?;
+    let (_, idle) = rec.take();
+    server.abort();
+    if status != 200 || released != n as u64 {
+        return Err(format!(
+            "cutoff bench: {released} of {n} released in {} runs",
+            runs.len()
+        )
+        .into());
+    }
+
+    // Invariants: every allotment released, every hotel's pool whole again, one
+    // "released at cutoff" entry per allotment (on a sample of 500).
+    let t = testing::tenant(TENANT);
+    let mut ids = Vec::new();
+    for est in &ests {
+        let pool = testing::pool_nights(&store, TENANT, *est, "2026-09-01", "2026-09-07").await;
+        if pool.iter().any(|(_, _, night)| night.allotted != 0) {
+            return Err(format!("cutoff bench: hotel {est} has rooms still allotted").into());
+        }
+        let mut after: Option<String> = None;
+        let mut first = true;
+        while first || after.is_some() {
+            first = false;
+            let (page, next) = store
+                .list_allotments(&t, *est, &Default::default(), 100, after.as_deref())
+                .await?;
+            if let Some(r) = page.iter().find(|r| r.status.as_str() != "released") {
+                return Err(
+                    format!("cutoff bench: {} is {}", r.allotment_id, r.status.as_str()).into(),
+                );
+            }
+            ids.extend(page.iter().map(|r| r.allotment_id));
+            after = next;
+        }
+    }
+    if ids.len() != n {
+        return Err(format!("cutoff bench: {} allotments listed", ids.len()).into());
+    }
+    for id in ids.iter().step_by((n / 500).max(1)) {
+        let cutoffs = store
+            .allocation_history(&t, *id)
+            .await?
+            .iter()
+            .filter(|e| e.memo.as_deref() == Some("released at cutoff"))
+            .count();
+        if cutoffs != 1 {
+            return Err(format!("cutoff bench: {id} has {cutoffs} cutoff entries").into());
+        }
+    }
+    let lateness =
+        (runs.len() as u64 - 1) as f64 * 60.0 + runs.last().map_or(0.0, |d| d.as_secs_f64());
+    let rate = n as f64 / total.as_secs_f64();
+    let per_release = release_counts.total() as f64 / n as f64;
+    let idle_month = idle.total() * 30 * 24 * 60;
+    out.line("\n## 5. Cutoff at scale\n");
+    out.line(format!("{n} allotments (7 nights, 1 room each; {hotels} hotels of {per_hotel} contracts, Europe/Paris) due at one local midnight (2 Aug 00:00 = 1 Aug 22:00Z), released through `POST /_local/events/cutoff-release` (the scheduled run keeps {} and hands the rest to the in-process queue drained by `cutoff-release-worker`'s handler). Setup (creating them) took {:.0} s.\n", cutoff_release::DEFAULT_INLINE, setup.as_secs_f64()));
+    out.line("| Figure | Value | Target | |");
+    out.line("|---|---:|---|---|");
+    out.line(format!(
+        "| releases per second (all {n}, wall clock) | {rate:.0} | | |"
+    ));
+    out.line(format!(
+        "| runs (deliveries of the scheduled event) | {} | 1-2 | {} |",
+        runs.len(),
+        verdict(runs.len() <= 2)
+    ));
+    out.line(format!("| modelled lateness of the last release on the deployed schedule (every minute; the event of the moment's own minute) | {lateness:.1} s | ≤ 60 s | {} |", verdict(lateness <= 60.0)));
+    out.line(format!(
+        "| DynamoDB requests per release ({}) | {per_release:.2} | | |",
+        release_counts.detail()
+    ));
+    out.line(format!(
+        "| an idle run: DynamoDB requests ({}) | {} | | |",
+        idle.detail(),
+        idle.total()
+    ));
+    out.line(format!(
+        "| idle runs every minute for 30 days: DynamoDB requests | {idle_month} | | |"
+    ));
+    out.line("\nLateness model: the run of minute k (k = 0 at the moment) starts k minutes after it, plus EventBridge's delivery delay of the minute's event (not modelled); the last release comes (runs - 1) minutes plus the last run's duration after the moment. Locally a run takes the whole backlog (the queue is drained in process before it answers); deployed, the run keeps its first 1,000 and the workers take the rest in parallel.");
+    Ok(())
+}
+
 // ---------------------------------------------------------------- machine
 
 fn command_line(cmd: &str, args: &[&str]) -> String {
@@ -1348,7 +1590,7 @@ async fn main_inner() -> Res<()> {
     ));
     machine(&mut out);
     let b = Bench::new(&endpoint).await?;
-    let sections: [&str; 3] = ["overhead", "contention", "cold"];
+    let sections: [&str; 4] = ["overhead", "contention", "cold", "cutoff"];
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     for s in sections {
         if !only.is_empty() && !only.split(',').any(|o| o == s) {
@@ -1357,6 +1599,7 @@ async fn main_inner() -> Res<()> {
         match s {
             "overhead" => overhead_and_round_trips(&b, &mut out).await?,
             "contention" => contention(&b, &mut out).await?,
+            "cutoff" => cutoff_at_scale(&b, &mut out).await?,
             _ => cold_starts(&b, &bin_dir, &mut out).await?,
         }
     }
