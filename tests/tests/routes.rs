@@ -88,7 +88,7 @@ fn each_route_reaches_its_own_function() {
 
 #[test]
 fn every_function_has_a_sample_event_that_names_its_route() {
-    let events = shared::testing::events_dir();
+    let events = kit::events_dir();
     for route in routes() {
         let path = events.join(format!("{}.json", route.function));
         let text =
@@ -108,7 +108,7 @@ fn every_function_has_a_sample_event_that_names_its_route() {
 fn the_openapi_document_lists_exactly_the_deployed_routes() {
     let deployed: Vec<(String, String)> =
         routes().into_iter().map(|r| (r.method, r.path)).collect();
-    assert_eq!(shared::template::openapi_operations(), deployed);
+    assert_eq!(kit::spec::openapi_operations(), deployed);
 }
 
 /// OWASP API4: every input the document describes is bounded (strings by length,

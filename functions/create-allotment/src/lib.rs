@@ -112,16 +112,3 @@ impl Command for CreateAllotment<'_> {
 
 #[cfg(test)]
 mod tests;
-
-/// Creates an allotment through this handler (as a client would) and returns its
-/// representation; panics unless `201`. For other functions' tests.
-#[cfg(feature = "test-util")]
-pub async fn created(ctx: &Ctx, key: &str, body: serde_json::Value) -> serde_json::Value {
-    let r = shared::testing::TestRequest::event("create-allotment")
-        .json(body)
-        .key(key)
-        .send(&FUNCTION, ctx)
-        .await;
-    assert_eq!(r.status, 201, "{}", r.raw);
-    r.data().clone()
-}

@@ -16,6 +16,3 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let g = req.capacity_group(&ctx).await?;
     Ok(ApiResponse::ok(g.record.view(&g.grid))?.with_header("ETag", g.record.etag()))
 }
-
-#[cfg(test)]
-mod tests;

@@ -24,7 +24,7 @@ async fn handle(_ctx: Ctx, _req: ApiRequest) -> ApiResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::testing::{unreachable_ctx, TestRequest};
+    use kit::{unreachable_ctx, TestRequest};
 
     #[tokio::test]
     async fn serves_the_document_without_a_key_or_a_store() {

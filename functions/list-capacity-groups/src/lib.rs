@@ -40,6 +40,3 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     }
     Paging::response(&ctx, tenant, &query_id, data, next).await
 }
-
-#[cfg(test)]
-mod tests;

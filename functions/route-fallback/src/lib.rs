@@ -34,7 +34,7 @@ pub fn unmatched(method: &str, path: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::testing::{ctx, TestRequest};
+    use kit::{ctx, TestRequest};
 
     #[tokio::test]
     async fn known_path_with_another_method_is_405() {

@@ -35,10 +35,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
+use kit::TestRequest;
 use serde_json::{json, Value};
 use shared::http::{dispatch, Ctx, Function};
 use shared::store::Store;
-use shared::testing::{self, TestRequest};
 use uuid::Uuid;
 
 const TENANT: &str = "bench";
@@ -389,11 +389,11 @@ impl Bench {
         Store::new(raw.clone(), &raw_table).ensure_table().await?;
         rec.take();
         rec.set_capture(true);
-        let ctx = Ctx::with_now(store.clone(), testing::now());
-        let key = testing::key(&store, TENANT).await;
-        let est = testing::establishment(&store, TENANT).await;
+        let ctx = Ctx::with_now(store.clone(), kit::now());
+        let key = kit::key(&store, TENANT).await;
+        let est = kit::establishment(&store, TENANT).await;
         for unit in ["dbl", "sgl", "twn", "fam"] {
-            testing::inventory(
+            kit::inventory(
                 &store,
                 TENANT,
                 est,
@@ -433,7 +433,7 @@ impl Bench {
     }
 
     fn body(&self, from: &str, to: &str, units: &[&str], quantity: i64, cutoff: &str) -> Value {
-        let mut b = testing::allotment_body(self.est);
+        let mut b = kit::allotment_body(self.est);
         b["periodFrom"] = json!(from);
         b["periodTo"] = json!(to);
         b["cutoffDate"] = json!(cutoff);
@@ -453,7 +453,7 @@ impl Bench {
     }
 
     async fn allotment(&self, body: Value) -> String {
-        let data = create_allotment::created(&self.ctx, &self.key, body).await;
+        let data = kit::create_allotment(&self.ctx, &self.key, body).await;
         self.sync().await;
         data["allotmentId"].as_str().unwrap().to_string()
     }
@@ -591,7 +591,7 @@ async fn overhead_and_round_trips(b: &Bench, out: &mut Out) -> Res<()> {
     let a = b
         .allotment(b.body("2026-09-01", "2026-09-07", &["dbl"], 10_000, "2026-08-01"))
         .await;
-    let three = testing::pickup_body("dbl", "2026-09-02", "2026-09-05", 1);
+    let three = kit::pickup_body("dbl", "2026-09-02", "2026-09-05", 1);
     rows.push(
         b.measure(
             "pickup, 3 nights",
@@ -613,7 +613,7 @@ async fn overhead_and_round_trips(b: &Bench, out: &mut Out) -> Res<()> {
     let boundary = b
         .allotment(b.body("2026-08-28", "2026-09-03", &["dbl"], 1_000, "2026-08-01"))
         .await;
-    let across = testing::pickup_body("dbl", "2026-08-30", "2026-09-02", 1);
+    let across = kit::pickup_body("dbl", "2026-08-30", "2026-09-02", 1);
     rows.push(
         b.measure(
             "pickup, 3 nights across a month boundary",
@@ -764,7 +764,7 @@ async fn contention(b: &Bench, out: &mut Out) -> Res<()> {
     // One pickup through the handler, recorded: its transaction is a second baseline
     // (the same items and conditions as every pickup here, a fresh pickup key each time).
     b.rec.take();
-    let one = testing::pickup_body("dbl", "2026-09-01", "2026-09-02", 1);
+    let one = kit::pickup_body("dbl", "2026-09-01", "2026-09-02", 1);
     b.invoke(b.pickup(&a, one, None)).await?;
     let (calls, _) = b.rec.take();
     let pickup_tx = calls
@@ -821,7 +821,7 @@ async fn contention(b: &Bench, out: &mut Out) -> Res<()> {
                         let day = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap()
                             + chrono::Duration::days((night % 30) as i64);
                         night += 1;
-                        let body = testing::pickup_body(
+                        let body = kit::pickup_body(
                             "dbl",
                             &day.to_string(),
                             &day.succ_opt().unwrap().to_string(),
@@ -1125,18 +1125,18 @@ async fn cold_starts(b: &Bench, bin_dir: &Path, out: &mut Out) -> Res<()> {
     let table = format!("bench-cold-{}", Uuid::new_v4().simple());
     let store = Store::local(&b.endpoint, &table);
     store.ensure_table().await?;
-    let key = testing::key(&store, TENANT).await;
-    let est = testing::establishment(&store, TENANT).await;
+    let key = kit::key(&store, TENANT).await;
+    let est = kit::establishment(&store, TENANT).await;
     let year = chrono::Utc::now().date_naive().format("%Y").to_string();
     let next: i32 = year.parse::<i32>()? + 1;
     let (from, to) = (format!("{next}-09-01"), format!("{next}-09-07"));
-    testing::inventory(&store, TENANT, est, "dbl", &from, &to, 100_000).await;
-    let mut body = testing::allotment_body(est);
+    kit::inventory(&store, TENANT, est, "dbl", &from, &to, 100_000).await;
+    let mut body = kit::allotment_body(est);
     body["periodFrom"] = json!(from);
     body["periodTo"] = json!(to);
     body["cutoffDate"] = json!(format!("{next}-08-01"));
     body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
-    let sample = std::fs::read_to_string(testing::events_dir().join("create-allotment.json"))?;
+    let sample = std::fs::read_to_string(kit::events_dir().join("create-allotment.json"))?;
     let mut event: Value = serde_json::from_str(&sample)?;
     event["headers"]["x-api-key"] = json!(key);
     event["headers"]
@@ -1336,7 +1336,7 @@ async fn main_inner() -> Res<()> {
         .without_time()
         .with_writer(std::io::sink)
         .try_init();
-    let endpoint = testing::endpoint();
+    let endpoint = kit::endpoint();
     let bin_dir = std::env::current_exe()?
         .parent()
         .ok_or("no bin dir")?
