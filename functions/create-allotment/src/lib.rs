@@ -9,20 +9,10 @@ use shared::domain::allotment::{
 use shared::domain::error::ApiError;
 use shared::domain::establishment::Establishment;
 use shared::domain::ids::TenantId;
-use shared::http::{
-    run_command, Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture,
-};
+use shared::http::{run_command, ApiRequest, ApiResponse, ApiResult, Ctx};
 use uuid::Uuid;
 
-pub const FUNCTION: Function = Function {
-    name: "create-allotment",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("create-allotment", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let obj = req.json_object()?;

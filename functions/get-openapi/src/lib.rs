@@ -2,17 +2,9 @@
 
 use std::sync::OnceLock;
 
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResponse, ApiResult, Ctx};
 
-pub const FUNCTION: Function = Function {
-    name: "get-openapi",
-    access: Access::Public,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("get-openapi", Public, handle);
 
 async fn handle(_ctx: Ctx, _req: ApiRequest) -> ApiResult {
     static DOC: OnceLock<serde_json::Value> = OnceLock::new();
