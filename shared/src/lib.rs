@@ -12,9 +12,6 @@ pub mod http;
 pub mod store;
 pub mod template;
 
-#[cfg(feature = "test-util")]
-pub mod testing;
-
 pub use domain::error::ApiError;
 
 /// An instant in UTC, as used throughout the crate.

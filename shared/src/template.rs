@@ -19,23 +19,6 @@ pub fn openapi_json() -> serde_json::Value {
     serde_json::to_value(doc).expect("the OpenAPI document converts to JSON")
 }
 
-/// Every `(METHOD, path)` operation of the OpenAPI document, sorted.
-pub fn openapi_operations() -> Vec<(String, String)> {
-    let doc = openapi_json();
-    let mut out = Vec::new();
-    if let Some(paths) = doc["paths"].as_object() {
-        for (path, item) in paths {
-            for method in ["get", "put", "post", "patch", "delete"] {
-                if item.get(method).is_some() {
-                    out.push((method.to_ascii_uppercase(), path.clone()));
-                }
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// One HttpApi route of a function.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Route {

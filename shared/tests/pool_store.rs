@@ -3,11 +3,12 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use kit::NightHold;
+use kit::{date, tenant};
 use shared::domain::dates::NightRange;
 use shared::domain::error::ApiError;
 use shared::domain::ids::UnitTypeId;
-use shared::domain::inventory::{InventoryChange, NightHold, PoolNight};
-use shared::testing::{self, date, tenant};
+use shared::domain::inventory::{InventoryChange, PoolNight};
 
 fn ut(s: &str) -> UnitTypeId {
     UnitTypeId::parse(s).unwrap()
@@ -52,10 +53,10 @@ async fn nights(
 
 #[tokio::test]
 async fn capacity_over_month_boundaries_sets_every_night_and_only_those() {
-    let store = testing::store().await;
+    let store = kit::store().await;
     let t = tenant("acme");
-    let est = testing::establishment(&store, "acme").await;
-    testing::set_capacity(
+    let est = kit::establishment(&store, "acme").await;
+    kit::set_capacity(
         &store,
         &t,
         est,
@@ -79,15 +80,15 @@ async fn capacity_over_month_boundaries_sets_every_night_and_only_those() {
             }
         );
     }
-    assert!(all.iter().all(|(_, _, n)| n.is_consistent()));
+    assert!(all.iter().all(|(_, _, n)| kit::consistent(n)));
 }
 
 #[tokio::test]
 async fn the_longest_inventory_range_is_one_change() {
-    let store = testing::store().await;
+    let store = kit::store().await;
     let t = tenant("acme");
-    let est = testing::establishment(&store, "acme").await;
-    testing::set_capacity(
+    let est = kit::establishment(&store, "acme").await;
+    kit::set_capacity(
         &store,
         &t,
         est,
@@ -101,10 +102,10 @@ async fn the_longest_inventory_range_is_one_change() {
 
 #[tokio::test]
 async fn holds_are_all_or_nothing_and_report_every_short_night() {
-    let store = testing::store().await;
+    let store = kit::store().await;
     let t = tenant("acme");
-    let est = testing::establishment(&store, "acme").await;
-    testing::set_capacity(
+    let est = kit::establishment(&store, "acme").await;
+    kit::set_capacity(
         &store,
         &t,
         est,
@@ -112,7 +113,7 @@ async fn holds_are_all_or_nothing_and_report_every_short_night() {
     )
     .await
     .unwrap();
-    testing::set_capacity(
+    kit::set_capacity(
         &store,
         &t,
         est,
@@ -120,7 +121,7 @@ async fn holds_are_all_or_nothing_and_report_every_short_night() {
     )
     .await
     .unwrap();
-    testing::hold(
+    kit::hold(
         &store,
         &t,
         est,
@@ -131,7 +132,7 @@ async fn holds_are_all_or_nothing_and_report_every_short_night() {
 
     // 3 rooms from 25 Sep to 5 Oct: 29 Sep .. 2 Oct have only 2 → four short nights
     // across two buckets; nothing of the request may stay behind.
-    let err = testing::hold(
+    let err = kit::hold(
         &store,
         &t,
         est,
@@ -158,7 +159,7 @@ async fn holds_are_all_or_nothing_and_report_every_short_night() {
     );
 
     // Unknown nights have no capacity: a hold there is short, not an error.
-    let err = testing::hold(
+    let err = kit::hold(
         &store,
         &t,
         est,
@@ -169,7 +170,7 @@ async fn holds_are_all_or_nothing_and_report_every_short_night() {
     assert!(matches!(err, ApiError::InsufficientCapacity(ref d) if d[0].actual == 0));
 
     // Returning rooms gives them back.
-    testing::hold(
+    kit::hold(
         &store,
         &t,
         est,
@@ -185,10 +186,10 @@ async fn holds_are_all_or_nothing_and_report_every_short_night() {
 
 #[tokio::test]
 async fn capacity_below_allotted_is_refused_as_a_whole() {
-    let store = testing::store().await;
+    let store = kit::store().await;
     let t = tenant("acme");
-    let est = testing::establishment(&store, "acme").await;
-    testing::set_capacity(
+    let est = kit::establishment(&store, "acme").await;
+    kit::set_capacity(
         &store,
         &t,
         est,
@@ -196,7 +197,7 @@ async fn capacity_below_allotted_is_refused_as_a_whole() {
     )
     .await
     .unwrap();
-    testing::hold(
+    kit::hold(
         &store,
         &t,
         est,
@@ -205,7 +206,7 @@ async fn capacity_below_allotted_is_refused_as_a_whole() {
     .await
     .unwrap();
 
-    let err = testing::set_capacity(
+    let err = kit::set_capacity(
         &store,
         &t,
         est,
@@ -233,7 +234,7 @@ async fn capacity_below_allotted_is_refused_as_a_whole() {
         .all(|(_, _, n)| n.capacity == 10));
 
     // Exactly the allotted number is allowed.
-    testing::set_capacity(
+    kit::set_capacity(
         &store,
         &t,
         est,
@@ -255,9 +256,9 @@ async fn capacity_below_allotted_is_refused_as_a_whole() {
 
 #[tokio::test]
 async fn the_same_establishment_id_under_two_tenants_is_two_pools() {
-    let store = testing::store().await;
-    let est = testing::establishment(&store, "acme").await;
-    testing::set_capacity(
+    let store = kit::store().await;
+    let est = kit::establishment(&store, "acme").await;
+    kit::set_capacity(
         &store,
         &tenant("acme"),
         est,
@@ -279,10 +280,10 @@ async fn the_same_establishment_id_under_two_tenants_is_two_pools() {
 /// every night stays consistent and `allotted` equals the holds that succeeded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_inventory_changes_holds_and_reads_stay_consistent() {
-    let store = testing::store().await;
+    let store = kit::store().await;
     let t = tenant("acme");
-    let est = testing::establishment(&store, "acme").await;
-    testing::set_capacity(
+    let est = kit::establishment(&store, "acme").await;
+    kit::set_capacity(
         &store,
         &t,
         est,
@@ -302,7 +303,7 @@ async fn concurrent_inventory_changes_holds_and_reads_stay_consistent() {
                 // Inventory changes between 5 and 25 rooms (some refused).
                 0 | 1 => {
                     let cap = 5 + (i * 7 % 21) as i64;
-                    match testing::set_capacity(
+                    match kit::set_capacity(
                         &store,
                         &t,
                         est,
@@ -315,7 +316,7 @@ async fn concurrent_inventory_changes_holds_and_reads_stay_consistent() {
                     }
                 }
                 // Holds of 2 rooms across the month boundary of the range.
-                2 | 3 => match testing::hold(
+                2 | 3 => match kit::hold(
                     &store,
                     &t,
                     est,
@@ -334,7 +335,7 @@ async fn concurrent_inventory_changes_holds_and_reads_stay_consistent() {
                     let range =
                         NightRange::new(date("2026-09-01"), date("2026-09-30"), 31).unwrap();
                     let seen = store.read_pool(&t, est, None, &range).await.unwrap();
-                    assert!(seen.iter().all(|(_, _, n)| n.is_consistent()), "{seen:?}");
+                    assert!(seen.iter().all(|(_, _, n)| kit::consistent(n)), "{seen:?}");
                 }
             }
         }));
@@ -345,7 +346,7 @@ async fn concurrent_inventory_changes_holds_and_reads_stay_consistent() {
     let after = nights(&store, "acme", est, "2026-09-01", "2026-09-30").await;
     assert_eq!(after.len(), 30);
     for (_, d, n) in &after {
-        assert!(n.is_consistent(), "{d}: {n:?}");
+        assert!(kit::consistent(n), "{d}: {n:?}");
         let expect = if ("2026-09-10".."2026-09-21").contains(&d.as_str()) {
             held.load(Ordering::SeqCst)
         } else {

@@ -4,11 +4,11 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use kit::{allotment_body, key, pickup_body, spec, TestRequest};
 use lambda_http::{Body, RequestExt, Response};
 use serde_json::Value;
 use shared::http::{dispatch, Ctx, Function, DEADLINE_MARGIN, DEFAULT_BUDGET};
 use shared::store::Store;
-use shared::testing::{self, allotment_body, key, pickup_body, spec, TestRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -135,10 +135,7 @@ fn assert_unavailable(a: &Answer) {
 /// deployed one; a store that never answers is given up by the SDK's timeouts well within.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_never_answers_is_503_within_the_budget() {
-    let ctx = Ctx::with_now(
-        Store::local(&silent_store().await, "silent"),
-        testing::now(),
-    );
+    let ctx = Ctx::with_now(Store::local(&silent_store().await, "silent"), kit::now());
     let req = pickup_request(&uuid::Uuid::new_v4().to_string(), WELL_FORMED_KEY);
     let a = send(&create_pickup::FUNCTION, &ctx, req, PICKUPS).await;
     assert_unavailable(&a);
@@ -150,10 +147,7 @@ async fn a_store_that_never_answers_is_503_within_the_budget() {
 /// whatever the SDK would still wait for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_invocation_deadline_ends_a_request_the_store_leaves_hanging() {
-    let ctx = Ctx::with_now(
-        Store::local(&silent_store().await, "silent"),
-        testing::now(),
-    );
+    let ctx = Ctx::with_now(Store::local(&silent_store().await, "silent"), kit::now());
     let until_deadline = Duration::from_millis(2_000);
     let budget = until_deadline - DEADLINE_MARGIN;
     let sdk = shared::store::timeouts().operation_timeout().unwrap();
@@ -179,11 +173,10 @@ async fn the_invocation_deadline_ends_a_request_the_store_leaves_hanging() {
 /// deadline succeeds through the same store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_answers_that_add_up_past_the_deadline_end_in_503() {
-    let direct = testing::ctx().await;
+    let direct = kit::ctx().await;
     let k = key(&direct.store, "acme").await;
-    let est = testing::stocked_establishment(&direct.store, "acme").await;
-    let allotment = create_allotment::created(&direct, &k, allotment_body(est)).await
-        ["allotmentId"]
+    let est = kit::stocked_establishment(&direct.store, "acme").await;
+    let allotment = kit::create_allotment(&direct, &k, allotment_body(est)).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -193,9 +186,9 @@ async fn slow_answers_that_add_up_past_the_deadline_end_in_503() {
         .operation_attempt_timeout()
         .unwrap();
     assert!(delay * 2 < attempt, "each call answers within an attempt");
-    let proxy = slow_store(testing::endpoint(), delay).await;
+    let proxy = slow_store(kit::endpoint(), delay).await;
     // A fresh store (no remembered establishments): key lookup, allotment read, transaction.
-    let slow = Ctx::with_now(Store::local(&proxy, direct.store.table()), testing::now());
+    let slow = Ctx::with_now(Store::local(&proxy, direct.store.table()), kit::now());
     let pickup = || pickup_request(&allotment, &k);
 
     let until_deadline = Duration::from_millis(1_800);
@@ -214,7 +207,7 @@ async fn slow_answers_that_add_up_past_the_deadline_end_in_503() {
     );
 
     // The default budget fits the same calls.
-    let fresh = Ctx::with_now(Store::local(&proxy, direct.store.table()), testing::now());
+    let fresh = Ctx::with_now(Store::local(&proxy, direct.store.table()), kit::now());
     let ok = send(&create_pickup::FUNCTION, &fresh, pickup(), PICKUPS).await;
     assert_eq!(ok.status, 201, "{}", ok.body);
     assert!(

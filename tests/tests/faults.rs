@@ -15,12 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kit::proxy::{Config, Fault, Proxy};
+use kit::{allotment_body, key, tenant, TestRequest, TestResponse};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use shared::http::{Ctx, Function};
 use shared::store::Store;
-use shared::testing::{self, allotment_body, key, tenant, TestRequest, TestResponse};
 use uuid::Uuid;
 
 const CLIENTS: usize = 6;
@@ -125,10 +125,10 @@ fn faulty_store(endpoint: &str, table: &str) -> Store {
 async fn every_effect_applies_exactly_once_under_store_faults() {
     let ops = env_or("FAULT_OPS", 120) as usize;
     let seed = env_or("FAULT_SEED", 13);
-    let direct = testing::ctx().await;
+    let direct = kit::ctx().await;
     let k = key(&direct.store, "acme").await;
-    let est = testing::stocked_establishment(&direct.store, "acme").await;
-    testing::inventory(
+    let est = kit::stocked_establishment(&direct.store, "acme").await;
+    kit::inventory(
         &direct.store,
         "acme",
         est,
@@ -167,12 +167,12 @@ async fn every_effect_applies_exactly_once_under_store_faults() {
         .parse()
         .unwrap();
 
-    let proxy = Proxy::start_at(&testing::endpoint(), Config::default())
+    let proxy = Proxy::start_at(&kit::endpoint(), Config::default())
         .await
         .expect("start the proxy");
     let server = Ctx::with_now(
         faulty_store(&proxy.endpoint(), direct.store.table()),
-        testing::now(),
+        kit::now(),
     );
     proxy.set_config(Config::faults(
         seed,
@@ -204,7 +204,7 @@ async fn every_effect_applies_exactly_once_under_store_faults() {
                     0..=6 => {
                         let day = rng.gen_range(1..=6);
                         let unit = if rng.gen_bool(0.8) { "dbl" } else { "sgl" };
-                        let mut body = testing::pickup_body(
+                        let mut body = kit::pickup_body(
                             unit,
                             &format!("2026-09-{day:02}"),
                             &format!("2026-09-{:02}", day + rng.gen_range(1..=2)),
@@ -348,9 +348,7 @@ async fn every_effect_applies_exactly_once_under_store_faults() {
                 .or_default()
                 .push((r.allotment_id.to_string(), p));
         }
-        for e in direct
-            .store
-            .allocation_history(&t, r.allotment_id)
+        for e in kit::allocation_history(&direct.store, &t, r.allotment_id)
             .await
             .unwrap()
         {
@@ -423,7 +421,7 @@ async fn every_effect_applies_exactly_once_under_store_faults() {
             _ => assert_eq!(effects, 0, "a refusal leaves nothing: {o:?}"),
         }
     }
-    testing::check_invariants(
+    kit::check_invariants(
         &direct.store,
         "acme",
         est,

@@ -1,9 +1,9 @@
 //! Capacity groups across functions: members draw on the group once their own rooms
 //! run out, cancels give rooms back where they came from, deletes wait for pickups.
 
+use kit::{allotment_body, key, pickup_body, pool_nights, tenant, TestRequest};
 use serde_json::{json, Value};
 use shared::http::Ctx;
-use shared::testing::{self, allotment_body, key, pickup_body, pool_nights, tenant, TestRequest};
 use uuid::Uuid;
 
 async fn group(ctx: &Ctx, k: &str, est: Uuid, members: &[String], quantity: i64) -> String {
@@ -34,7 +34,7 @@ async fn usage(ctx: &Ctx, k: &str, id: &str) -> Vec<i64> {
         .collect()
 }
 
-async fn pickup(ctx: &Ctx, k: &str, allotment: &str, q: i64) -> testing::TestResponse {
+async fn pickup(ctx: &Ctx, k: &str, allotment: &str, q: i64) -> kit::TestResponse {
     TestRequest::event("create-pickup")
         .path_param("allotmentId", allotment)
         .json(pickup_body("dbl", "2026-09-02", "2026-09-04", q))
@@ -45,16 +45,16 @@ async fn pickup(ctx: &Ctx, k: &str, allotment: &str, q: i64) -> testing::TestRes
 
 #[tokio::test]
 async fn a_member_draws_on_its_group_and_gives_the_rooms_back() {
-    let ctx = testing::ctx().await;
+    let ctx = kit::ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let mut body = allotment_body(est);
     body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 2}]);
-    let member = create_allotment::created(&ctx, &k, body.clone()).await["allotmentId"]
+    let member = kit::create_allotment(&ctx, &k, body.clone()).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
-    let outsider = create_allotment::created(&ctx, &k, body).await["allotmentId"]
+    let outsider = kit::create_allotment(&ctx, &k, body).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -73,7 +73,7 @@ async fn a_member_draws_on_its_group_and_gives_the_rooms_back() {
         .require_allotment(&tenant("acme"), member.parse().unwrap())
         .await
         .unwrap();
-    let view = record.view(&grid);
+    let view = kit::json(record.representation(&grid));
     assert_eq!(view["totals"][0]["pickedUpRoomNights"], 8);
     assert_eq!(view["totals"][0]["pickedUpFromGroupRoomNights"], 4);
     let pool = pool_nights(&ctx.store, "acme", est, "2026-09-02", "2026-09-02").await;
@@ -141,13 +141,13 @@ async fn a_member_draws_on_its_group_and_gives_the_rooms_back() {
 
 #[tokio::test]
 async fn the_group_releases_at_its_own_cutoff_not_at_its_members() {
-    let ctx = testing::ctx().await;
+    let ctx = kit::ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let mut body = allotment_body(est);
     body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 2}]);
     body["releaseDays"] = json!(null);
-    let member = create_allotment::created(&ctx, &k, body).await["allotmentId"]
+    let member = kit::create_allotment(&ctx, &k, body).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -219,9 +219,9 @@ async fn the_group_releases_at_its_own_cutoff_not_at_its_members() {
 
 #[tokio::test]
 async fn groups_are_listed_by_name_and_private_to_their_tenant() {
-    let ctx = testing::ctx().await;
+    let ctx = kit::ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let mut made = Vec::new();
     for name in ["Zulu", "Alpha", "Mike"] {
         let body = json!({"establishmentId": est.to_string(), "name": name, "periodFrom": "2026-09-01", "periodTo": "2026-09-02",

@@ -12,8 +12,8 @@ struct Server {
 }
 
 async fn start() -> Server {
-    let ctx = shared::testing::ctx().await;
-    let key = shared::testing::key(&ctx.store, "acme").await;
+    let ctx = kit::ctx().await;
+    let key = kit::key(&ctx.store, "acme").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(local_server::serve(listener, ctx));
@@ -88,7 +88,7 @@ async fn call(
             RouteMatch::Found(r, _) => format!("{} {}", r.method, r.path),
             _ => "$default".to_string(),
         };
-        shared::testing::spec::assert_response(&route, status, body);
+        kit::spec::assert_response(&route, status, body);
     }
     let body = if body.is_empty() {
         Value::Null
@@ -244,7 +244,7 @@ async fn edge_errors_over_http() {
 #[tokio::test]
 async fn the_local_event_route_runs_the_cutoff_function() {
     let s = start().await;
-    let sample = std::fs::read(shared::testing::events_dir().join("cutoff-release.json")).unwrap();
+    let sample = std::fs::read(kit::events_dir().join("cutoff-release.json")).unwrap();
     let r = call(
         &s,
         "POST",
@@ -304,7 +304,7 @@ async fn an_idempotency_key_that_is_not_visible_ascii_is_400_over_http() {
     )
     .await;
     assert_eq!(inv.status, 200, "{}", inv.body);
-    let body = shared::testing::allotment_body(est.parse().unwrap()).to_string();
+    let body = kit::allotment_body(est.parse().unwrap()).to_string();
     let post = |idempotency_key: &'static str| {
         let (s, key, body) = (&s, key.clone(), body.clone());
         async move {

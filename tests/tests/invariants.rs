@@ -5,19 +5,19 @@
 
 use std::sync::{Arc, Mutex};
 
+use kit::{allotment_body, key, tenant, TestRequest};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 use shared::domain::allotment::Status;
 use shared::http::Ctx;
-use shared::testing::{self, allotment_body, key, tenant, TestRequest};
 use uuid::Uuid;
 
 const UNITS: [&str; 2] = ["dbl", "sgl"];
 const SEED: u64 = 20261123;
 
 async fn check_invariants(ctx: &Ctx, est: Uuid, group: Uuid) {
-    testing::check_invariants(
+    kit::check_invariants(
         &ctx.store,
         "acme",
         est,
@@ -153,7 +153,7 @@ async fn op(
             let arrival = record.period_from + chrono::Duration::days(rng.gen_range(0..=span));
             let last = (record.period_to - arrival).num_days() + 1 + i64::from(rng.gen_bool(0.1));
             let departure = arrival + chrono::Duration::days(rng.gen_range(1..=last.max(1)));
-            let body = testing::pickup_body(
+            let body = kit::pickup_body(
                 &unit,
                 &arrival.to_string(),
                 &departure.to_string(),
@@ -273,11 +273,11 @@ async fn op(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn random_interleavings_keep_every_invariant() {
-    let ctx = testing::ctx().await;
+    let ctx = kit::ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     for u in UNITS {
-        testing::inventory(&ctx.store, "acme", est, u, "2026-09-01", "2026-09-30", 8).await;
+        kit::inventory(&ctx.store, "acme", est, u, "2026-09-01", "2026-09-30", 8).await;
     }
     // One capacity group over the month; its members and size change as tasks run.
     let body = json!({"establishmentId": est.to_string(), "name": "Shared", "periodFrom": "2026-09-01",

@@ -2,11 +2,11 @@
 //! first tenant's ids, answers 404 and changes nothing; read-only keys are refused on
 //! every write, keys limited to another establishment are refused, revoked keys are 401.
 
+use kit::{allotment_body, key, key_with, pickup_body, tenant, TestRequest};
 use serde_json::{json, Value};
 use shared::domain::auth::Scope;
 use shared::http::{Access, Ctx, Function};
 use shared::template::routes;
-use shared::testing::{self, allotment_body, key, key_with, pickup_body, tenant, TestRequest};
 use uuid::Uuid;
 
 struct Ids {
@@ -17,8 +17,8 @@ struct Ids {
 }
 
 async fn setup(ctx: &Ctx, k: &str) -> Ids {
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
-    let allotment = create_allotment::created(ctx, k, allotment_body(est)).await["allotmentId"]
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
+    let allotment = kit::create_allotment(ctx, k, allotment_body(est)).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -63,7 +63,7 @@ fn request(function: &str, ids: &Ids) -> TestRequest {
         }
     }
     let sample: Value = serde_json::from_str(
-        &std::fs::read_to_string(testing::events_dir().join(format!("{function}.json"))).unwrap(),
+        &std::fs::read_to_string(kit::events_dir().join(format!("{function}.json"))).unwrap(),
     )
     .unwrap();
     if sample["queryStringParameters"]
@@ -135,18 +135,18 @@ async fn snapshot(ctx: &Ctx, ids: &Ids) -> Value {
         .unwrap()
         .unwrap();
     let pool: Vec<Value> =
-        testing::pool_nights(&ctx.store, "acme", ids.est, "2026-08-01", "2026-10-31")
+        kit::pool_nights(&ctx.store, "acme", ids.est, "2026-08-01", "2026-10-31")
             .await
             .iter()
             .map(|(u, d, n)| json!([u, d.to_string(), n.capacity, n.allotted, n.picked_up]))
             .collect();
-    json!({"allotment": a.view(&grid), "group": g.record.view(&g.grid), "pickup": serde_json::to_value(p).unwrap(),
+    json!({"allotment": kit::json(a.representation(&grid)), "group": g.record.view(&g.grid), "pickup": serde_json::to_value(p).unwrap(),
            "establishment": serde_json::to_value(est).unwrap(), "pool": pool})
 }
 
 #[tokio::test]
 async fn another_tenant_gets_404_on_every_route_and_changes_nothing() {
-    let ctx = testing::ctx().await;
+    let ctx = kit::ctx().await;
     let k = key(&ctx.store, "acme").await;
     let ids = setup(&ctx, &k).await;
     let before = snapshot(&ctx, &ids).await;
@@ -189,7 +189,7 @@ async fn another_tenant_gets_404_on_every_route_and_changes_nothing() {
 
 #[tokio::test]
 async fn scopes_establishments_and_revocation() {
-    let ctx = testing::ctx().await;
+    let ctx = kit::ctx().await;
     let k = key(&ctx.store, "acme").await;
     let ids = setup(&ctx, &k).await;
     let before = snapshot(&ctx, &ids).await;

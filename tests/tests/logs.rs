@@ -5,8 +5,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use kit::{allotment_body, key, pickup_body, TestRequest};
 use serde_json::Value;
-use shared::testing::{self, allotment_body, key, pickup_body, TestRequest};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -49,10 +49,10 @@ fn assert_timestamped(line: &Value) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn one_json_line_per_request_without_secrets_or_guest_names() {
-    let ctx = testing::ctx().await;
+    let ctx = kit::ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
-    let allotment = create_allotment::created(&ctx, &k, allotment_body(est)).await["allotmentId"]
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
+    let allotment = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -124,7 +124,7 @@ async fn one_json_line_per_request_without_secrets_or_guest_names() {
 async fn the_local_server_logs_the_matched_route() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let ctx = testing::ctx().await;
+    let ctx = kit::ctx().await;
     let k = key(&ctx.store, "acme").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use kit::{allotment_body, key, pickup_body, TestRequest};
 use serde_json::{json, Value};
 use shared::http::{Access, Ctx};
 use shared::store::Store;
 use shared::template::routes;
-use shared::testing::{self, allotment_body, key, pickup_body, TestRequest};
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/local/dynamodb-local.sh")
@@ -57,28 +57,27 @@ fn stop(pid: &str) {
 }
 
 async fn state(ctx: &Ctx, est: uuid::Uuid, allotment: &str) -> Value {
-    let t = testing::tenant("acme");
+    let t = kit::tenant("acme");
     let (a, grid) = ctx
         .store
         .require_allotment(&t, allotment.parse().unwrap())
         .await
         .unwrap();
-    let pool: Vec<Value> =
-        testing::pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-30")
-            .await
-            .iter()
-            .map(|(u, d, n)| {
-                json!([
-                    u,
-                    d.to_string(),
-                    n.capacity,
-                    n.allotted,
-                    n.picked_up,
-                    n.available
-                ])
-            })
-            .collect();
-    json!({"allotment": a.view(&grid), "pool": pool})
+    let pool: Vec<Value> = kit::pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-30")
+        .await
+        .iter()
+        .map(|(u, d, n)| {
+            json!([
+                u,
+                d.to_string(),
+                n.capacity,
+                n.allotted,
+                n.picked_up,
+                n.available
+            ])
+        })
+        .collect();
+    json!({"allotment": kit::json(a.representation(&grid)), "pool": pool})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,10 +87,10 @@ async fn every_endpoint_answers_503_while_the_store_is_down() {
     let pid = start(port, &dir);
     let store = Store::local(&format!("http://127.0.0.1:{port}"), "outage");
     store.ensure_table().await.unwrap();
-    let ctx = Ctx::with_now(store, testing::now());
+    let ctx = Ctx::with_now(store, kit::now());
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
-    let allotment = create_allotment::created(&ctx, &k, allotment_body(est)).await["allotmentId"]
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
+    let allotment = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();

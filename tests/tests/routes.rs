@@ -88,7 +88,7 @@ fn each_route_reaches_its_own_function() {
 
 #[test]
 fn every_function_has_a_sample_event_that_names_its_route() {
-    let events = shared::testing::events_dir();
+    let events = kit::events_dir();
     for route in routes() {
         let path = events.join(format!("{}.json", route.function));
         let text =
@@ -138,7 +138,7 @@ fn every_event_function_has_a_sample_event_of_its_trigger() {
         "the local server runs every event function"
     );
     for (function, kind) in triggers {
-        let path = shared::testing::events_dir().join(format!("{function}.json"));
+        let path = kit::events_dir().join(format!("{function}.json"));
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -169,7 +169,7 @@ fn every_event_function_has_a_sample_event_of_its_trigger() {
 fn the_openapi_document_lists_exactly_the_deployed_routes() {
     let deployed: Vec<(String, String)> =
         routes().into_iter().map(|r| (r.method, r.path)).collect();
-    assert_eq!(shared::template::openapi_operations(), deployed);
+    assert_eq!(kit::spec::openapi_operations(), deployed);
 }
 
 /// OWASP API4: every input the document describes is bounded (strings by length,

@@ -15,10 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
 use serde_json::{json, Value};
 use shared::http::{Ctx, Function};
-use shared::testing;
 
 fn chain() -> Value {
-    let path = testing::events_dir().join("chain.json");
+    let path = kit::events_dir().join("chain.json");
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -68,8 +67,8 @@ impl Run {
         let sample_today =
             NaiveDate::parse_from_str(doc["sampleToday"].as_str().unwrap(), "%Y-%m-%d").unwrap();
         let today = now.with_timezone(&zone).date_naive();
-        let ctx = Ctx::with_now(testing::store().await, now);
-        let key = testing::key(&ctx.store, "demo").await;
+        let ctx = Ctx::with_now(kit::store().await, now);
+        let key = kit::key(&ctx.store, "demo").await;
         Run {
             doc,
             now,
@@ -108,7 +107,7 @@ impl Run {
         let uses = &step["use"];
         let function = step["invoke"].as_str().unwrap();
         let event_name = step["event"].as_str().unwrap_or(function);
-        let path = testing::events_dir().join(format!("{event_name}.json"));
+        let path = kit::events_dir().join(format!("{event_name}.json"));
         let text = self.substitute(&std::fs::read_to_string(&path).unwrap(), uses);
         let mut event: Value = serde_json::from_str(&text).unwrap();
         if let Some(headers) = step["headers"].as_object() {
@@ -137,7 +136,7 @@ impl Run {
             .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap().to_string()))
             .collect();
         let raw = String::from_utf8(resp.body().to_vec()).unwrap();
-        testing::spec::assert_response(&route, status, &raw);
+        kit::spec::assert_response(&route, status, &raw);
         let body = if raw.is_empty() {
             Value::Null
         } else {

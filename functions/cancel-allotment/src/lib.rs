@@ -2,17 +2,9 @@
 //! Refused while pickups are active; a no-op on a cancelled allotment.
 
 use shared::domain::allotment::{parse_reason, plan_cancel};
-use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResult, Ctx};
 
-pub const FUNCTION: Function = Function {
-    name: "cancel-allotment",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("cancel-allotment", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     // The reason is validated; cancellation keeps no history entry to put it in.

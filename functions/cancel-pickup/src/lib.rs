@@ -8,20 +8,10 @@ use shared::domain::group::GroupRecord;
 use shared::domain::ids::TenantId;
 use shared::domain::pickup::{plan_pickup_cancel, Pickup, PickupStatus, PickupView};
 use shared::domain::validate::Fields;
-use shared::http::{
-    run_command, Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture,
-};
+use shared::http::{run_command, ApiRequest, ApiResponse, ApiResult, Ctx};
 use uuid::Uuid;
 
-pub const FUNCTION: Function = Function {
-    name: "cancel-pickup",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("cancel-pickup", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     // The body is optional and carries nothing: any field is unknown.

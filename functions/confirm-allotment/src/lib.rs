@@ -2,17 +2,9 @@
 //! contractual allotment (penalty terms required).
 
 use shared::domain::allotment::{parse_confirm, plan_confirm};
-use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResult, Ctx};
 
-pub const FUNCTION: Function = Function {
-    name: "confirm-allotment",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("confirm-allotment", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let penalty = parse_confirm(&req.optional_json_object()?)?;

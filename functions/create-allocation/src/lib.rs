@@ -10,19 +10,9 @@ use shared::domain::dates::Month;
 use shared::domain::error::ApiError;
 use shared::domain::ids::TenantId;
 use shared::domain::inventory::PoolView;
-use shared::http::{
-    run_command, Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture,
-};
+use shared::http::{run_command, ApiRequest, ApiResponse, ApiResult, Ctx};
 
-pub const FUNCTION: Function = Function {
-    name: "create-allocation",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("create-allocation", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let change = AllocationChange::parse(&req.json_object()?)?;

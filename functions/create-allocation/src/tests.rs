@@ -1,13 +1,11 @@
+use kit::{allotment_body, ctx, key, pickup_body, pool_nights, tenant, TestRequest};
 use serde_json::json;
-use shared::testing::{
-    self, allotment_body, ctx, key, pickup_body, pool_nights, tenant, TestRequest,
-};
 
 use super::FUNCTION;
 
 async fn setup(ctx: &shared::http::Ctx, k: &str, pool: i64) -> (uuid::Uuid, String) {
-    let est = testing::establishment(&ctx.store, "acme").await;
-    testing::inventory(
+    let est = kit::establishment(&ctx.store, "acme").await;
+    kit::inventory(
         &ctx.store,
         "acme",
         est,
@@ -17,11 +15,8 @@ async fn setup(ctx: &shared::http::Ctx, k: &str, pool: i64) -> (uuid::Uuid, Stri
         pool,
     )
     .await;
-    let id = create_allotment::created(ctx, k, allotment_body(est)).await["allotmentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (est, id)
+    let created = kit::create_allotment(ctx, k, allotment_body(est)).await;
+    (est, created["allotmentId"].as_str().unwrap().to_string())
 }
 
 fn allocate(id: &str, body: serde_json::Value) -> TestRequest {
@@ -64,7 +59,7 @@ async fn the_sample_change_takes_two_more_rooms_midweek() {
         json!({"date": "2026-09-02", "previousQuantity": 10, "quantity": 12})
     );
     for (_, night, n) in pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07").await {
-        let want = if (testing::date("2026-09-02")..=testing::date("2026-09-04")).contains(&night) {
+        let want = if (kit::date("2026-09-02")..=kit::date("2026-09-04")).contains(&night) {
             12
         } else {
             10
@@ -78,7 +73,7 @@ async fn the_sample_change_takes_two_more_rooms_midweek() {
         .unwrap();
     let n = &grid[&(
         shared::domain::ids::UnitTypeId::parse("dbl").unwrap(),
-        testing::date("2026-09-03"),
+        kit::date("2026-09-03"),
     )];
     assert_eq!((n.contracted, n.allocated), (12, 12));
 }
@@ -88,7 +83,7 @@ async fn uneven_previous_quantities_and_a_new_unit_type() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
     let (est, id) = setup(&ctx, &k, 30).await;
-    testing::inventory(
+    kit::inventory(
         &ctx.store,
         "acme",
         est,
@@ -173,7 +168,7 @@ async fn increases_are_capacity_checked_and_decreases_never_go_below_pickups() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
     let (est, id) = setup(&ctx, &k, 12).await;
-    testing::inventory(
+    kit::inventory(
         &ctx.store,
         "acme",
         est,
@@ -205,13 +200,13 @@ async fn increases_are_capacity_checked_and_decreases_never_go_below_pickups() {
             .all(|(_, _, n)| n.allotted == 10)
     );
 
-    let p = TestRequest::event("create-pickup")
-        .path_param("allotmentId", &id)
-        .json(pickup_body("dbl", "2026-09-05", "2026-09-07", 4))
-        .key(&k)
-        .send(&create_pickup::FUNCTION, &ctx)
-        .await;
-    assert_eq!(p.status, 201);
+    kit::pickup(
+        &ctx,
+        &k,
+        &id,
+        pickup_body("dbl", "2026-09-05", "2026-09-07", 4),
+    )
+    .await;
     let below = allocate(&id, json!({"unitTypeId": "dbl", "quantity": 3}))
         .key(&k)
         .send(&FUNCTION, &ctx)
@@ -264,25 +259,7 @@ async fn rules_of_the_request() {
     .send(&FUNCTION, &ctx)
     .await;
     assert_eq!(outside.fields(), ["from", "to"]);
-    let t = tenant("acme");
-    let (record, grid) = ctx
-        .store
-        .require_allotment(&t, id.parse().unwrap())
-        .await
-        .unwrap();
-    let reason = shared::domain::allotment::ReleaseReason::Manual(None);
-    let released = shared::domain::allotment::plan_release(
-        &record,
-        &grid,
-        record.period_to,
-        &reason,
-        testing::now(),
-    )
-    .unwrap();
-    assert_eq!(
-        ctx.store.apply(&t, &released.allotment.plan).await.unwrap(),
-        shared::store::Applied::Done
-    );
+    kit::release(&ctx, &k, &id, None).await;
     allocate(&id, json!({"unitTypeId": "dbl", "quantity": 3}))
         .key(&k)
         .send(&FUNCTION, &ctx)
@@ -301,7 +278,7 @@ async fn rules_of_the_request() {
 /// request under the key is 422; a keyed change costs no extra round trip.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_keyed_change_is_recorded_with_its_effect() {
-    let (ctx, counter) = testing::counting_ctx().await;
+    let (ctx, counter) = kit::counting_ctx().await;
     let k = key(&ctx.store, "acme").await;
     let (est, id) = setup(&ctx, &k, 30).await;
     let body =
@@ -339,9 +316,7 @@ async fn a_keyed_change_is_recorded_with_its_effect() {
     }
     let night = pool_nights(&ctx.store, "acme", est, "2026-09-02", "2026-09-02").await;
     assert_eq!(night[0].2.allotted, 14, "applied once");
-    let history = ctx
-        .store
-        .allocation_history(&tenant("acme"), id.parse().unwrap())
+    let history = kit::allocation_history(&ctx.store, &tenant("acme"), id.parse().unwrap())
         .await
         .unwrap();
     assert_eq!(history.len(), 2, "the initial entry and one change");
@@ -377,9 +352,7 @@ async fn a_keyed_change_is_recorded_with_its_effect() {
     assert!(answers
         .iter()
         .all(|a| a.status == 201 && a.raw == answers[0].raw));
-    let history = ctx
-        .store
-        .allocation_history(&tenant("acme"), id.parse().unwrap())
+    let history = kit::allocation_history(&ctx.store, &tenant("acme"), id.parse().unwrap())
         .await
         .unwrap();
     assert_eq!(history.len(), 3, "one more change, whatever the race");

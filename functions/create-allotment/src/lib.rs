@@ -9,20 +9,10 @@ use shared::domain::allotment::{
 use shared::domain::error::ApiError;
 use shared::domain::establishment::Establishment;
 use shared::domain::ids::TenantId;
-use shared::http::{
-    run_command, Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture,
-};
+use shared::http::{run_command, ApiRequest, ApiResponse, ApiResult, Ctx};
 use uuid::Uuid;
 
-pub const FUNCTION: Function = Function {
-    name: "create-allotment",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("create-allotment", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let obj = req.json_object()?;
@@ -112,16 +102,3 @@ impl Command for CreateAllotment<'_> {
 
 #[cfg(test)]
 mod tests;
-
-/// Creates an allotment through this handler (as a client would) and returns its
-/// representation; panics unless `201`. For other functions' tests.
-#[cfg(feature = "test-util")]
-pub async fn created(ctx: &Ctx, key: &str, body: serde_json::Value) -> serde_json::Value {
-    let r = shared::testing::TestRequest::event("create-allotment")
-        .json(body)
-        .key(key)
-        .send(&FUNCTION, ctx)
-        .await;
-    assert_eq!(r.status, 201, "{}", r.raw);
-    r.data().clone()
-}

@@ -1,10 +1,8 @@
 use std::collections::BTreeMap;
 
+use kit::{allotment_body, ctx, date, inventory, key, key_with, pool_nights, TestRequest};
 use serde_json::json;
 use shared::domain::auth::Scope;
-use shared::testing::{
-    self, allotment_body, ctx, date, inventory, key, key_with, pool_nights, TestRequest,
-};
 use uuid::Uuid;
 
 use super::FUNCTION;
@@ -17,7 +15,7 @@ fn create(body: serde_json::Value) -> TestRequest {
 async fn creates_holds_the_rooms_and_arms_the_cutoff() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     inventory(
         &ctx.store,
         "acme",
@@ -86,7 +84,7 @@ async fn creates_holds_the_rooms_and_arms_the_cutoff() {
 async fn rolling_release_moments_are_computed_per_night() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     inventory(
         &ctx.store,
         "acme",
@@ -119,7 +117,7 @@ async fn rolling_release_moments_are_computed_per_night() {
 async fn a_year_of_four_unit_types_is_all_or_nothing() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     let units = ["dbl", "sgl", "ste", "twn"];
     for u in units {
         inventory(&ctx.store, "acme", est, u, "2026-09-15", "2027-09-14", 5).await;
@@ -181,7 +179,7 @@ async fn a_year_of_four_unit_types_is_all_or_nothing() {
 async fn every_short_night_is_listed() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     inventory(
         &ctx.store,
         "acme",
@@ -220,7 +218,7 @@ async fn every_short_night_is_listed() {
 async fn validation_and_existence() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     let mut body = allotment_body(est);
     body["cutoffDate"] = json!("2026-05-31"); // before today (1 Jun in Paris)
     body["currency"] = json!("USD");
@@ -238,7 +236,7 @@ async fn validation_and_existence() {
         .send(&FUNCTION, &ctx)
         .await;
     missing.assert_error(404, "NOT_FOUND");
-    let theirs = testing::establishment(&ctx.store, "globex").await;
+    let theirs = kit::establishment(&ctx.store, "globex").await;
     inventory(
         &ctx.store,
         "globex",
@@ -280,7 +278,7 @@ async fn validation_and_existence() {
 async fn forty_racing_creations_never_oversell() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     inventory(
         &ctx.store,
         "acme",
@@ -326,7 +324,7 @@ mod idempotency {
     async fn a_repeat_replays_the_first_response_byte_for_byte() {
         let ctx = ctx().await;
         let k = key(&ctx.store, "acme").await;
-        let est = testing::establishment(&ctx.store, "acme").await;
+        let est = kit::establishment(&ctx.store, "acme").await;
         inventory(
             &ctx.store,
             "acme",
@@ -369,7 +367,7 @@ mod idempotency {
     async fn the_same_key_with_another_request_is_422() {
         let ctx = ctx().await;
         let k = key(&ctx.store, "acme").await;
-        let est = testing::establishment(&ctx.store, "acme").await;
+        let est = kit::establishment(&ctx.store, "acme").await;
         inventory(
             &ctx.store,
             "acme",
@@ -402,7 +400,7 @@ mod idempotency {
     async fn refusals_of_the_request_leave_the_key_free_and_business_409s_are_kept() {
         let ctx = ctx().await;
         let k = key(&ctx.store, "acme").await;
-        let est = testing::establishment(&ctx.store, "acme").await;
+        let est = kit::establishment(&ctx.store, "acme").await;
         let mut bad = allotment_body(est);
         bad["currency"] = json!("USD");
         create(bad)
@@ -440,7 +438,7 @@ mod idempotency {
         // A day later the key is free again.
         let later = Ctx::with_now(
             ctx.store.clone(),
-            testing::now() + std::time::Duration::from_secs(24 * 3600 + 1),
+            kit::now() + std::time::Duration::from_secs(24 * 3600 + 1),
         );
         let fresh = create(allotment_body(est))
             .key(&k)
@@ -457,7 +455,7 @@ mod idempotency {
         use shared::domain::idempotency::fingerprint;
         let ctx = ctx().await;
         let k = key(&ctx.store, "acme").await;
-        let est = testing::establishment(&ctx.store, "acme").await;
+        let est = kit::establishment(&ctx.store, "acme").await;
         inventory(
             &ctx.store,
             "acme",
@@ -470,7 +468,7 @@ mod idempotency {
         .await;
         let body = allotment_body(est).to_string();
         let fp = fingerprint("POST", "/v1/allotments", body.as_bytes());
-        testing::put_pending_idempotency_lock(&ctx.store, "acme", "k3", &fp).await;
+        kit::put_pending_idempotency_lock(&ctx.store, "acme", "k3", &fp).await;
         let taken = create(allotment_body(est))
             .key(&k)
             .header("idempotency-key", "k3")
@@ -501,7 +499,7 @@ mod idempotency {
     async fn concurrent_duplicates_create_once() {
         let ctx = ctx().await;
         let k = key(&ctx.store, "acme").await;
-        let est = testing::establishment(&ctx.store, "acme").await;
+        let est = kit::establishment(&ctx.store, "acme").await;
         inventory(
             &ctx.store,
             "acme",
@@ -541,9 +539,9 @@ mod idempotency {
 /// ONE transaction (hold, history, record together).
 #[tokio::test]
 async fn a_keyed_creation_is_two_round_trips_after_the_key() {
-    let (ctx, requests) = testing::counting_ctx().await;
+    let (ctx, requests) = kit::counting_ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     requests.take();
     let r = create(allotment_body(est))
         .key(&k)

@@ -8,20 +8,10 @@ use shared::domain::establishment::Establishment;
 use shared::domain::group::{plan_group_creation, Candidates, GroupDetails, LoadedGroup, NewGroup};
 use shared::domain::ids::TenantId;
 use shared::domain::validate::uuid;
-use shared::http::{
-    run_command, Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture,
-};
+use shared::http::{run_command, ApiRequest, ApiResponse, ApiResult, Ctx};
 use uuid::Uuid;
 
-pub const FUNCTION: Function = Function {
-    name: "create-capacity-group",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("create-capacity-group", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let obj = req.json_object()?;

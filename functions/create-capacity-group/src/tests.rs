@@ -1,5 +1,5 @@
+use kit::{allotment_body, ctx, key, pool_nights, TestRequest};
 use serde_json::json;
-use shared::testing::{self, allotment_body, ctx, key, pool_nights, TestRequest};
 use uuid::Uuid;
 
 use super::FUNCTION;
@@ -18,8 +18,8 @@ fn create(body: serde_json::Value) -> TestRequest {
 async fn a_group_takes_its_rooms_from_the_pool_with_its_members() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
-    let member = create_allotment::created(&ctx, &k, allotment_body(est)).await["allotmentId"]
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
+    let member = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_uppercase();
@@ -65,7 +65,7 @@ async fn a_group_takes_its_rooms_from_the_pool_with_its_members() {
 async fn names_are_unique_per_establishment_even_under_a_race() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let mut tasks = Vec::new();
     for _ in 0..2 {
         let (ctx, k) = (ctx.clone(), k.clone());
@@ -89,7 +89,7 @@ async fn names_are_unique_per_establishment_even_under_a_race() {
     let held = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-01").await;
     assert_eq!(held[0].2.allotted, 5, "the loser holds nothing");
     // Another establishment may use the name.
-    let other = testing::stocked_establishment(&ctx.store, "acme").await;
+    let other = kit::stocked_establishment(&ctx.store, "acme").await;
     assert_eq!(
         create(group_body(other, "Pool", &[]))
             .key(&k)
@@ -104,8 +104,8 @@ async fn names_are_unique_per_establishment_even_under_a_race() {
 async fn capacity_members_and_rules() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
-    testing::inventory(
+    let est = kit::establishment(&ctx.store, "acme").await;
+    kit::inventory(
         &ctx.store,
         "acme",
         est,
@@ -121,13 +121,13 @@ async fn capacity_members_and_rules() {
         .await;
     short.assert_error(409, "INSUFFICIENT_CAPACITY");
     assert_eq!(short.body["details"].as_array().unwrap().len(), 7);
-    let theirs = testing::stocked_establishment(&ctx.store, "globex").await;
+    let theirs = kit::stocked_establishment(&ctx.store, "globex").await;
     let gk = key(&ctx.store, "globex").await;
-    let foreign = create_allotment::created(&ctx, &gk, allotment_body(theirs)).await["allotmentId"]
+    let foreign = kit::create_allotment(&ctx, &gk, allotment_body(theirs)).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
-    testing::inventory(
+    kit::inventory(
         &ctx.store,
         "acme",
         est,
@@ -157,6 +157,12 @@ async fn capacity_members_and_rules() {
         .send(&FUNCTION, &ctx)
         .await
         .assert_error(404, "NOT_FOUND");
+    // Creation needs 1 to 10000 rooms (a PATCH may resize to 0).
+    let mut empty = group_body(est, "Empty", &[]);
+    empty["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 0}]);
+    let zero = create(empty).key(&k).send(&FUNCTION, &ctx).await;
+    zero.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(zero.fields(), ["unitAllocations[0].quantity"]);
     assert!(
         pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-30")
             .await

@@ -5,20 +5,10 @@ use shared::command::{Attempt, Command, Decision};
 use shared::domain::error::ApiError;
 use shared::domain::ids::TenantId;
 use shared::domain::pickup::{plan_pickup, NewPickup, PickupState, PickupView};
-use shared::http::{
-    run_command, Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture,
-};
+use shared::http::{run_command, ApiRequest, ApiResponse, ApiResult, Ctx};
 use uuid::Uuid;
 
-pub const FUNCTION: Function = Function {
-    name: "create-pickup",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("create-pickup", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let new = NewPickup::parse(&req.json_object()?)?;

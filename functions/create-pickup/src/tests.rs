@@ -1,14 +1,12 @@
 use std::collections::BTreeMap;
 
+use kit::{allotment_body, ctx, key, pickup_body, pool_nights, tenant, TestRequest};
 use serde_json::json;
-use shared::testing::{
-    self, allotment_body, ctx, key, pickup_body, pool_nights, tenant, TestRequest,
-};
 
 use super::FUNCTION;
 
 async fn allotment(ctx: &shared::http::Ctx, k: &str, body: serde_json::Value) -> String {
-    create_allotment::created(ctx, k, body).await["allotmentId"]
+    kit::create_allotment(ctx, k, body).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string()
@@ -24,7 +22,7 @@ fn pickup(id: &str, body: serde_json::Value) -> TestRequest {
 async fn a_pickup_takes_rooms_from_the_allotment_night_by_night() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let id = allotment(&ctx, &k, allotment_body(est)).await;
     let resp = TestRequest::event("create-pickup")
         .path_param("allotmentId", &id)
@@ -54,7 +52,7 @@ async fn a_pickup_takes_rooms_from_the_allotment_night_by_night() {
     assert_eq!(picked["2026-09-04"], 2);
     assert_eq!(picked["2026-09-05"], 0, "departure is not a night");
     for (_, night, n) in pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07").await {
-        let want = if (testing::date("2026-09-02")..=testing::date("2026-09-04")).contains(&night) {
+        let want = if (kit::date("2026-09-02")..=kit::date("2026-09-04")).contains(&night) {
             2
         } else {
             0
@@ -67,8 +65,8 @@ async fn a_pickup_takes_rooms_from_the_allotment_night_by_night() {
 async fn a_pickup_across_a_month_boundary_and_every_short_night() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
-    testing::inventory(
+    let est = kit::establishment(&ctx.store, "acme").await;
+    kit::inventory(
         &ctx.store,
         "acme",
         est,
@@ -118,7 +116,7 @@ async fn a_pickup_across_a_month_boundary_and_every_short_night() {
 async fn pickups_need_a_confirmed_active_allotment_and_valid_nights() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let id = allotment(&ctx, &k, allotment_body(est)).await;
     let outside = pickup(&id, pickup_body("dbl", "2026-09-06", "2026-09-09", 1))
         .key(&k)
@@ -166,27 +164,7 @@ async fn pickups_need_a_confirmed_active_allotment_and_valid_nights() {
         .await
         .assert_error(409, "INVALID_STATE");
 
-    let (record, grid) = ctx
-        .store
-        .require_allotment(&tenant("acme"), id.parse().unwrap())
-        .await
-        .unwrap();
-    let reason = shared::domain::allotment::ReleaseReason::Manual(None);
-    let released = shared::domain::allotment::plan_release(
-        &record,
-        &grid,
-        record.period_to,
-        &reason,
-        testing::now(),
-    )
-    .unwrap();
-    assert_eq!(
-        ctx.store
-            .apply(&tenant("acme"), &released.allotment.plan)
-            .await
-            .unwrap(),
-        shared::store::Applied::Done
-    );
+    kit::release(&ctx, &k, &id, None).await;
     pickup(&id, pickup_body("dbl", "2026-09-02", "2026-09-03", 1))
         .key(&k)
         .send(&FUNCTION, &ctx)
@@ -205,7 +183,7 @@ async fn pickups_need_a_confirmed_active_allotment_and_valid_nights() {
 async fn twenty_five_racing_pickups_take_exactly_five_rooms() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let mut body = allotment_body(est);
     body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 5}]);
     let id = allotment(&ctx, &k, body).await;
@@ -258,7 +236,7 @@ async fn twenty_five_racing_pickups_take_exactly_five_rooms() {
 async fn an_idempotency_key_makes_a_retried_pickup_take_rooms_once() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let id = allotment(&ctx, &k, allotment_body(est)).await;
     let send = || {
         pickup(&id, pickup_body("dbl", "2026-09-02", "2026-09-04", 2))
@@ -279,7 +257,7 @@ async fn an_idempotency_key_makes_a_retried_pickup_take_rooms_once() {
     assert_eq!(record.active_pickups, 1);
     assert_eq!(grid.values().map(|n| n.picked_up).sum::<i64>(), 4);
     // The representation and the nights show the pickups.
-    let view = record.view(&grid);
+    let view = kit::json(record.representation(&grid));
     assert_eq!(view["totals"][0]["pickedUpRoomNights"], 4);
 }
 
@@ -287,9 +265,9 @@ async fn an_idempotency_key_makes_a_retried_pickup_take_rooms_once() {
 /// pickup of an allotment, and a refused one, read the allotment too.
 #[tokio::test]
 async fn a_warm_pickup_is_one_round_trip() {
-    let (ctx, requests) = testing::counting_ctx().await;
+    let (ctx, requests) = kit::counting_ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let id = allotment(&ctx, &k, allotment_body(est)).await;
     let take = |arrival: &str, departure: &str, quantity: i64| {
         pickup(&id, pickup_body("dbl", arrival, departure, quantity)).key(&k)
@@ -360,38 +338,19 @@ async fn a_warm_pickup_is_one_round_trip() {
 /// takes it.
 #[tokio::test]
 async fn a_warm_pickup_beyond_its_own_rooms_draws_on_the_group_after_one_refusal() {
-    use shared::domain::group::{plan_group_creation, NewGroup};
-    let (ctx, requests) = testing::counting_ctx().await;
+    let (ctx, requests) = kit::counting_ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let mut body = allotment_body(est);
     body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 2}]);
     let id = allotment(&ctx, &k, body).await;
-    // A group of 3 with this member, planned and applied as create-capacity-group does.
-    let t = tenant("acme");
+    // A group of 3 with this member.
     let group_body = json!({"establishmentId": est.to_string(), "name": "Pool", "periodFrom": "2026-09-01",
         "periodTo": "2026-09-07", "unitAllocations": [{"unitTypeId": "dbl", "quantity": 3}],
         "cutoffDate": "2026-08-15", "allotmentIds": [id]});
-    let new = NewGroup::parse(group_body.as_object().unwrap(), None).unwrap();
-    let members = ctx
-        .store
-        .load_candidates(&t, &new.allotment_ids)
-        .await
-        .unwrap();
-    let group_id = uuid::Uuid::new_v4();
-    let zone = ctx
-        .store
-        .get_establishment(&t, est)
-        .await
-        .unwrap()
-        .unwrap()
-        .time_zone;
-    let planned =
-        plan_group_creation(&new, group_id, zone, &members, None, testing::now()).unwrap();
-    assert_eq!(
-        ctx.store.apply(&t, &planned.plan).await.unwrap(),
-        shared::store::Applied::Done
-    );
+    let group = kit::group(&ctx, &k, group_body).await;
+    let group_id: uuid::Uuid = group["capacityGroupId"].as_str().unwrap().parse().unwrap();
+    let t = tenant("acme");
     let first = pickup(&id, pickup_body("dbl", "2026-09-02", "2026-09-03", 1))
         .key(&k)
         .send(&FUNCTION, &ctx)
@@ -433,9 +392,9 @@ async fn a_warm_pickup_beyond_its_own_rooms_draws_on_the_group_after_one_refusal
 /// the same and takes nothing.
 #[tokio::test]
 async fn a_warm_keyed_pickup_is_one_round_trip_and_its_replay_takes_nothing() {
-    let (ctx, requests) = testing::counting_ctx().await;
+    let (ctx, requests) = kit::counting_ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let id = allotment(&ctx, &k, allotment_body(est)).await;
     let keyed = |key: &str| {
         pickup(&id, pickup_body("dbl", "2026-09-01", "2026-09-03", 2))
@@ -459,6 +418,6 @@ async fn a_warm_keyed_pickup_is_one_round_trip_and_its_replay_takes_nothing() {
         counts,
         "the replay: refused on its record, which it answers"
     );
-    let nights = testing::pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-01").await;
+    let nights = kit::pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-01").await;
     assert_eq!(nights[0].2.picked_up, 4, "two pickups of 2, not three");
 }

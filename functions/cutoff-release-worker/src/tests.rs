@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
 use cutoff_release::{message, Budget};
+use kit::{allotment_body, ctx, key, pool_nights, tenant};
 use serde_json::{json, Value};
 use shared::domain::allotment::Status;
 use shared::http::Ctx;
 use shared::store::releases::{Due, DueEntry, DueKind};
-use shared::testing::{self, allotment_body, ctx, key, pool_nights, tenant, TestRequest};
 use uuid::Uuid;
 
 use super::*;
@@ -19,8 +19,8 @@ fn at(s: &str) -> DateTime<Utc> {
 /// in an establishment with 100 rooms a night.
 async fn due_allotments(ctx: &Ctx, n: usize) -> (Uuid, Vec<Uuid>) {
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
-    testing::inventory(
+    let est = kit::establishment(&ctx.store, "acme").await;
+    kit::inventory(
         &ctx.store,
         "acme",
         est,
@@ -41,7 +41,7 @@ async fn due_allotments(ctx: &Ctx, n: usize) -> (Uuid, Vec<Uuid>) {
         tasks.push(tokio::spawn(async move {
             let mut ids: Vec<Uuid> = Vec::new();
             for _ in 0..count {
-                let data = create_allotment::created(&ctx, &k, b.clone()).await;
+                let data = kit::create_allotment(&ctx, &k, b.clone()).await;
                 ids.push(data["allotmentId"].as_str().unwrap().parse().unwrap());
             }
             ids
@@ -94,9 +94,7 @@ async fn state(ctx: &Ctx, est: Uuid, ids: &[Uuid]) -> Value {
                 ])
             })
             .collect();
-        let history: Vec<Value> = ctx
-            .store
-            .allocation_history(&t, *id)
+        let history: Vec<Value> = kit::allocation_history(&ctx.store, &t, *id)
             .await
             .unwrap()
             .iter()
@@ -114,8 +112,7 @@ async fn state(ctx: &Ctx, est: Uuid, ids: &[Uuid]) -> Value {
 }
 
 async fn cutoff_entries(ctx: &Ctx, id: Uuid) -> usize {
-    ctx.store
-        .allocation_history(&tenant("acme"), id)
+    kit::allocation_history(&ctx.store, &tenant("acme"), id)
         .await
         .unwrap()
         .iter()
@@ -127,7 +124,7 @@ async fn cutoff_entries(ctx: &Ctx, id: Uuid) -> usize {
 async fn the_sample_event_is_a_no_op_on_an_empty_table() {
     let ctx = ctx().await;
     let sample: Value = serde_json::from_str(
-        &std::fs::read_to_string(testing::events_dir().join("cutoff-release-worker.json")).unwrap(),
+        &std::fs::read_to_string(kit::events_dir().join("cutoff-release-worker.json")).unwrap(),
     )
     .unwrap();
     let out = handle_event(&ctx.store, &sample, &WorkerOptions::local())
@@ -193,21 +190,16 @@ async fn a_message_after_a_cancel_or_a_later_cutoff_is_a_no_op() {
     let k = key(&ctx.store, "acme").await;
     let (est, ids) = due_allotments(&ctx, 2).await;
     let (cancelled, moved) = (ids[0], ids[1]);
-    let r = TestRequest::event("cancel-allotment")
-        .path_param("allotmentId", &cancelled.to_string())
-        .raw_body(Vec::new(), None)
-        .key(&k)
-        .send(&cancel_allotment::FUNCTION, &ctx)
-        .await;
-    assert_eq!(r.status, 200, "{}", r.raw);
-    let r = TestRequest::event("patch-allotment")
-        .path_param("allotmentId", &moved.to_string())
-        .without_header("if-match")
-        .json(json!({"cutoffDate": "2026-08-20"}))
-        .key(&k)
-        .send(&patch_allotment::FUNCTION, &ctx)
-        .await;
-    assert_eq!(r.status, 200, "{}", r.raw);
+    let done = kit::cancel(&ctx, &k, &cancelled.to_string()).await;
+    assert_eq!(done["status"], "cancelled");
+    let later = kit::patch(
+        &ctx,
+        &k,
+        &moved.to_string(),
+        json!({"cutoffDate": "2026-08-20"}),
+    )
+    .await;
+    assert_eq!(later["cutoff"]["cutoffDate"], "2026-08-20");
     let before = state(&ctx, est, &ids).await;
 
     let body = message(at(MIDNIGHT), &entries(&ids));
@@ -331,7 +323,7 @@ async fn the_fan_out_path_ends_in_the_state_of_one_run() {
     assert_eq!(state(&ctx, est, &ids).await, expected);
 
     // Concurrent deliveries of the same time, on a fresh set: the same end state.
-    let many = testing::ctx().await;
+    let many = kit::ctx().await;
     let (est_many, ids_many) = due_allotments(&many, 300).await;
     let mut tasks = Vec::new();
     for _ in 0..3 {

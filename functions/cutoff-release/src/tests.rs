@@ -1,12 +1,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use kit::{allotment_body, ctx, key, pickup_body, pool_nights, tenant};
 use serde_json::{json, Value};
 use shared::domain::allotment::Status;
 use shared::http::Ctx;
-use shared::testing::{
-    self, allotment_body, ctx, key, pickup_body, pool_nights, tenant, TestRequest,
-};
 use uuid::Uuid;
 
 use super::*;
@@ -17,7 +15,7 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn event(time: &str) -> Value {
     let mut e: Value = serde_json::from_str(
-        &std::fs::read_to_string(testing::events_dir().join("cutoff-release.json")).unwrap(),
+        &std::fs::read_to_string(kit::events_dir().join("cutoff-release.json")).unwrap(),
     )
     .unwrap();
     e["time"] = json!(time);
@@ -29,7 +27,7 @@ async fn deliver(ctx: &Ctx, time: &str) -> Value {
 }
 
 async fn allotment(ctx: &Ctx, k: &str, body: Value) -> Uuid {
-    create_allotment::created(ctx, k, body).await["allotmentId"]
+    kit::create_allotment(ctx, k, body).await["allotmentId"]
         .as_str()
         .unwrap()
         .parse()
@@ -50,7 +48,7 @@ async fn status(ctx: &Ctx, id: Uuid) -> (Status, Vec<i64>) {
 async fn nothing_before_local_midnight_everything_after_summer() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let mut b = allotment_body(est);
     b["releaseDays"] = json!(null);
     let id = allotment(&ctx, &k, b).await;
@@ -70,9 +68,7 @@ async fn nothing_before_local_midnight_everything_after_summer() {
             .iter()
             .all(|(_, _, n)| n.allotted == 0)
     );
-    let history = ctx
-        .store
-        .allocation_history(&tenant("acme"), id)
+    let history = kit::allocation_history(&ctx.store, &tenant("acme"), id)
         .await
         .unwrap();
     assert_eq!(history[0].memo.as_deref(), Some("released at cutoff"));
@@ -91,8 +87,8 @@ async fn nothing_before_local_midnight_everything_after_summer() {
 async fn nothing_before_local_midnight_everything_after_winter() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
-    testing::inventory(
+    let est = kit::establishment(&ctx.store, "acme").await;
+    kit::inventory(
         &ctx.store,
         "acme",
         est,
@@ -118,18 +114,13 @@ async fn nothing_before_local_midnight_everything_after_winter() {
 async fn rolling_release_night_by_night_keeps_picked_up_rooms() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let mut b = allotment_body(est);
     b["cutoffDate"] = json!("2026-09-05");
     b["releaseDays"] = json!(2);
     let id = allotment(&ctx, &k, b).await;
-    let p = TestRequest::event("create-pickup")
-        .path_param("allotmentId", &id.to_string())
-        .json(pickup_body("dbl", "2026-09-01", "2026-09-03", 3))
-        .key(&k)
-        .send(&create_pickup::FUNCTION, &ctx)
-        .await;
-    assert_eq!(p.status, 201);
+    let body = pickup_body("dbl", "2026-09-01", "2026-09-03", 3);
+    kit::pickup(&ctx, &k, &id.to_string(), body).await;
     // Night 1 Sep goes at 00:00 Paris on 30 Aug (29 Aug 22:00Z), 2 Sep a day later.
     let r = deliver(&ctx, "2026-08-29T22:00:00Z").await;
     assert_eq!(r["data"]["releasedNights"], 1);
@@ -167,9 +158,7 @@ async fn rolling_release_night_by_night_keeps_picked_up_rooms() {
         rec.cutoff_view().final_release_at,
         at("2026-09-04T22:00:00Z")
     );
-    let history = ctx
-        .store
-        .allocation_history(&tenant("acme"), id)
+    let history = kit::allocation_history(&ctx.store, &tenant("acme"), id)
         .await
         .unwrap();
     let cutoffs = history
@@ -178,31 +167,23 @@ async fn rolling_release_night_by_night_keeps_picked_up_rooms() {
         .count();
     assert_eq!(cutoffs, 2, "one entry per unit type and release");
     // Settlement is final now.
-    let s = TestRequest::event("get-settlement")
-        .path_param("allotmentId", &id.to_string())
-        .key(&k)
-        .send(&get_settlement::FUNCTION, &ctx)
-        .await;
-    assert_eq!(s.data()["final"], true);
-    assert_eq!(s.data()["pickedUpRoomNights"], 6);
+    let s = kit::settlement(&ctx, &k, &id.to_string()).await;
+    assert_eq!(s["final"], true);
+    assert_eq!(s["pickedUpRoomNights"], 6);
 }
 
 #[tokio::test]
 async fn a_tentative_option_expires_whole_and_a_patch_re_arms_the_cutoff() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let mut t = allotment_body(est);
     t["allotmentType"] = json!("tentative");
     t["releaseDays"] = json!(30);
     let option = allotment(&ctx, &k, t).await;
     let moved = allotment(&ctx, &k, allotment_body(est)).await;
-    let patch = TestRequest::event("patch-allotment")
-        .path_param("allotmentId", &moved.to_string())
-        .without_header("if-match")
-        .json(json!({"cutoffDate": "2026-08-20", "releaseDays": null}));
-    let patched = patch.key(&k).send(&patch_allotment::FUNCTION, &ctx).await;
-    assert_eq!(patched.status, 200, "{}", patched.raw);
+    let patch = json!({"cutoffDate": "2026-08-20", "releaseDays": null});
+    kit::patch(&ctx, &k, &moved.to_string(), patch).await;
 
     // 30 release days do not apply to an option: it goes whole at the fixed cutoff.
     deliver(&ctx, "2026-08-01T21:00:00Z").await;
@@ -248,9 +229,7 @@ async fn snapshot(ctx: &Ctx, est: Uuid) -> Value {
                 ])
             })
             .collect();
-        let history: Vec<Value> = ctx
-            .store
-            .allocation_history(&t, r.allotment_id)
+        let history: Vec<Value> = kit::allocation_history(&ctx.store, &t, r.allotment_id)
             .await
             .unwrap()
             .iter()
@@ -285,7 +264,7 @@ async fn snapshot(ctx: &Ctx, est: Uuid) -> Value {
 
 async fn scenario(ctx: &Ctx) -> Uuid {
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     for (from, to, days) in [
         ("2026-09-01", "2026-09-07", json!(3)),
         ("2026-09-10", "2026-09-12", json!(null)),
@@ -365,8 +344,8 @@ async fn deployed_runs_refuse_a_time_ahead_of_their_clock() {
 /// Paris = 1 Aug 22:00Z), created 8 at a time.
 async fn many_due(ctx: &Ctx, n: usize) -> Uuid {
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
-    testing::inventory(
+    let est = kit::establishment(&ctx.store, "acme").await;
+    kit::inventory(
         &ctx.store,
         "acme",
         est,
@@ -386,7 +365,7 @@ async fn many_due(ctx: &Ctx, n: usize) -> Uuid {
         let count = n / 8 + usize::from(task < n % 8);
         tasks.push(tokio::spawn(async move {
             for _ in 0..count {
-                create_allotment::created(&ctx, &k, b.clone()).await;
+                kit::create_allotment(&ctx, &k, b.clone()).await;
             }
         }));
     }
@@ -443,7 +422,7 @@ async fn a_backlog_larger_than_a_batch_is_drained_in_one_run() {
 async fn a_run_that_spends_its_budget_leaves_the_rest_and_the_watermark_before_it() {
     async fn two_cutoffs(ctx: &Ctx) -> Uuid {
         let k = key(&ctx.store, "acme").await;
-        let est = testing::stocked_establishment(&ctx.store, "acme").await;
+        let est = kit::stocked_establishment(&ctx.store, "acme").await;
         for (i, cutoff) in ["2026-08-01"; 20]
             .into_iter()
             .chain(["2026-08-02"; 10])
@@ -562,7 +541,7 @@ async fn a_run_fans_out_what_it_does_not_keep_and_only_once() {
     assert!(rx.try_recv().is_err());
 
     // A queue that refuses: the entries stay for the next run, the watermark before them.
-    let refused = testing::ctx().await;
+    let refused = kit::ctx().await;
     many_due(&refused, 12).await;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     drop(rx);
@@ -592,11 +571,11 @@ async fn a_run_fans_out_what_it_does_not_keep_and_only_once() {
 /// created) is taken a minute after that write, never before its moment.
 #[tokio::test]
 async fn an_entry_written_after_its_moment_is_taken_a_minute_later() {
-    let store = testing::store().await;
+    let store = kit::store().await;
     let written = at("2026-08-20T10:00:00Z");
     let ctx = Ctx::with_now(store, written);
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let mut b = allotment_body(est);
     b["cutoffDate"] = json!("2026-08-31");
     b["releaseDays"] = json!(20); // 1 Sep goes at 00:00 on 12 Aug: already past
@@ -631,7 +610,7 @@ async fn an_entry_written_after_its_moment_is_taken_a_minute_later() {
 /// one index partition per shard, and writes nothing.
 #[tokio::test]
 async fn an_idle_run_costs_one_read_and_a_query_per_shard() {
-    let (ctx, counter) = testing::counting_ctx().await;
+    let (ctx, counter) = kit::counting_ctx().await;
     let count =
         |c: &std::collections::BTreeMap<String, u64>, op: &str| c.get(op).copied().unwrap_or(0);
     deliver(&ctx, "2026-08-01T22:00:00Z").await;
@@ -684,7 +663,7 @@ async fn nothing_is_released_a_second_before_its_moment() {
 async fn counts_are_per_release() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let mut tally = BTreeMap::new();
     for days in [3, 5] {
         let mut b = allotment_body(est);

@@ -5,17 +5,9 @@ use shared::command::{execute, Attempt, Command, Decision};
 use shared::domain::error::ApiError;
 use shared::domain::group::{plan_group_deletion, LoadedGroup};
 use shared::domain::ids::TenantId;
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResponse, ApiResult, Ctx};
 
-pub const FUNCTION: Function = Function {
-    name: "delete-capacity-group",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("delete-capacity-group", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let command = DeleteGroup {

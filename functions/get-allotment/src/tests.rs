@@ -1,11 +1,11 @@
+use kit::{allotment_body, ctx, key, key_with, TestRequest};
 use serde_json::json;
 use shared::domain::auth::Scope;
-use shared::testing::{self, allotment_body, ctx, key, key_with, TestRequest};
 use uuid::Uuid;
 
 use super::FUNCTION;
 
-use create_allotment::created as create;
+use kit::create_allotment as create;
 
 fn get(id: &str) -> TestRequest {
     TestRequest::event("get-allotment").path_param("allotmentId", id)
@@ -15,7 +15,7 @@ fn get(id: &str) -> TestRequest {
 async fn returns_what_creation_returned_with_its_etag() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let created = create(&ctx, &k, allotment_body(est)).await;
     let id = created["allotmentId"].as_str().unwrap();
     let resp = get(&id.to_uppercase()).key(&k).send(&FUNCTION, &ctx).await;
@@ -33,7 +33,7 @@ async fn returns_what_creation_returned_with_its_etag() {
 async fn other_tenants_and_unknown_ids_are_404_and_scope_is_403() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let id = create(&ctx, &k, allotment_body(est)).await["allotmentId"]
         .as_str()
         .unwrap()

@@ -2,17 +2,9 @@
 //! the pool per night and unit type (at most 366 nights).
 
 use shared::domain::inventory::{AvailabilityQuery, AvailabilityRow};
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResponse, ApiResult, Ctx};
 
-pub const FUNCTION: Function = Function {
-    name: "get-availability",
-    access: Access::Read,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("get-availability", Read, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let id = req.establishment_id()?;

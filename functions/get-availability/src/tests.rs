@@ -1,8 +1,9 @@
+use kit::NightHold;
+use kit::{ctx, date, key, tenant, TestRequest};
 use serde_json::json;
 use shared::domain::dates::NightRange;
 use shared::domain::ids::UnitTypeId;
-use shared::domain::inventory::{InventoryChange, NightHold};
-use shared::testing::{self, ctx, date, key, tenant, TestRequest};
+use shared::domain::inventory::InventoryChange;
 use uuid::Uuid;
 
 use super::FUNCTION;
@@ -19,7 +20,7 @@ async fn set(ctx: &shared::http::Ctx, est: Uuid, unit: &str, from: &str, to: &st
         range: NightRange::new(date(from), date(to), 731).unwrap(),
         capacity,
     };
-    testing::set_capacity(&ctx.store, &tenant("acme"), est, &change)
+    kit::set_capacity(&ctx.store, &tenant("acme"), est, &change)
         .await
         .unwrap();
 }
@@ -28,7 +29,7 @@ async fn set(ctx: &shared::http::Ctx, est: Uuid, unit: &str, from: &str, to: &st
 async fn rows_per_night_and_unit_type_ordered_by_unit_type_then_date() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     set(&ctx, est, "sgl", "2026-08-30", "2026-09-02", 5).await;
     set(&ctx, est, "dbl", "2026-08-31", "2026-09-01", 30).await;
     set(&ctx, est, "dbl-sea", "2026-09-01", "2026-09-01", 0).await;
@@ -37,7 +38,7 @@ async fn rows_per_night_and_unit_type_ordered_by_unit_type_then_date() {
         date: date("2026-09-01"),
         quantity: 12,
     };
-    testing::hold(&ctx.store, &tenant("acme"), est, &[hold])
+    kit::hold(&ctx.store, &tenant("acme"), est, &[hold])
         .await
         .unwrap();
 
@@ -90,7 +91,7 @@ async fn rows_per_night_and_unit_type_ordered_by_unit_type_then_date() {
 async fn an_establishment_with_no_inventory_has_no_rows() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     let resp = get(est, &[("from", "2026-09-01"), ("to", "2026-09-30")])
         .key(&k)
         .send(&FUNCTION, &ctx)
@@ -102,7 +103,7 @@ async fn an_establishment_with_no_inventory_has_no_rows() {
 async fn query_rules() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     type Query<'a> = &'a [(&'a str, &'a str)];
     let cases: [(Query, &[&str]); 5] = [
         (&[("from", "2026-01-01"), ("to", "2027-01-02")], &["to"]),
@@ -137,7 +138,7 @@ async fn query_rules() {
 async fn other_tenants_establishments_are_not_found() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let theirs = testing::establishment(&ctx.store, "globex").await;
+    let theirs = kit::establishment(&ctx.store, "globex").await;
     let resp = get(theirs, &[("from", "2026-09-01"), ("to", "2026-09-02")])
         .key(&k)
         .send(&FUNCTION, &ctx)

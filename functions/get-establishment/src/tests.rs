@@ -1,5 +1,5 @@
+use kit::{ctx, key, key_with, TestRequest};
 use shared::domain::auth::Scope;
-use shared::testing::{self, ctx, key, key_with, TestRequest};
 use uuid::Uuid;
 
 use super::FUNCTION;
@@ -12,7 +12,7 @@ fn get(id: Uuid) -> TestRequest {
 async fn returns_the_representation() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let id = testing::establishment(&ctx.store, "acme").await;
+    let id = kit::establishment(&ctx.store, "acme").await;
     let resp = get(id).key(&k).send(&FUNCTION, &ctx).await;
     assert_eq!(resp.status, 200, "{}", resp.raw);
     assert_eq!(
@@ -31,7 +31,7 @@ async fn returns_the_representation() {
 async fn unknown_and_other_tenants_establishments_look_the_same() {
     let ctx = ctx().await;
     let mine = key(&ctx.store, "acme").await;
-    let theirs = testing::establishment(&ctx.store, "globex").await;
+    let theirs = kit::establishment(&ctx.store, "globex").await;
     let a = get(theirs).key(&mine).send(&FUNCTION, &ctx).await;
     let b = get(Uuid::new_v4()).key(&mine).send(&FUNCTION, &ctx).await;
     a.assert_error(404, "NOT_FOUND");
@@ -42,7 +42,7 @@ async fn unknown_and_other_tenants_establishments_look_the_same() {
 #[tokio::test]
 async fn keys_need_the_read_scope_and_the_establishment() {
     let ctx = ctx().await;
-    let id = testing::establishment(&ctx.store, "acme").await;
+    let id = kit::establishment(&ctx.store, "acme").await;
     let write_only = key_with(&ctx.store, "acme", None, &[Scope::Write]).await;
     get(id)
         .key(&write_only)

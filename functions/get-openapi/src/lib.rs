@@ -2,17 +2,9 @@
 
 use std::sync::OnceLock;
 
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResponse, ApiResult, Ctx};
 
-pub const FUNCTION: Function = Function {
-    name: "get-openapi",
-    access: Access::Public,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("get-openapi", Public, handle);
 
 async fn handle(_ctx: Ctx, _req: ApiRequest) -> ApiResult {
     static DOC: OnceLock<serde_json::Value> = OnceLock::new();
@@ -24,7 +16,7 @@ async fn handle(_ctx: Ctx, _req: ApiRequest) -> ApiResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::testing::{unreachable_ctx, TestRequest};
+    use kit::{unreachable_ctx, TestRequest};
 
     #[tokio::test]
     async fn serves_the_document_without_a_key_or_a_store() {

@@ -1,5 +1,5 @@
+use kit::{allotment_body, ctx, key, pickup_body, TestRequest};
 use serde_json::json;
-use shared::testing::{self, allotment_body, ctx, key, pickup_body, TestRequest};
 
 use super::FUNCTION;
 
@@ -11,13 +11,7 @@ async fn pickup(
     departure: &str,
     q: i64,
 ) {
-    let p = TestRequest::event("create-pickup")
-        .path_param("allotmentId", id)
-        .json(pickup_body("dbl", arrival, departure, q))
-        .key(k)
-        .send(&create_pickup::FUNCTION, ctx)
-        .await;
-    assert_eq!(p.status, 201, "{}", p.raw);
+    kit::pickup(ctx, k, id, pickup_body("dbl", arrival, departure, q)).await;
 }
 
 fn settlement(id: &str) -> TestRequest {
@@ -28,8 +22,8 @@ fn settlement(id: &str) -> TestRequest {
 async fn the_contract_example_then_final_after_release() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
-    let id = create_allotment::created(&ctx, &k, allotment_body(est)).await["allotmentId"]
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
+    let id = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -44,13 +38,7 @@ async fn the_contract_example_then_final_after_release() {
             "shortfallRoomNights": 9, "penaltyPerRoomNightCents": "5000",
             "penaltyCents": "45000", "complimentaryRooms": 1}})
     );
-    let r = TestRequest::event("release-allotment")
-        .path_param("allotmentId", &id)
-        .raw_body(Vec::new(), None)
-        .key(&k)
-        .send(&release_allotment::FUNCTION, &ctx)
-        .await;
-    assert_eq!(r.status, 200);
+    kit::release(&ctx, &k, &id, None).await;
     let after = settlement(&id).key(&k).send(&FUNCTION, &ctx).await;
     assert_eq!(after.data()["final"], true);
     assert_eq!(
@@ -65,8 +53,8 @@ async fn the_contract_example_then_final_after_release() {
 async fn table_of_terms() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
-    testing::inventory(
+    let est = kit::establishment(&ctx.store, "acme").await;
+    kit::inventory(
         &ctx.store,
         "acme",
         est,
@@ -97,7 +85,7 @@ async fn table_of_terms() {
         b["minimumPickupPercent"] = pct.clone();
         b["penaltyPerRoomNightCents"] = json!(penalty);
         b["allotmentType"] = json!(ty);
-        let id = create_allotment::created(&ctx, &k, b).await["allotmentId"]
+        let id = kit::create_allotment(&ctx, &k, b).await["allotmentId"]
             .as_str()
             .unwrap()
             .to_string();
@@ -126,24 +114,12 @@ async fn table_of_terms() {
 async fn a_cancelled_allotment_owes_nothing() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
-    let id = create_allotment::created(&ctx, &k, allotment_body(est)).await["allotmentId"]
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
+    let id = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
-    let t = testing::tenant("acme");
-    let (record, grid) = ctx
-        .store
-        .require_allotment(&t, id.parse().unwrap())
-        .await
-        .unwrap();
-    let cancelled = shared::domain::allotment::plan_cancel(&record, &grid, testing::now())
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        ctx.store.apply(&t, &cancelled.plan).await.unwrap(),
-        shared::store::Applied::Done
-    );
+    kit::cancel(&ctx, &k, &id).await;
     let s = settlement(&id).key(&k).send(&FUNCTION, &ctx).await;
     assert_eq!(s.data()["penaltyCents"], "0");
     assert_eq!(s.data()["final"], false);

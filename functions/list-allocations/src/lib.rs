@@ -2,17 +2,9 @@
 //! recent first (creation, changes, releases), cursor-paginated.
 
 use shared::domain::validate::QueryParams;
-use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture, Paging};
+use shared::http::{ApiRequest, ApiResult, Ctx, Paging};
 
-pub const FUNCTION: Function = Function {
-    name: "list-allocations",
-    access: Access::Read,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("list-allocations", Read, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let mut q = QueryParams::new(req.query.clone());

@@ -1,5 +1,5 @@
+use kit::{allotment_body, ctx, key, TestRequest};
 use serde_json::json;
-use shared::testing::{self, allotment_body, ctx, key, TestRequest};
 
 use super::FUNCTION;
 
@@ -7,8 +7,8 @@ use super::FUNCTION;
 async fn history_newest_first_with_creation_changes_and_release_paginated() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
-    testing::inventory(
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
+    kit::inventory(
         &ctx.store,
         "acme",
         est,
@@ -21,23 +21,13 @@ async fn history_newest_first_with_creation_changes_and_release_paginated() {
     let mut body = allotment_body(est);
     body["unitAllocations"] =
         json!([{"unitTypeId": "dbl", "quantity": 10}, {"unitTypeId": "sgl", "quantity": 2}]);
-    let id = create_allotment::created(&ctx, &k, body).await["allotmentId"]
+    let id = kit::create_allotment(&ctx, &k, body).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
-    let change = TestRequest::event("create-allocation")
-        .path_param("allotmentId", &id)
-        .key(&k)
-        .send(&create_allocation::FUNCTION, &ctx)
-        .await;
-    assert_eq!(change.status, 201, "{}", change.raw);
-    let release = TestRequest::event("release-allotment")
-        .path_param("allotmentId", &id)
-        .key(&k)
-        .send(&release_allotment::FUNCTION, &ctx)
-        .await;
-    assert_eq!(release.status, 200, "{}", release.raw);
-
+    let sample = TestRequest::event("create-allocation").body_json();
+    kit::allocation(&ctx, &k, &id, sample).await;
+    kit::release(&ctx, &k, &id, Some("Group size confirmed early")).await;
     let mut memos = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;

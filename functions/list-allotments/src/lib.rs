@@ -4,18 +4,10 @@
 use shared::domain::allotment::{AllotmentSummary, AllotmentType, ChannelType, Status};
 use shared::domain::error::ApiError;
 use shared::domain::validate::{date, uuid, QueryParams};
-use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture, Paging};
+use shared::http::{ApiRequest, ApiResult, Ctx, Paging};
 use shared::store::AllotmentFilter;
 
-pub const FUNCTION: Function = Function {
-    name: "list-allotments",
-    access: Access::Read,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("list-allotments", Read, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let mut q = QueryParams::new(req.query.clone());

@@ -1,11 +1,11 @@
+use kit::{allotment_body, ctx, key, TestRequest};
 use serde_json::json;
-use shared::testing::{self, allotment_body, ctx, key, TestRequest};
 use uuid::Uuid;
 
 use super::FUNCTION;
 
 async fn create(ctx: &shared::http::Ctx, k: &str, body: serde_json::Value) -> String {
-    let created = create_allotment::created(ctx, k, body).await;
+    let created = kit::create_allotment(ctx, k, body).await;
     created["allotmentId"].as_str().unwrap().to_string()
 }
 
@@ -13,7 +13,7 @@ fn list(query: &[(&str, &str)]) -> TestRequest {
     TestRequest::event("list-allotments").query(query)
 }
 
-fn ids(resp: &shared::testing::TestResponse) -> Vec<String> {
+fn ids(resp: &kit::TestResponse) -> Vec<String> {
     resp.data()
         .as_array()
         .unwrap()
@@ -48,7 +48,7 @@ async fn four(ctx: &shared::http::Ctx, k: &str, est: Uuid) -> Vec<String> {
 async fn pages_follow_period_then_id_and_filters_apply() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let expected = four(&ctx, &k, est).await;
     let e = est.to_string();
 
@@ -105,7 +105,7 @@ async fn pages_follow_period_then_id_and_filters_apply() {
 async fn cursors_only_work_for_their_own_query_and_tenant() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     four(&ctx, &k, est).await;
     let e = est.to_string();
     let first = list(&[("establishmentId", &e), ("limit", "1")])
@@ -141,13 +141,13 @@ async fn cursors_only_work_for_their_own_query_and_tenant() {
     // Another tenant with the same establishment id: the cursor is not theirs.
     let other = key(&ctx.store, "globex").await;
     let (t2, input) = (
-        testing::tenant("globex"),
+        kit::tenant("globex"),
         shared::domain::establishment::EstablishmentInput {
             name: "G".into(),
             time_zone: chrono_tz::UTC,
         },
     );
-    testing::put_establishment(&ctx.store, &t2, est, &input).await;
+    kit::put_establishment(&ctx.store, &t2, est, &input).await;
     list(&[("establishmentId", &e), ("limit", "1"), ("cursor", &c)])
         .key(&other)
         .send(&FUNCTION, &ctx)
@@ -173,7 +173,7 @@ async fn cursors_only_work_for_their_own_query_and_tenant() {
 async fn query_rules_and_unknown_establishments() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let e = est.to_string();
     for (q, fields) in [
         (vec![], vec!["establishmentId"]),
@@ -209,9 +209,7 @@ async fn query_rules_and_unknown_establishments() {
         .send(&FUNCTION, &ctx)
         .await
         .assert_error(404, "NOT_FOUND");
-    let theirs = testing::establishment(&ctx.store, "globex")
-        .await
-        .to_string();
+    let theirs = kit::establishment(&ctx.store, "globex").await.to_string();
     list(&[("establishmentId", &theirs)])
         .key(&k)
         .send(&FUNCTION, &ctx)

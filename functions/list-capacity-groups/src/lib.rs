@@ -3,17 +3,9 @@
 use shared::domain::error::ApiError;
 use shared::domain::group::GroupView;
 use shared::domain::validate::{uuid, QueryParams};
-use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture, Paging};
+use shared::http::{ApiRequest, ApiResult, Ctx, Paging};
 
-pub const FUNCTION: Function = Function {
-    name: "list-capacity-groups",
-    access: Access::Read,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("list-capacity-groups", Read, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let mut q = QueryParams::new(req.query.clone());
@@ -40,6 +32,3 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     }
     Paging::response(&ctx, tenant, &query_id, data, next).await
 }
-
-#[cfg(test)]
-mod tests;

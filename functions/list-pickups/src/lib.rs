@@ -2,18 +2,10 @@
 
 use shared::domain::error::ApiError;
 use shared::domain::validate::QueryParams;
-use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture, Paging};
+use shared::http::{ApiRequest, ApiResult, Ctx, Paging};
 use uuid::Uuid;
 
-pub const FUNCTION: Function = Function {
-    name: "list-pickups",
-    access: Access::Read,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("list-pickups", Read, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let mut q = QueryParams::new(req.query.clone());

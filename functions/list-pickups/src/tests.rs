@@ -1,5 +1,5 @@
+use kit::{allotment_body, ctx, key, pickup_body, TestRequest};
 use serde_json::json;
-use shared::testing::{self, allotment_body, ctx, key, pickup_body, TestRequest};
 
 use super::FUNCTION;
 
@@ -7,8 +7,8 @@ use super::FUNCTION;
 async fn pickups_most_recent_first_paginated() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
-    let id = create_allotment::created(&ctx, &k, allotment_body(est)).await["allotmentId"]
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
+    let id = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -16,14 +16,8 @@ async fn pickups_most_recent_first_paginated() {
     for i in 0..3 {
         let mut b = pickup_body("dbl", "2026-09-02", "2026-09-03", 1);
         b["reservationRef"] = json!(format!("R{i}"));
-        let p = TestRequest::event("create-pickup")
-            .path_param("allotmentId", &id)
-            .json(b)
-            .key(&k)
-            .send(&create_pickup::FUNCTION, &ctx)
-            .await;
-        assert_eq!(p.status, 201);
-        made.push(p.data()["pickupId"].as_str().unwrap().to_string());
+        let p = kit::pickup(&ctx, &k, &id, b).await;
+        made.push(p["pickupId"].as_str().unwrap().to_string());
     }
     let first = TestRequest::event("list-pickups")
         .path_param("allotmentId", &id)
@@ -51,7 +45,7 @@ async fn pickups_most_recent_first_paginated() {
     assert_eq!(second.data()[0]["pickupId"], made[0].as_str());
     assert_eq!(second.body["nextCursor"], json!(null));
     // A cursor of another allotment's list is refused.
-    let other_id = create_allotment::created(&ctx, &k, allotment_body(est)).await["allotmentId"]
+    let other_id = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();

@@ -2,17 +2,9 @@
 //! terms, with `If-Match` (a stale version is `412` and changes nothing).
 
 use shared::domain::allotment::plan_patch;
-use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResult, Ctx};
 
-pub const FUNCTION: Function = Function {
-    name: "patch-allotment",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("patch-allotment", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let body = req.json_object()?;

@@ -1,10 +1,10 @@
+use kit::{allotment_body, ctx, key, TestRequest};
 use serde_json::json;
-use shared::testing::{self, allotment_body, ctx, key, TestRequest};
 
 use super::FUNCTION;
 
 async fn create(ctx: &shared::http::Ctx, k: &str, body: serde_json::Value) -> String {
-    let created = create_allotment::created(ctx, k, body).await;
+    let created = kit::create_allotment(ctx, k, body).await;
     created["allotmentId"].as_str().unwrap().to_string()
 }
 
@@ -22,7 +22,7 @@ fn patch(id: &str, body: serde_json::Value) -> TestRequest {
 async fn merge_patch_with_if_match() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let id = create(&ctx, &k, allotment_body(est)).await;
 
     // The sample event: If-Match "1", releaseDays 14, channelExternalId cleared.
@@ -108,7 +108,7 @@ async fn merge_patch_with_if_match() {
 async fn immutable_unknown_and_invalid_fields_are_refused() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let id = create(&ctx, &k, allotment_body(est)).await;
     let resp = patch(&id, json!({"periodTo": "2026-09-10", "status": "cancelled", "allotmentType": "tentative", "currency": "GBP", "unitAllocations": []}))
         .key(&k)
@@ -141,7 +141,7 @@ async fn immutable_unknown_and_invalid_fields_are_refused() {
     );
     let (after, _) = ctx
         .store
-        .require_allotment(&testing::tenant("acme"), id.parse().unwrap())
+        .require_allotment(&kit::tenant("acme"), id.parse().unwrap())
         .await
         .unwrap();
     assert_eq!(after.version, 1, "nothing changed");
@@ -157,23 +157,9 @@ async fn immutable_unknown_and_invalid_fields_are_refused() {
 async fn only_active_allotments_change() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let id = create(&ctx, &k, allotment_body(est)).await;
-    let (record, grid) = ctx
-        .store
-        .require_allotment(&testing::tenant("acme"), id.parse().unwrap())
-        .await
-        .unwrap();
-    let cancelled = shared::domain::allotment::plan_cancel(&record, &grid, testing::now())
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        ctx.store
-            .apply(&testing::tenant("acme"), &cancelled.plan)
-            .await
-            .unwrap(),
-        shared::store::Applied::Done
-    );
+    kit::cancel(&ctx, &k, &id).await;
     patch(&id, json!({"complimentaryRooms": 2}))
         .key(&k)
         .send(&FUNCTION, &ctx)

@@ -8,17 +8,9 @@ use shared::domain::dates::Month;
 use shared::domain::error::ApiError;
 use shared::domain::group::{plan_group_patch, Candidates, GroupDetails, GroupPatch, LoadedGroup};
 use shared::domain::ids::TenantId;
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResponse, ApiResult, Ctx};
 
-pub const FUNCTION: Function = Function {
-    name: "patch-capacity-group",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("patch-capacity-group", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let obj = req.json_object()?;

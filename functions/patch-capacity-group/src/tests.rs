@@ -1,22 +1,14 @@
+use kit::{allotment_body, ctx, key, pool_nights, TestRequest};
 use serde_json::json;
-use shared::testing::{self, allotment_body, ctx, key, pool_nights, TestRequest};
 
 use super::FUNCTION;
 
 async fn setup(ctx: &shared::http::Ctx, k: &str, name: &str) -> (uuid::Uuid, String) {
-    let est = testing::stocked_establishment(&ctx.store, "acme").await;
+    let est = kit::stocked_establishment(&ctx.store, "acme").await;
     let body = json!({"establishmentId": est.to_string(), "name": name, "periodFrom": "2026-09-01", "periodTo": "2026-09-07",
                       "unitAllocations": [{"unitTypeId": "dbl", "quantity": 5}], "cutoffDate": "2026-08-15"});
-    let r = TestRequest::event("create-capacity-group")
-        .json(body)
-        .key(k)
-        .send(&create_capacity_group::FUNCTION, ctx)
-        .await;
-    assert_eq!(r.status, 201, "{}", r.raw);
-    (
-        est,
-        r.data()["capacityGroupId"].as_str().unwrap().to_string(),
-    )
+    let g = kit::group(ctx, k, body).await;
+    (est, g["capacityGroupId"].as_str().unwrap().to_string())
 }
 
 fn patch(id: &str, body: serde_json::Value) -> TestRequest {
@@ -30,7 +22,7 @@ async fn rename_resize_and_members_with_if_match() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
     let (est, id) = setup(&ctx, &k, "Pool").await;
-    let member = create_allotment::created(&ctx, &k, allotment_body(est)).await["allotmentId"]
+    let member = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -50,12 +42,10 @@ async fn rename_resize_and_members_with_if_match() {
             .iter()
             .all(|(_, _, n)| n.allotted == 18)
     );
+    let t = kit::tenant("acme");
+    let group_of = |m: &str| kit::group_of(&ctx.store, &t, m.parse().unwrap());
     assert_eq!(
-        ctx.store
-            .group_of(&testing::tenant("acme"), member.parse().unwrap())
-            .await
-            .unwrap()
-            .map(|g| g.to_string()),
+        group_of(&member).await.map(|g| g.to_string()),
         Some(id.clone())
     );
 
@@ -74,12 +64,7 @@ async fn rename_resize_and_members_with_if_match() {
     .await;
     assert_eq!(cleared.status, 200, "{}", cleared.raw);
     assert_eq!(cleared.data()["allotmentIds"], json!([]));
-    assert!(ctx
-        .store
-        .group_of(&testing::tenant("acme"), member.parse().unwrap())
-        .await
-        .unwrap()
-        .is_none());
+    assert!(group_of(&member).await.is_none());
     assert!(
         pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07")
             .await
@@ -95,15 +80,7 @@ async fn names_capacity_and_fields_are_checked() {
     let (est, id) = setup(&ctx, &k, "Pool A").await;
     let body = json!({"establishmentId": est.to_string(), "name": "Pool B", "periodFrom": "2026-09-01", "periodTo": "2026-09-07",
                       "unitAllocations": [{"unitTypeId": "dbl", "quantity": 1}], "cutoffDate": "2026-08-15"});
-    assert_eq!(
-        TestRequest::event("create-capacity-group")
-            .json(body)
-            .key(&k)
-            .send(&create_capacity_group::FUNCTION, &ctx)
-            .await
-            .status,
-        201
-    );
+    kit::group(&ctx, &k, body).await;
     patch(&id, json!({"name": "Pool B"}))
         .key(&k)
         .send(&FUNCTION, &ctx)
@@ -135,7 +112,7 @@ async fn names_capacity_and_fields_are_checked() {
         .assert_error(404, "NOT_FOUND");
     let g = ctx
         .store
-        .require_group(&testing::tenant("acme"), id.parse().unwrap())
+        .require_group(&kit::tenant("acme"), id.parse().unwrap())
         .await
         .unwrap();
     assert_eq!(
@@ -145,41 +122,11 @@ async fn names_capacity_and_fields_are_checked() {
     );
 }
 
-/// A member's pickup of 3 rooms on 2–3 Sep drawing 2 of them on the group, planned and
-/// applied as create-pickup does (no function crate needed).
-async fn draw_on_the_group(ctx: &shared::http::Ctx, member: &str) {
-    use shared::domain::pickup::{plan_pickup, NewPickup, PickupState};
-    let t = testing::tenant("acme");
-    let (record, grid) = ctx
-        .store
-        .require_allotment(&t, member.parse().unwrap())
-        .await
-        .unwrap();
-    let group = ctx
-        .store
-        .require_group(&t, record.group_id.unwrap())
-        .await
-        .unwrap();
-    let body = testing::pickup_body("dbl", "2026-09-02", "2026-09-04", 3);
-    let new = NewPickup::parse(body.as_object().unwrap()).unwrap();
-    let state = PickupState::Loaded {
-        record: Box::new(record.clone()),
-        grid,
-        group: Some(Box::new(group)),
-    };
-    let p = plan_pickup(
-        &new,
-        record.allotment_id,
-        uuid::Uuid::now_v7(),
-        &state,
-        testing::now(),
-    )
-    .unwrap();
-    assert_eq!(p.pickup.from_group.len(), 2);
-    assert_eq!(
-        ctx.store.apply(&t, &p.plan).await.unwrap(),
-        shared::store::Applied::Done
-    );
+/// A member's pickup of 3 rooms on 2–3 Sep drawing 2 of them on the group.
+async fn draw_on_the_group(ctx: &shared::http::Ctx, k: &str, member: &str) {
+    let body = kit::pickup_body("dbl", "2026-09-02", "2026-09-04", 3);
+    let p = kit::pickup(ctx, k, member, body).await;
+    assert_eq!(p["fromGroup"].as_array().unwrap().len(), 2);
 }
 
 /// Issue 14, item 5: `quantity: 0` in a PATCH is a resize like any other.
@@ -216,7 +163,7 @@ async fn a_unit_type_resized_to_zero_is_emptied_unless_rooms_are_in_use() {
 
     let mut body = allotment_body(est);
     body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
-    let member = create_allotment::created(&ctx, &k, body).await["allotmentId"]
+    let member = kit::create_allotment(&ctx, &k, body).await["allotmentId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -228,7 +175,7 @@ async fn a_unit_type_resized_to_zero_is_emptied_unless_rooms_are_in_use() {
     .send(&FUNCTION, &ctx)
     .await;
     assert_eq!(refill.status, 200, "{}", refill.raw);
-    draw_on_the_group(&ctx, &member).await;
+    draw_on_the_group(&ctx, &k, &member).await;
 
     let refused = resize(0).send(&FUNCTION, &ctx).await;
     refused.assert_error(409, "BELOW_PICKED_UP");
@@ -241,7 +188,7 @@ async fn a_unit_type_resized_to_zero_is_emptied_unless_rooms_are_in_use() {
     );
     let g = ctx
         .store
-        .require_group(&testing::tenant("acme"), id.parse().unwrap())
+        .require_group(&kit::tenant("acme"), id.parse().unwrap())
         .await
         .unwrap();
     assert_eq!(g.record.unit_allocations[0].quantity, 3, "nothing changed");
@@ -262,14 +209,4 @@ async fn a_unit_type_resized_to_zero_is_emptied_unless_rooms_are_in_use() {
         .map(|(_, _, n)| n.allotted)
         .collect();
     assert_eq!(allotted, [3; 7], "1 for the member, 2 for the group");
-    // Creation still needs 1 to 10000 rooms.
-    let zero = TestRequest::event("create-capacity-group")
-        .json(json!({"establishmentId": est.to_string(), "name": "Empty", "periodFrom": "2026-09-01",
-                     "periodTo": "2026-09-07", "unitAllocations": [{"unitTypeId": "dbl", "quantity": 0}],
-                     "cutoffDate": "2026-08-15"}))
-        .key(&k)
-        .send(&create_capacity_group::FUNCTION, &ctx)
-        .await;
-    zero.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(zero.fields(), ["unitAllocations[0].quantity"]);
 }

@@ -7,18 +7,10 @@ use shared::domain::establishment::{
     plan_put, Establishment, EstablishmentInput, StoredEstablishment,
 };
 use shared::domain::ids::TenantId;
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResponse, ApiResult, Ctx};
 use uuid::Uuid;
 
-pub const FUNCTION: Function = Function {
-    name: "put-establishment",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("put-establishment", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let id = req.establishment_id()?;

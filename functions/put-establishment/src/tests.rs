@@ -1,6 +1,6 @@
+use kit::{ctx, key, key_with, TestRequest};
 use serde_json::json;
 use shared::domain::auth::Scope;
-use shared::testing::{self, ctx, key, key_with, TestRequest};
 use uuid::Uuid;
 
 use super::FUNCTION;
@@ -32,7 +32,7 @@ async fn the_sample_event_creates_then_updates() {
 
     let later = shared::http::Ctx::with_now(
         ctx.store.clone(),
-        testing::now() + std::time::Duration::from_secs(3600),
+        kit::now() + std::time::Duration::from_secs(3600),
     );
     let updated = TestRequest::event("put-establishment")
         .key(&k)
@@ -81,7 +81,7 @@ async fn every_invalid_field_is_reported_at_once_and_nothing_is_written() {
     assert_eq!(resp.fields(), ["name", "timeZone", "createdAt", "status"]);
     assert!(ctx
         .store
-        .get_establishment(&testing::tenant("acme"), id)
+        .get_establishment(&kit::tenant("acme"), id)
         .await
         .unwrap()
         .is_none());
@@ -147,7 +147,7 @@ async fn malformed_bodies() {
     large.assert_error(413, "PAYLOAD_TOO_LARGE");
     assert!(ctx
         .store
-        .get_establishment(&testing::tenant("acme"), id.parse().unwrap())
+        .get_establishment(&kit::tenant("acme"), id.parse().unwrap())
         .await
         .unwrap()
         .is_none());
@@ -226,7 +226,7 @@ async fn authentication_and_scopes() {
     outside.assert_error(403, "FORBIDDEN");
     assert!(ctx
         .store
-        .get_establishment(&testing::tenant("acme"), other)
+        .get_establishment(&kit::tenant("acme"), other)
         .await
         .unwrap()
         .is_none());
@@ -258,7 +258,7 @@ async fn the_same_id_under_another_tenant_is_another_establishment() {
     );
     let mine = ctx
         .store
-        .get_establishment(&testing::tenant("acme"), id.parse().unwrap())
+        .get_establishment(&kit::tenant("acme"), id.parse().unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -269,8 +269,8 @@ async fn the_same_id_under_another_tenant_is_another_establishment() {
 async fn time_zone_is_frozen_while_the_establishment_holds_rooms() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let id = testing::establishment(&ctx.store, "acme").await;
-    testing::set_active_holds(&ctx.store, "acme", id, 1).await;
+    let id = kit::establishment(&ctx.store, "acme").await;
+    kit::set_active_holds(&ctx.store, "acme", id, 1).await;
     let moved = put(&id.to_string())
         .key(&k)
         .json(json!({"name": "Renamed", "timeZone": "Europe/London"}))
@@ -279,7 +279,7 @@ async fn time_zone_is_frozen_while_the_establishment_holds_rooms() {
     moved.assert_error(409, "INVALID_STATE");
     let stored = ctx
         .store
-        .get_establishment(&testing::tenant("acme"), id)
+        .get_establishment(&kit::tenant("acme"), id)
         .await
         .unwrap()
         .unwrap();
@@ -295,7 +295,7 @@ async fn time_zone_is_frozen_while_the_establishment_holds_rooms() {
         .await;
     assert_eq!(renamed.status, 200, "a rename keeping the zone is fine");
 
-    testing::set_active_holds(&ctx.store, "acme", id, 0).await;
+    kit::set_active_holds(&ctx.store, "acme", id, 0).await;
     let moved = put(&id.to_string())
         .key(&k)
         .json(json!({"name": "Renamed", "timeZone": "Europe/London"}))
@@ -307,7 +307,7 @@ async fn time_zone_is_frozen_while_the_establishment_holds_rooms() {
 
 #[tokio::test]
 async fn an_unreachable_store_is_503_with_retry_after_and_no_internals() {
-    let ctx = testing::unreachable_ctx();
+    let ctx = kit::unreachable_ctx();
     let resp = TestRequest::event("put-establishment")
         .key("ak0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
         .send(&FUNCTION, &ctx)

@@ -7,18 +7,10 @@ use shared::domain::dates::format_date;
 use shared::domain::error::ApiError;
 use shared::domain::ids::TenantId;
 use shared::domain::inventory::{plan_capacity, InventoryChange, PoolView};
-use shared::http::{Access, ApiRequest, ApiResponse, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResponse, ApiResult, Ctx};
 use uuid::Uuid;
 
-pub const FUNCTION: Function = Function {
-    name: "put-inventory",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("put-inventory", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let establishment_id = req.establishment_id()?;

@@ -1,9 +1,9 @@
+use kit::NightHold;
+use kit::{ctx, date, key, key_with, tenant, TestRequest};
 use serde_json::json;
 use shared::domain::auth::Scope;
 use shared::domain::dates::NightRange;
 use shared::domain::ids::UnitTypeId;
-use shared::domain::inventory::NightHold;
-use shared::testing::{self, ctx, date, key, key_with, tenant, TestRequest};
 use uuid::Uuid;
 
 use super::FUNCTION;
@@ -31,7 +31,7 @@ async fn the_sample_event_sets_thirty_nights() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
     let est: Uuid = "2489e9ad-2ee2-8e00-8ec9-32d5f69181c0".parse().unwrap();
-    testing::put_establishment(
+    kit::put_establishment(
         &ctx.store,
         &tenant("acme"),
         est,
@@ -60,7 +60,7 @@ async fn the_sample_event_sets_thirty_nights() {
 async fn lowering_below_allotted_is_refused_with_every_night() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     let body =
         json!({"unitTypeId": "dbl", "from": "2026-09-01", "to": "2026-09-30", "capacity": 10});
     assert_eq!(
@@ -75,7 +75,7 @@ async fn lowering_below_allotted_is_refused_with_every_night() {
             quantity: 8,
         })
         .collect();
-    testing::hold(&ctx.store, &tenant("acme"), est, &holds)
+    kit::hold(&ctx.store, &tenant("acme"), est, &holds)
         .await
         .unwrap();
 
@@ -105,7 +105,7 @@ async fn lowering_below_allotted_is_refused_with_every_night() {
 async fn validation_errors_list_every_field() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     let resp = put(est, json!({"unitTypeId": "dbl room", "from": "2026-09-02", "to": "2026-09-01", "capacity": 2.5, "allotted": 1}))
         .key(&k)
         .send(&FUNCTION, &ctx)
@@ -139,7 +139,7 @@ async fn validation_errors_list_every_field() {
 async fn the_longest_range_and_zero_capacity_work() {
     let ctx = ctx().await;
     let k = key(&ctx.store, "acme").await;
-    let est = testing::establishment(&ctx.store, "acme").await;
+    let est = kit::establishment(&ctx.store, "acme").await;
     let resp = put(
         est,
         json!({"unitTypeId": "dbl", "from": "2026-01-01", "to": "2028-01-01", "capacity": 4}),
@@ -174,7 +174,7 @@ async fn unknown_or_foreign_establishments_and_scopes() {
         .send(&FUNCTION, &ctx)
         .await
         .assert_error(404, "NOT_FOUND");
-    let theirs = testing::establishment(&ctx.store, "globex").await;
+    let theirs = kit::establishment(&ctx.store, "globex").await;
     put(theirs, body.clone())
         .key(&k)
         .send(&FUNCTION, &ctx)
@@ -188,7 +188,7 @@ async fn unknown_or_foreign_establishments_and_scopes() {
         .unwrap()
         .is_empty());
 
-    let mine = testing::establishment(&ctx.store, "acme").await;
+    let mine = kit::establishment(&ctx.store, "acme").await;
     let read_only = key_with(&ctx.store, "acme", None, &[Scope::Read]).await;
     put(mine, body.clone())
         .key(&read_only)

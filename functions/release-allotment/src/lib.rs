@@ -2,17 +2,9 @@
 //! unreleased night now (a manual early cutoff). Idempotent once released.
 
 use shared::domain::allotment::{parse_reason, plan_manual_release};
-use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResult, Ctx};
 
-pub const FUNCTION: Function = Function {
-    name: "release-allotment",
-    access: Access::Write,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("release-allotment", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let reason = parse_reason(&req.optional_json_object()?)?;

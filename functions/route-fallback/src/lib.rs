@@ -2,18 +2,10 @@
 //! `405 METHOD_NOT_ALLOWED` (known path) or `404 NOT_FOUND`, in the API's envelope.
 
 use shared::domain::error::ApiError;
-use shared::http::{Access, ApiRequest, ApiResult, Ctx, Function, HandlerFuture};
+use shared::http::{ApiRequest, ApiResult, Ctx};
 use shared::template::{match_route, routes, RouteMatch};
 
-pub const FUNCTION: Function = Function {
-    name: "route-fallback",
-    access: Access::Public,
-    handler,
-};
-
-fn handler(ctx: Ctx, req: ApiRequest) -> HandlerFuture {
-    Box::pin(handle(ctx, req))
-}
+shared::function!("route-fallback", Public, handle);
 
 async fn handle(_ctx: Ctx, req: ApiRequest) -> ApiResult {
     Err(unmatched(&req.method, &req.path))
@@ -34,7 +26,7 @@ pub fn unmatched(method: &str, path: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::testing::{ctx, TestRequest};
+    use kit::{ctx, TestRequest};
 
     #[tokio::test]
     async fn known_path_with_another_method_is_405() {

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::dates::{format_date, NightRange};
 use super::error::{ApiError, NightConflict};
 use super::ids::UnitTypeId;
-use super::plan::{Change, Plan, PoolDelta};
+use super::plan::{Change, Plan};
 use super::validate::{date, integer, unit_type_id, Fields, QueryParams};
 
 pub const MAX_INVENTORY_NIGHTS: i64 = 731;
@@ -102,15 +102,6 @@ pub struct PoolNight {
 }
 
 impl PoolNight {
-    /// The counters agree with each other (`available = capacity - allotted`, no oversell).
-    pub fn is_consistent(&self) -> bool {
-        self.available == self.capacity - self.allotted
-            && self.allotted <= self.capacity
-            && self.allotted >= 0
-            && self.picked_up >= 0
-            && self.picked_up <= self.allotted
-    }
-
     /// Shown in availability when it has any capacity or allotment.
     pub fn is_listed(&self) -> bool {
         self.capacity > 0 || self.allotted > 0
@@ -218,61 +209,11 @@ pub fn plan_capacity(
     Ok(plan)
 }
 
-/// Plans taking (positive quantities) or returning (negative) pool rooms on many
-/// nights, all or nothing; with the pool read, `INSUFFICIENT_CAPACITY` lists every
-/// short night.
-pub fn plan_holds(
-    establishment_id: uuid::Uuid,
-    holds: &[NightHold],
-    pool: Option<&PoolView>,
-) -> Result<Plan, ApiError> {
-    let nights: Vec<PoolDelta> = holds
-        .iter()
-        .map(|h| PoolDelta::allot(&h.unit_type_id, h.date, h.quantity))
-        .collect();
-    if let Some(pool) = pool {
-        let short = pool_conflicts(pool, &nights);
-        if !short.is_empty() {
-            return Err(ApiError::InsufficientCapacity(short));
-        }
-    }
-    Ok(Plan::new().with(Change::Pool {
-        establishment_id,
-        nights,
-    }))
-}
-
-/// A request to hold `quantity` rooms of a unit type on one night.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NightHold {
-    pub unit_type_id: UnitTypeId,
-    pub date: NaiveDate,
-    pub quantity: i64,
-}
-
-/// Nights where the pool cannot cover a hold (`available < quantity`).
-pub fn hold_conflicts<'a>(
-    holds: impl IntoIterator<Item = &'a NightHold>,
-    night: impl Fn(&UnitTypeId, NaiveDate) -> PoolNight,
-) -> Vec<NightConflict> {
-    holds
-        .into_iter()
-        .filter_map(|h| {
-            let n = night(&h.unit_type_id, h.date);
-            (h.quantity > 0 && n.available < h.quantity).then(|| NightConflict {
-                unit_type_id: h.unit_type_id.to_string(),
-                date: h.date,
-                requested: h.quantity,
-                actual: n.available,
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::dates::parse_date;
+    use crate::domain::plan::PoolDelta;
     use serde_json::json;
 
     fn d(s: &str) -> NaiveDate {
@@ -374,47 +315,20 @@ mod tests {
         );
         assert_eq!((c[0].requested, c[0].actual), (6, 8));
 
-        let holds: Vec<NightHold> = nights
+        let pool: PoolView = nights
             .iter()
-            .map(|(date, _)| NightHold {
-                unit_type_id: ut.clone(),
-                date: *date,
-                quantity: 3,
-            })
+            .map(|(date, n)| ((ut.clone(), *date), *n))
             .collect();
-        let short = hold_conflicts(&holds, |_, date| {
-            nights.iter().find(|n| n.0 == date).unwrap().1
-        });
+        let takes: Vec<PoolDelta> = nights
+            .iter()
+            .map(|(date, _)| PoolDelta::allot(&ut, *date, 3))
+            .collect();
+        let short = pool_conflicts(&pool, &takes);
         assert_eq!(short.len(), 1);
         assert_eq!(
             (short[0].date, short[0].requested, short[0].actual),
             (d("2026-09-02"), 3, 2)
         );
-    }
-
-    #[test]
-    fn consistency_rule() {
-        assert!(PoolNight {
-            capacity: 10,
-            allotted: 4,
-            picked_up: 1,
-            available: 6
-        }
-        .is_consistent());
-        assert!(!PoolNight {
-            capacity: 10,
-            allotted: 4,
-            picked_up: 0,
-            available: 5
-        }
-        .is_consistent());
-        assert!(!PoolNight {
-            capacity: 3,
-            allotted: 4,
-            picked_up: 0,
-            available: -1
-        }
-        .is_consistent());
     }
 
     fn pool_of(nights: &[(&str, i64, i64)]) -> PoolView {
@@ -504,42 +418,5 @@ mod tests {
             panic!()
         };
         assert_eq!(nights.len(), 1, "only 30 Sep has 4 allotted");
-    }
-
-    #[test]
-    fn hold_plans_name_every_short_night() {
-        let est = uuid::Uuid::nil();
-        let pool = pool_of(&[("2026-09-01", 5, 3), ("2026-09-02", 5, 4)]);
-        let hold = |day: &str, quantity| NightHold {
-            unit_type_id: UnitTypeId::parse("dbl").unwrap(),
-            date: d(day),
-            quantity,
-        };
-        let holds = [
-            hold("2026-09-01", 2),
-            hold("2026-09-02", 2),
-            hold("2026-09-03", 1),
-        ];
-        assert!(
-            plan_holds(est, &holds, None).is_ok(),
-            "unread: the conditions decide"
-        );
-        let Err(ApiError::InsufficientCapacity(short)) = plan_holds(est, &holds, Some(&pool))
-        else {
-            panic!()
-        };
-        let got: Vec<_> = short
-            .iter()
-            .map(|c| (c.date.to_string(), c.actual))
-            .collect();
-        assert_eq!(
-            got,
-            [("2026-09-02".to_string(), 1), ("2026-09-03".to_string(), 0)]
-        );
-        let returns = [hold("2026-09-02", -4)];
-        assert!(
-            plan_holds(est, &returns, Some(&pool)).is_ok(),
-            "returns are never short"
-        );
     }
 }

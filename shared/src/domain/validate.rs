@@ -130,12 +130,6 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// Adds the issues of a nested validator.
-    pub fn absorb(&mut self, other: Fields<'_>) {
-        let issues = other.into_issues();
-        self.issues.extend(issues);
-    }
-
     /// The issues so far plus one per unknown field.
     pub fn into_issues(mut self) -> Vec<FieldIssue> {
         let unknown: Vec<String> = self

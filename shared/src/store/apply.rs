@@ -69,7 +69,8 @@ impl Store {
     }
 
     /// How many items a plan's transaction holds.
-    pub fn plan_size(&self, t: &TenantId, plan: &Plan) -> Result<usize, ApiError> {
+    #[cfg(test)]
+    fn plan_size(&self, t: &TenantId, plan: &Plan) -> Result<usize, ApiError> {
         Ok(self.items(t, plan)?.len())
     }
 

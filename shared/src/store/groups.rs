@@ -84,14 +84,6 @@ impl Store {
             .ok_or_else(|| ApiError::NotFound("No such capacity group".into()))
     }
 
-    /// The group an allotment belongs to, if any.
-    pub async fn group_of(&self, t: &TenantId, allotment: Uuid) -> Result<Option<Uuid>, ApiError> {
-        let item = self
-            .get("membership", keys::membership(t, allotment))
-            .await?;
-        Ok(item.as_ref().and_then(group_id))
-    }
-
     /// The group holding a name in an establishment, if any.
     pub async fn group_name_holder(
         &self,

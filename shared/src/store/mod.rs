@@ -124,7 +124,7 @@ impl Store {
         &self.table
     }
 
-    pub fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         &self.client
     }
 

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use kit::proxy::{Config, ConflictRule, Proxy};
-use shared::store::Store;
 
 fn key(sk: &str) -> std::collections::HashMap<String, AttributeValue> {
     [("PK", "bench"), ("SK", sk)]
@@ -148,21 +147,20 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
-    let direct = shared::testing::store().await;
+    let direct = kit::store().await;
     let table = direct.table().to_string();
-    direct
-        .client()
+    kit::client()
         .put_item()
         .table_name(&table)
         .set_item(Some(key("0")))
         .send()
         .await
         .unwrap();
-    let proxy = Proxy::start_at(&shared::testing::endpoint(), Config::default())
+    let proxy = Proxy::start_at(&kit::endpoint(), Config::default())
         .await
         .unwrap();
-    let through = Store::local(&proxy.endpoint(), &table).client().clone();
-    let direct = direct.client().clone();
+    let through = kit::client_at(&proxy.endpoint());
+    let direct = kit::client();
     // Warm up connections and code paths.
     run(&direct, &table, Op::Get, 200, 4).await;
     run(&through, &table, Op::Get, 200, 4).await;
@@ -181,13 +179,11 @@ async fn main() {
     }
     // The proxy on a thread of its own, not sharing the clients' two workers.
     let own = Proxy::spawn(
-        kit::proxy::upstream_of(&shared::testing::endpoint())
-            .await
-            .unwrap(),
+        kit::proxy::upstream_of(&kit::endpoint()).await.unwrap(),
         Config::default(),
     )
     .unwrap();
-    let via_own = Store::local(&own.endpoint(), &table).client().clone();
+    let via_own = kit::client_at(&own.endpoint());
     run(&via_own, &table, Op::Get, 200, 4).await;
     for clients in [1, 16] {
         println!(
@@ -214,12 +210,8 @@ async fn main() {
     // The proxy's own cost, without DynamoDB Local's.
     let upstream = stub().await;
     let stub_proxy = Proxy::start(upstream, Config::default()).await.unwrap();
-    let to_stub = Store::local(&format!("http://{upstream}"), &table)
-        .client()
-        .clone();
-    let via_proxy = Store::local(&stub_proxy.endpoint(), &table)
-        .client()
-        .clone();
+    let to_stub = kit::client_at(&format!("http://{upstream}"));
+    let via_proxy = kit::client_at(&stub_proxy.endpoint());
     run(&to_stub, &table, Op::Get, 200, 4).await;
     run(&via_proxy, &table, Op::Get, 200, 4).await;
     for clients in [1, 16] {

@@ -16,14 +16,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWrite
 use aws_sdk_dynamodb::Client;
 use kit::proxy::{Config, ConflictRule, Fault, FaultKind, Proxy};
 use shared::store::Store;
-use shared::testing;
 
 type Item = HashMap<String, AttributeValue>;
 
 /// A fresh table (created directly on DynamoDB Local) and a proxy in front of it.
 async fn setup(config: Config) -> (Store, Proxy) {
-    let direct = testing::store().await;
-    let proxy = Proxy::start_at(&testing::endpoint(), config)
+    let direct = kit::store().await;
+    let proxy = Proxy::start_at(&kit::endpoint(), config)
         .await
         .expect("start the proxy");
     (direct, proxy)
@@ -31,7 +30,7 @@ async fn setup(config: Config) -> (Store, Proxy) {
 
 /// The project's client configuration through the proxy (standard retries, 3 attempts).
 fn client(proxy: &Proxy) -> Client {
-    Store::local(&proxy.endpoint(), "unused").client().clone()
+    kit::client_at(&proxy.endpoint())
 }
 
 /// A client through the proxy with `attempts` attempts of at most `attempt_timeout`.
@@ -62,8 +61,7 @@ fn unique(name: &str) -> String {
 }
 
 async fn get(direct: &Store, pk: &str, sk: &str) -> Option<Item> {
-    direct
-        .client()
+    kit::client()
         .get_item()
         .table_name(direct.table())
         .set_key(Some(key(pk, sk)))
@@ -172,14 +170,14 @@ async fn the_projects_store_answers_through_the_proxy() {
     let (direct, proxy) = setup(Config::default()).await;
     let store = Store::local(&proxy.endpoint(), direct.table());
     store.ensure_table().await.expect("describe the table");
-    let est = testing::stocked_establishment(&store, "proxied").await;
+    let est = kit::stocked_establishment(&store, "proxied").await;
     let got = store
-        .get_establishment(&testing::tenant("proxied"), est)
+        .get_establishment(&kit::tenant("proxied"), est)
         .await
         .expect("read through the proxy");
     assert!(got.is_some());
-    let through = testing::pool_nights(&store, "proxied", est, "2026-09-01", "2026-09-30").await;
-    let beside = testing::pool_nights(&direct, "proxied", est, "2026-09-01", "2026-09-30").await;
+    let through = kit::pool_nights(&store, "proxied", est, "2026-09-01", "2026-09-30").await;
+    let beside = kit::pool_nights(&direct, "proxied", est, "2026-09-01", "2026-09-30").await;
     assert_eq!(through.len(), beside.len());
     assert!(through.len() >= 29, "{} nights", through.len());
     for ((_, _, a), (_, _, b)) in through.iter().zip(&beside) {
@@ -408,7 +406,7 @@ async fn sequence(direct: &Store, seed: u64) -> (Vec<Outcome>, Vec<kit::proxy::F
         Fault::Delay(Duration::from_millis(1000)),
     ];
     let config = Config::faults(seed, 0.3, &kinds);
-    let proxy = Proxy::start_at(&testing::endpoint(), config.clone())
+    let proxy = Proxy::start_at(&kit::endpoint(), config.clone())
         .await
         .unwrap();
     // Generous against a loaded machine: only a delayed answer may time out.
@@ -449,7 +447,7 @@ async fn sequence(direct: &Store, seed: u64) -> (Vec<Outcome>, Vec<kit::proxy::F
 
 #[tokio::test]
 async fn the_same_seed_gives_the_same_faults_for_the_same_requests() {
-    let direct = testing::store().await;
+    let direct = kit::store().await;
     let (outcomes_a, log_a) = sequence(&direct, 11).await;
     let (outcomes_b, log_b) = sequence(&direct, 11).await;
     let (_, log_c) = sequence(&direct, 12).await;
@@ -904,30 +902,24 @@ async fn the_stores_transactions_retry_conflicts_then_answer_unavailable() {
         hold: Duration::from_secs(2),
     };
     let (direct, proxy) = setup(Config::default()).await;
-    let est = testing::stocked_establishment(&direct, "contended").await;
+    let est = kit::stocked_establishment(&direct, "contended").await;
     let store = Store::local(&proxy.endpoint(), direct.table());
     let change = |capacity| InventoryChange {
         unit_type_id: UnitTypeId::parse("dbl").unwrap(),
-        range: NightRange::new(
-            testing::date("2026-09-01"),
-            testing::date("2026-09-30"),
-            731,
-        )
-        .unwrap(),
+        range: NightRange::new(kit::date("2026-09-01"), kit::date("2026-09-30"), 731).unwrap(),
         capacity,
     };
     proxy.set_config(Config::default().with_conflicts(rule));
     let first = {
         let (store, change) = (store.clone(), change(25));
         tokio::spawn(async move {
-            testing::set_capacity(&store, &testing::tenant("contended"), est, &change).await
+            kit::set_capacity(&store, &kit::tenant("contended"), est, &change).await
         })
     };
     until_in_flight(&proxy, 1).await;
     // The same pool month while the first holds it for 2 s: the adapter retries the
     // conflict with backoff, within its budget, then gives up as unavailable (503).
-    let second =
-        testing::set_capacity(&store, &testing::tenant("contended"), est, &change(20)).await;
+    let second = kit::set_capacity(&store, &kit::tenant("contended"), est, &change(20)).await;
     assert!(
         matches!(second, Err(shared::ApiError::Unavailable(_))),
         "{second:?}"
@@ -935,7 +927,7 @@ async fn the_stores_transactions_retry_conflicts_then_answer_unavailable() {
     let conflicts = proxy.stats().conflicts["TransactWriteItems"];
     assert!(conflicts >= 2, "retried: {conflicts} conflicts");
     first.await.unwrap().expect("the first commits");
-    let nights = testing::pool_nights(&direct, "contended", est, "2026-09-01", "2026-09-30").await;
+    let nights = kit::pool_nights(&direct, "contended", est, "2026-09-01", "2026-09-30").await;
     assert!(!nights.is_empty());
     for (_, _, night) in nights {
         assert_eq!(night.capacity, 25, "only the first change is applied");
@@ -944,7 +936,7 @@ async fn the_stores_transactions_retry_conflicts_then_answer_unavailable() {
 
 #[test]
 fn a_proxy_on_its_own_thread_outlives_the_runtimes_that_use_it() {
-    let endpoint = testing::endpoint();
+    let endpoint = kit::endpoint();
     let upstream = tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(kit::proxy::upstream_of(&endpoint))
@@ -952,7 +944,7 @@ fn a_proxy_on_its_own_thread_outlives_the_runtimes_that_use_it() {
     let proxy = Proxy::spawn(upstream, Config::default()).expect("spawn the proxy");
     let table = tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(testing::store())
+        .block_on(kit::store())
         .table()
         .to_string();
     let pk = unique("spawned");

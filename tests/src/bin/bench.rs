@@ -35,10 +35,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
+use kit::TestRequest;
 use serde_json::{json, Value};
 use shared::http::{dispatch, Ctx, Function};
 use shared::store::Store;
-use shared::testing::{self, TestRequest};
 use uuid::Uuid;
 
 const TENANT: &str = "bench";
@@ -394,11 +394,11 @@ impl Bench {
         Store::new(raw.clone(), &raw_table).ensure_table().await?;
         rec.take();
         rec.set_capture(true);
-        let ctx = Ctx::with_now(store.clone(), testing::now());
-        let key = testing::key(&store, TENANT).await;
-        let est = testing::establishment(&store, TENANT).await;
+        let ctx = Ctx::with_now(store.clone(), kit::now());
+        let key = kit::key(&store, TENANT).await;
+        let est = kit::establishment(&store, TENANT).await;
         for unit in ["dbl", "sgl", "twn", "fam"] {
-            testing::inventory(
+            kit::inventory(
                 &store,
                 TENANT,
                 est,
@@ -438,7 +438,7 @@ impl Bench {
     }
 
     fn body(&self, from: &str, to: &str, units: &[&str], quantity: i64, cutoff: &str) -> Value {
-        let mut b = testing::allotment_body(self.est);
+        let mut b = kit::allotment_body(self.est);
         b["periodFrom"] = json!(from);
         b["periodTo"] = json!(to);
         b["cutoffDate"] = json!(cutoff);
@@ -458,7 +458,7 @@ impl Bench {
     }
 
     async fn allotment(&self, body: Value) -> String {
-        let data = create_allotment::created(&self.ctx, &self.key, body).await;
+        let data = kit::create_allotment(&self.ctx, &self.key, body).await;
         self.sync().await;
         data["allotmentId"].as_str().unwrap().to_string()
     }
@@ -602,7 +602,7 @@ async fn overhead_and_round_trips(b: &Bench, out: &mut Out) -> Res<()> {
     let a = b
         .allotment(b.body("2026-09-01", "2026-09-07", &["dbl"], 10_000, "2026-08-01"))
         .await;
-    let three = testing::pickup_body("dbl", "2026-09-02", "2026-09-05", 1);
+    let three = kit::pickup_body("dbl", "2026-09-02", "2026-09-05", 1);
     rows.push(
         b.measure(
             "pickup, 3 nights",
@@ -624,7 +624,7 @@ async fn overhead_and_round_trips(b: &Bench, out: &mut Out) -> Res<()> {
     let boundary = b
         .allotment(b.body("2026-08-28", "2026-09-03", &["dbl"], 1_000, "2026-08-01"))
         .await;
-    let across = testing::pickup_body("dbl", "2026-08-30", "2026-09-02", 1);
+    let across = kit::pickup_body("dbl", "2026-08-30", "2026-09-02", 1);
     rows.push(
         b.measure(
             "pickup, 3 nights across a month boundary",
@@ -782,7 +782,7 @@ async fn contention(b: &Bench, out: &mut Out) -> Res<()> {
     // One pickup through the handler, recorded: its transaction is a second baseline
     // (the same items and conditions as every pickup here, a fresh pickup key each time).
     b.rec.take();
-    let one = testing::pickup_body("dbl", "2026-09-01", "2026-09-02", 1);
+    let one = kit::pickup_body("dbl", "2026-09-01", "2026-09-02", 1);
     b.invoke(b.pickup(&a, one, None)).await?;
     let (calls, _) = b.rec.take();
     let pickup_tx = calls
@@ -839,7 +839,7 @@ async fn contention(b: &Bench, out: &mut Out) -> Res<()> {
                         let day = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap()
                             + chrono::Duration::days((night % 30) as i64);
                         night += 1;
-                        let body = testing::pickup_body(
+                        let body = kit::pickup_body(
                             "dbl",
                             &day.to_string(),
                             &day.succ_opt().unwrap().to_string(),
@@ -1143,18 +1143,18 @@ async fn cold_starts(b: &Bench, bin_dir: &Path, out: &mut Out) -> Res<()> {
     let table = format!("bench-cold-{}", Uuid::new_v4().simple());
     let store = Store::local(&b.endpoint, &table);
     store.ensure_table().await?;
-    let key = testing::key(&store, TENANT).await;
-    let est = testing::establishment(&store, TENANT).await;
+    let key = kit::key(&store, TENANT).await;
+    let est = kit::establishment(&store, TENANT).await;
     let year = chrono::Utc::now().date_naive().format("%Y").to_string();
     let next: i32 = year.parse::<i32>()? + 1;
     let (from, to) = (format!("{next}-09-01"), format!("{next}-09-07"));
-    testing::inventory(&store, TENANT, est, "dbl", &from, &to, 100_000).await;
-    let mut body = testing::allotment_body(est);
+    kit::inventory(&store, TENANT, est, "dbl", &from, &to, 100_000).await;
+    let mut body = kit::allotment_body(est);
     body["periodFrom"] = json!(from);
     body["periodTo"] = json!(to);
     body["cutoffDate"] = json!(format!("{next}-08-01"));
     body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
-    let sample = std::fs::read_to_string(testing::events_dir().join("create-allotment.json"))?;
+    let sample = std::fs::read_to_string(kit::events_dir().join("create-allotment.json"))?;
     let mut event: Value = serde_json::from_str(&sample)?;
     event["headers"]["x-api-key"] = json!(key);
     event["headers"]
@@ -1296,17 +1296,17 @@ async fn cutoff_at_scale(b: &Bench, out: &mut Out) -> Res<()> {
     let table = format!("bench-cutoff-{}", Uuid::new_v4().simple());
     let store = Store::new(client(&b.endpoint, &rec), &table);
     store.ensure_table().await?;
-    let ctx = Ctx::with_now(store.clone(), testing::now());
-    let key = testing::key(&store, TENANT).await;
+    let ctx = Ctx::with_now(store.clone(), kit::now());
+    let key = kit::key(&store, TENANT).await;
 
     // Setup: the hotels, their rooms, the contracts (through create-allotment, 16 at a time).
     let setup = Instant::now();
     let mut bodies = Vec::with_capacity(n);
     let mut ests = Vec::with_capacity(hotels);
     for h in 0..hotels {
-        let est = testing::establishment(&store, TENANT).await;
+        let est = kit::establishment(&store, TENANT).await;
         ests.push(est);
-        testing::inventory(
+        kit::inventory(
             &store,
             TENANT,
             est,
@@ -1316,7 +1316,7 @@ async fn cutoff_at_scale(b: &Bench, out: &mut Out) -> Res<()> {
             1_000,
         )
         .await;
-        let mut body = testing::allotment_body(est);
+        let mut body = kit::allotment_body(est);
         body["releaseDays"] = json!(null);
         body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
         for _ in 0..per_hotel.min(n - h * per_hotel) {
@@ -1413,10 +1413,10 @@ async fn cutoff_at_scale(b: &Bench, out: &mut Out) -> Res<()> {
 
     // Invariants: every allotment released, every hotel's pool whole again, one
     // "released at cutoff" entry per allotment (on a sample of 500).
-    let t = testing::tenant(TENANT);
+    let t = kit::tenant(TENANT);
     let mut ids = Vec::new();
     for est in &ests {
-        let pool = testing::pool_nights(&store, TENANT, *est, "2026-09-01", "2026-09-07").await;
+        let pool = kit::pool_nights(&store, TENANT, *est, "2026-09-01", "2026-09-07").await;
         if pool.iter().any(|(_, _, night)| night.allotted != 0) {
             return Err(format!("cutoff bench: hotel {est} has rooms still allotted").into());
         }
@@ -1440,8 +1440,7 @@ async fn cutoff_at_scale(b: &Bench, out: &mut Out) -> Res<()> {
         return Err(format!("cutoff bench: {} allotments listed", ids.len()).into());
     }
     for id in ids.iter().step_by((n / 500).max(1)) {
-        let cutoffs = store
-            .allocation_history(&t, *id)
+        let cutoffs = kit::allocation_history(&store, &t, *id)
             .await?
             .iter()
             .filter(|e| e.memo.as_deref() == Some("released at cutoff"))
@@ -1578,7 +1577,7 @@ async fn main_inner() -> Res<()> {
         .without_time()
         .with_writer(std::io::sink)
         .try_init();
-    let endpoint = testing::endpoint();
+    let endpoint = kit::endpoint();
     let bin_dir = std::env::current_exe()?
         .parent()
         .ok_or("no bin dir")?

@@ -139,15 +139,6 @@ impl AllotmentRecord {
         self.released_through.is_some_and(|t| night <= t)
     }
 
-    /// The first night not yet released, if any.
-    pub fn first_unreleased(&self) -> Option<NaiveDate> {
-        let first = match self.released_through {
-            None => self.period_from,
-            Some(t) => t.succ_opt()?,
-        };
-        (first <= self.period_to).then_some(first)
-    }
-
     /// The last night due for release at `now` (nights release in date order), if
     /// any unreleased night is due. `None` unless active.
     pub fn due_through(&self, now: DateTime<Utc>) -> Option<NaiveDate> {

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::grid::{totals, Grid, GridNight, UnitTotals};
@@ -173,11 +172,6 @@ impl AllotmentRecord {
             totals: totals(grid),
         }
     }
-
-    /// [`Self::representation`] as JSON.
-    pub fn view(&self, grid: &Grid) -> Value {
-        serde_json::to_value(self.representation(grid)).unwrap_or(Value::Null)
-    }
 }
 
 #[cfg(test)]
@@ -192,7 +186,7 @@ mod tests {
         record.released_through = Some(d("2026-09-01"));
         record.manually_released_at = Some(at("2026-06-02T08:00:00.5Z"));
         record.confirmed_at = Some(at("2026-06-02T08:00:00.25Z"));
-        let v = record.view(&grid);
+        let v = serde_json::to_value(record.representation(&grid)).unwrap();
         let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         let mut want = vec![
             "allotmentId",

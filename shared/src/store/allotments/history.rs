@@ -17,18 +17,6 @@ fn entries(item: &Item) -> Result<Vec<AllocationEntry>, ApiError> {
 }
 
 impl Store {
-    /// Every history entry, newest first.
-    pub async fn allocation_history(
-        &self,
-        t: &TenantId,
-        id: Uuid,
-    ) -> Result<Vec<AllocationEntry>, ApiError> {
-        Ok(self
-            .allocation_history_page(t, id, usize::MAX, None)
-            .await?
-            .0)
-    }
-
     /// A page of the allocation history, newest first. `after` is the position a
     /// previous page ended at (`<history sort key>|<entries already taken from it>`).
     pub async fn allocation_history_page(

@@ -17,7 +17,7 @@ struct Spec {
 fn spec() -> &'static Spec {
     static SPEC: OnceLock<Spec> = OnceLock::new();
     SPEC.get_or_init(|| Spec {
-        doc: serde_yaml::from_str(crate::template::OPENAPI).expect("infra/openapi.yaml parses"),
+        doc: serde_yaml::from_str(shared::template::OPENAPI).expect("infra/openapi.yaml parses"),
         validators: Mutex::new(HashMap::new()),
     })
 }
@@ -138,6 +138,23 @@ pub fn assert_response(route: &str, status: u16, raw_body: &str) {
     if let Err(problem) = check_response(route, status, raw_body) {
         panic!("{problem}");
     }
+}
+
+/// Every `(METHOD, path)` operation of the OpenAPI document, sorted.
+pub fn openapi_operations() -> Vec<(String, String)> {
+    let doc = shared::template::openapi_json();
+    let mut out = Vec::new();
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, item) in paths {
+            for method in ["get", "put", "post", "patch", "delete"] {
+                if item.get(method).is_some() {
+                    out.push((method.to_ascii_uppercase(), path.clone()));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 #[cfg(test)]

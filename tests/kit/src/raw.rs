@@ -1,0 +1,69 @@
+//! Reads and writes no production code makes: stored states only a test needs to set
+//! up, and whole reads only a test needs.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use shared::domain::allotment::AllocationEntry;
+use shared::domain::error::ApiError;
+use shared::domain::ids::TenantId;
+use shared::store::{keys, Store};
+use uuid::Uuid;
+
+use crate::fixtures::{client, now, tenant};
+
+/// Every history entry of an allotment, newest first (the public paged read, to the end).
+pub async fn allocation_history(
+    store: &Store,
+    t: &TenantId,
+    id: Uuid,
+) -> Result<Vec<AllocationEntry>, ApiError> {
+    Ok(store
+        .allocation_history_page(t, id, usize::MAX, None)
+        .await?
+        .0)
+}
+
+/// The capacity group an allotment belongs to, from its membership item.
+pub async fn group_of(store: &Store, t: &TenantId, allotment: Uuid) -> Option<Uuid> {
+    let found = store.load_candidates(t, &[allotment]).await.expect("read");
+    found.into_iter().next().and_then(|(_, c)| c?.group_id)
+}
+
+/// Marks an establishment as holding active allotments or groups, so that its
+/// time zone may no longer change.
+pub async fn set_active_holds(store: &Store, tenant_name: &str, est: Uuid, holds: i64) {
+    let (pk, sk) = keys::establishment(&tenant(tenant_name), est);
+    client()
+        .update_item()
+        .table_name(store.table())
+        .key(keys::PK, AttributeValue::S(pk))
+        .key(keys::SK, AttributeValue::S(sk))
+        .update_expression("SET #c = :n")
+        .expression_attribute_names("#c", "activeHolds")
+        .expression_attribute_values(":n", AttributeValue::N(holds.to_string()))
+        .send()
+        .await
+        .expect("set counter");
+}
+
+/// Writes a lock of the earlier, lock-based idempotency design that never completed
+/// (its request died): `state = pending` under the key.
+pub async fn put_pending_idempotency_lock(store: &Store, tenant_name: &str, key: &str, fp: &str) {
+    let digest = shared::domain::idempotency::key_digest(key);
+    let at = now().timestamp();
+    client()
+        .put_item()
+        .table_name(store.table())
+        .item(
+            keys::PK,
+            AttributeValue::S(format!("T#{tenant_name}#IDEM#{digest}")),
+        )
+        .item(keys::SK, AttributeValue::S("IDEM".into()))
+        .item("fp", AttributeValue::S(fp.into()))
+        .item("state", AttributeValue::S("pending".into()))
+        .item("owner", AttributeValue::S("gone".into()))
+        .item("createdAt", AttributeValue::N(at.to_string()))
+        .item("lockUntil", AttributeValue::N((at + 60).to_string()))
+        .send()
+        .await
+        .expect("put a pending lock");
+}
