@@ -75,4 +75,6 @@ with open(os.path.join(out, "template.yaml"), "w") as f:
 print(f"{count} {os.environ['ARCH']} bootstrap files, template {out}/template.yaml")
 EOF
 du -sh "$OUT" | sed 's/\t/ /'
+# The template as sam deploy will read it.
+"$SAM_BIN/sam" validate --lint -t "$OUT/template.yaml" --region eu-west-1
 echo "deploy: cd infra && sam deploy   (first time: sam deploy --guided)"

@@ -13,6 +13,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TOOLS=${TOOLS_DIR:-$ROOT/.local/tools}
+export SAM_CLI_TELEMETRY=${SAM_CLI_TELEMETRY:-0}
 
 pins() {
   case "$1" in

@@ -153,7 +153,7 @@ fn nothing_reserves_concurrency_by_default() {
     assert_eq!(total, 0, "reserved by default: {reserving:?}");
 }
 
-/// A failed first create must not leave a deletion-protected table behind, billing.
+/// A failed first create must not leave a table behind, billing; later, the table stays.
 #[test]
 fn tables_are_kept_except_when_their_creation_fails() {
     let doc = doc();
@@ -166,6 +166,18 @@ fn tables_are_kept_except_when_their_creation_fails() {
             "{name}"
         );
         assert_eq!(t["UpdateReplacePolicy"].as_str(), Some("Retain"), "{name}");
+        // The rollback of a failed first create deletes the table: deletion protection
+        // would stop it (ROLLBACK_FAILED, the table left behind). A parameter turns it on.
+        let protection = &t["Properties"]["DeletionProtectionEnabled"];
+        assert!(
+            intrinsic(protection, "Ref").is_some(),
+            "{name}: deletion protection is a parameter"
+        );
+        assert_eq!(
+            eval(&doc, protection).map(|v| scalar(&v)).as_deref(),
+            Some("false"),
+            "{name}: off by default, so that a failed first create rolls back"
+        );
         // The AWS managed KMS key adds request charges over the default encryption and
         // gives no more control.
         assert_ne!(
