@@ -274,8 +274,19 @@ pub async fn acme() -> Acme {
 
 /// [`Acme`] on the table of `ctx`.
 pub async fn acme_on(ctx: Ctx) -> Acme {
+    let a = bare_acme_on(ctx).await;
+    a.inventory("dbl", "2026-09-01", "2026-09-30", 30).await;
+    a
+}
+
+/// [`Acme`] whose establishment has no rooms yet, on a fresh table.
+pub async fn bare_acme() -> Acme {
+    bare_acme_on(ctx().await).await
+}
+
+async fn bare_acme_on(ctx: Ctx) -> Acme {
     let key = key(&ctx.store, "acme").await;
-    let est = stocked_establishment(&ctx.store, "acme").await;
+    let est = establishment(&ctx.store, "acme").await;
     Acme { ctx, key, est }
 }
 
@@ -287,6 +298,28 @@ pub async fn acme_allotment() -> (Acme, String) {
 }
 
 impl Acme {
+    /// Sends `req` with the key of `acme` through `function`.
+    pub async fn call(
+        &self,
+        req: crate::TestRequest,
+        function: &shared::http::Function,
+    ) -> crate::TestResponse {
+        req.key(&self.key).send(function, &self.ctx).await
+    }
+
+    /// Asserts that another tenant's key gets `404 NOT_FOUND` for `req`, exactly like
+    /// an unknown id.
+    pub async fn assert_hidden(&self, req: crate::TestRequest, function: &shared::http::Function) {
+        let other = key(&self.ctx.store, "globex").await;
+        let resp = req.key(&other).send(function, &self.ctx).await;
+        resp.assert_error(404, "NOT_FOUND");
+    }
+
+    /// Sets the capacity of `unit` in the establishment from `from` to `to` (inclusive).
+    pub async fn inventory(&self, unit: &str, from: &str, to: &str, capacity: i64) {
+        inventory(&self.ctx.store, "acme", self.est, unit, from, to, capacity).await;
+    }
+
     /// Creates an allotment of [`allotment_body`] `with` `changes`; its id.
     pub async fn allotment(&self, changes: serde_json::Value) -> String {
         let body = with(allotment_body(self.est), changes);

@@ -60,6 +60,12 @@ impl TestResponse {
         assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 
+    /// Asserts a `400 VALIDATION_ERROR` naming exactly `fields`, in order.
+    pub fn assert_invalid(&self, fields: &[&str]) {
+        self.assert_error(400, "VALIDATION_ERROR");
+        assert_eq!(self.fields(), fields, "body: {}", self.raw);
+    }
+
     /// Asserts the status (the body in the message otherwise) and returns the data.
     pub fn expect(&self, status: u16) -> &serde_json::Value {
         assert_eq!(self.status, status, "{}", self.raw);
