@@ -120,7 +120,7 @@ async fn op(
         }
         12..=14 => {
             // Half the time a member of the capacity group, so that some draw on it.
-            let members = match ctx.store.list_groups(&tenant("acme"), est, 1, None).await {
+            let members = match ctx.store.list_groups(&tenant("acme"), est, (1, None)).await {
                 Ok((ids, _)) if !ids.is_empty() => ctx
                     .store
                     .require_group(&tenant("acme"), ids[0])

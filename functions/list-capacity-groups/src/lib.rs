@@ -21,7 +21,7 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let after = paging.position(&ctx, tenant, &query_id).await?;
     let (ids, next) = ctx
         .store
-        .list_groups(tenant, est, paging.limit, after.as_deref())
+        .list_groups(tenant, est, (paging.limit, after.as_deref()))
         .await?;
     let mut data: Vec<GroupView> = Vec::new();
     for id in ids {
