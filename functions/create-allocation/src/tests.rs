@@ -19,17 +19,14 @@ fn allocate(id: &str, body: Value) -> TestRequest {
 
 /// Sends an allocation change of `acme`, under `idempotency_key` if any.
 async fn change(a: &Acme, id: &str, body: Value, idempotency_key: Option<&str>) -> TestResponse {
-    let mut req = allocate(id, body);
-    if let Some(k) = idempotency_key {
-        req = req.header("idempotency-key", k);
-    }
+    let req = allocate(id, body).header_opt("idempotency-key", idempotency_key);
     a.call(req, &FUNCTION).await
 }
 
-/// The rooms the pool has allotted each night of 1–7 Sep (every unit type).
+/// The `dbl` rooms the pool has allotted each night of 1–7 Sep.
 async fn allotted(a: &Acme) -> Vec<i64> {
-    let pool = a.pool("2026-09-01", "2026-09-07").await;
-    pool.iter().map(|(_, _, n)| n.allotted).collect()
+    a.per_night("dbl", "2026-09-01", "2026-09-07", |n| n.allotted)
+        .await
 }
 
 #[tokio::test]
@@ -89,14 +86,8 @@ async fn uneven_previous_quantities_and_a_new_unit_type() {
     let sgl = json!({"unitTypeId": "sgl", "quantity": 2, "from": "2026-09-03", "to": "2026-09-04"});
     let added = change(&a, &id, sgl, None).await;
     assert_eq!(added.expect(201)["previousQuantity"], 0);
-    let held: Vec<i64> = a
-        .pool("2026-09-01", "2026-09-07")
-        .await
-        .iter()
-        .filter(|(u, _, _)| u == "sgl")
-        .map(|(_, _, n)| n.allotted)
-        .collect();
-    assert_eq!(held, [0, 0, 2, 2, 0, 0, 0]);
+    let held = a.per_night("sgl", "2026-09-01", "2026-09-07", |n| n.allotted);
+    assert_eq!(held.await, [0, 0, 2, 2, 0, 0, 0]);
     // The grid now shows the new unit type on its two nights; more of it extends it.
     let more =
         json!({"unitTypeId": "sgl", "quantity": 1, "from": "2026-09-04", "to": "2026-09-05"});
@@ -123,26 +114,24 @@ async fn increases_are_capacity_checked_and_decreases_never_go_below_pickups() {
     a.inventory("dbl", "2026-09-03", "2026-09-03", 11).await;
     let up = json!({"unitTypeId": "dbl", "quantity": 13, "from": "2026-09-02", "to": "2026-09-03"});
     let short = change(&a, &id, up, None).await;
-    short.assert_error(409, "INSUFFICIENT_CAPACITY");
-    assert_eq!(
-        short.body["details"],
+    short.assert_conflict(
+        "INSUFFICIENT_CAPACITY",
         json!([
             {"unitTypeId": "dbl", "date": "2026-09-02", "requested": 3, "available": 2},
             {"unitTypeId": "dbl", "date": "2026-09-03", "requested": 3, "available": 1},
-        ])
+        ]),
     );
     assert_eq!(allotted(&a).await, [10; 7]);
 
     let stay = pickup_body("dbl", "2026-09-05", "2026-09-07", 4);
     kit::pickup(&a.ctx, &a.key, &id, stay).await;
     let below = change(&a, &id, json!({"unitTypeId": "dbl", "quantity": 3}), None).await;
-    below.assert_error(409, "BELOW_PICKED_UP");
-    assert_eq!(
-        below.body["details"],
+    below.assert_conflict(
+        "BELOW_PICKED_UP",
         json!([
             {"unitTypeId": "dbl", "date": "2026-09-05", "requested": 3, "pickedUp": 4},
             {"unitTypeId": "dbl", "date": "2026-09-06", "requested": 3, "pickedUp": 4},
-        ])
+        ]),
     );
     let exact = change(&a, &id, json!({"unitTypeId": "dbl", "quantity": 4}), None).await;
     exact.expect(201);
@@ -193,22 +182,15 @@ async fn a_keyed_change_is_recorded_with_its_effect() {
         "the record rides in the change's transaction: {calls:?}"
     );
     assert_eq!(calls.get("PutItem"), None, "{calls:?}");
-    let concurrently = |body: Value, key: &'static str| {
-        let tasks: Vec<_> = (0..6)
-            .map(|_| {
-                let (a, id, body) = (a.clone(), id.clone(), body.clone());
-                tokio::spawn(async move { change(&a, &id, body, Some(key)).await })
-            })
-            .collect();
-        async move {
-            let mut answers = Vec::new();
-            for t in tasks {
-                answers.push(t.await.unwrap());
-            }
-            answers
-        }
+    // Six at once of `body` under `key`.
+    let six = |body: Value, key: &'static str| {
+        let (a, id) = (&a, &id);
+        kit::concurrently(6, move |_| {
+            let (a, id, body) = (a.clone(), id.clone(), body.clone());
+            async move { change(&a, &id, body, Some(key)).await }
+        })
     };
-    for again in concurrently(body, "alloc-1").await {
+    for again in six(body, "alloc-1").await {
         assert_eq!(again.raw, first.raw, "replayed byte for byte");
         assert_eq!(again.headers["idempotency-replayed"], "true");
         assert_eq!(again.headers["x-trace-id"], first.headers["x-trace-id"]);
@@ -228,7 +210,7 @@ async fn a_keyed_change_is_recorded_with_its_effect() {
         .assert_error(422, "IDEMPOTENCY_KEY_REUSED");
     // Concurrent first attempts under a new key: one change, every answer the same.
     let b = json!({"unitTypeId": "dbl", "quantity": 9, "from": "2026-09-03", "to": "2026-09-03"});
-    let answers = concurrently(b, "alloc-2").await;
+    let answers = six(b, "alloc-2").await;
     assert!(answers
         .iter()
         .all(|a| a.status == 201 && a.raw == answers[0].raw));

@@ -13,10 +13,7 @@ fn create(body: serde_json::Value) -> TestRequest {
 
 /// Creates `body` with the key of `acme`, under `idempotency_key` if any.
 async fn post(a: &Acme, body: serde_json::Value, idempotency_key: Option<&str>) -> TestResponse {
-    let mut req = create(body);
-    if let Some(k) = idempotency_key {
-        req = req.header("idempotency-key", k);
-    }
+    let req = create(body).header_opt("idempotency-key", idempotency_key);
     a.call(req, &FUNCTION).await
 }
 
@@ -111,10 +108,9 @@ async fn a_year_of_four_unit_types_is_all_or_nothing() {
     );
 
     let refused = post(&a, body.clone(), None).await;
-    refused.assert_error(409, "INSUFFICIENT_CAPACITY");
-    assert_eq!(
-        refused.body["details"],
-        json!([{"unitTypeId": "twn", "date": "2027-09-14", "requested": 2, "available": 1}])
+    refused.assert_conflict(
+        "INSUFFICIENT_CAPACITY",
+        json!([{"unitTypeId": "twn", "date": "2027-09-14", "requested": 2, "available": 1}]),
     );
     let pool = a.pool("2026-09-15", "2027-09-14").await;
     assert_eq!(pool.len(), 4 * 365);
@@ -140,13 +136,12 @@ async fn every_short_night_is_listed() {
     a.inventory("dbl", "2026-09-01", "2026-09-30", 12).await;
     a.inventory("dbl", "2026-09-03", "2026-09-04", 7).await;
     let resp = post(&a, allotment_body(a.est), None).await;
-    resp.assert_error(409, "INSUFFICIENT_CAPACITY");
-    assert_eq!(
-        resp.body["details"],
+    resp.assert_conflict(
+        "INSUFFICIENT_CAPACITY",
         json!([
             {"unitTypeId": "dbl", "date": "2026-09-03", "requested": 10, "available": 7},
             {"unitTypeId": "dbl", "date": "2026-09-04", "requested": 10, "available": 7},
-        ])
+        ]),
     );
 }
 
@@ -190,14 +185,12 @@ async fn forty_racing_creations_never_oversell() {
     a.inventory("dbl", "2026-09-01", "2026-09-30", 10).await;
     let one = json!({"unitAllocations": [{"unitTypeId": "dbl", "quantity": 1}]});
     let body = kit::with(allotment_body(a.est), one);
-    let mut tasks = Vec::new();
-    for _ in 0..40 {
+    let answers = kit::concurrently(40, |_| {
         let (a, body) = (a.clone(), body.clone());
-        tasks.push(tokio::spawn(async move { post(&a, body, None).await }));
-    }
+        async move { post(&a, body, None).await }
+    });
     let mut outcomes: BTreeMap<u16, usize> = BTreeMap::new();
-    for t in tasks {
-        let resp = t.await.unwrap();
+    for resp in answers.await {
         if resp.status == 409 {
             assert_eq!(resp.code(), "INSUFFICIENT_CAPACITY");
         }
@@ -307,16 +300,12 @@ mod idempotency {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_duplicates_create_once() {
         let a = kit::acme().await;
-        let mut tasks = Vec::new();
-        for _ in 0..8 {
+        let answers = kit::concurrently(8, |_| {
             let a = a.clone();
-            tasks.push(tokio::spawn(async move {
-                post(&a, allotment_body(a.est), Some("dup")).await
-            }));
-        }
+            async move { post(&a, allotment_body(a.est), Some("dup")).await }
+        });
         let mut created = 0;
-        for t in tasks {
-            let r = t.await.unwrap();
+        for r in answers.await {
             match r.status {
                 201 => created += 1,
                 other => panic!("unexpected {other}: {}", r.raw),

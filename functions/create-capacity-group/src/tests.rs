@@ -55,18 +55,15 @@ async fn a_group_takes_its_rooms_from_the_pool_with_its_members() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn names_are_unique_per_establishment_even_under_a_race() {
     let a = kit::acme().await;
-    let mut tasks = Vec::new();
-    for _ in 0..2 {
+    let racers = kit::concurrently(2, |_| {
         let a = a.clone();
-        tasks.push(tokio::spawn(async move {
-            create(&a, group_body(a.est, "Pool", &[])).await
-        }));
-    }
-    let mut codes = Vec::new();
-    for t in tasks {
-        let r = t.await.unwrap();
-        codes.push((r.status, r.code().to_string()));
-    }
+        async move { create(&a, group_body(a.est, "Pool", &[])).await }
+    });
+    let mut codes: Vec<_> = racers
+        .await
+        .iter()
+        .map(|r| (r.status, r.code().to_string()))
+        .collect();
     codes.sort();
     assert_eq!(
         codes,

@@ -25,10 +25,8 @@ fn picked(grid: &shared::domain::allotment::Grid) -> BTreeMap<String, i64> {
 #[tokio::test]
 async fn a_pickup_takes_rooms_from_the_allotment_night_by_night() {
     let (a, id) = kit::acme_allotment().await;
-    let resp = a
-        .call(TestRequest::on_allotment("create-pickup", &id), &FUNCTION)
-        .await;
-    let d = resp.expect(201);
+    let sample = TestRequest::on_allotment("create-pickup", &id);
+    let d = a.call(sample, &FUNCTION).await.expect(201).clone();
     assert_eq!(d["status"], "active");
     assert_eq!(d["quantity"], 2);
     assert_eq!(d["reservationRef"], "PMS-48213");
@@ -65,14 +63,13 @@ async fn a_pickup_across_a_month_boundary_and_every_short_night() {
         .await
         .expect(201);
     let short = take(&a, &id, "2026-08-29", "2026-09-03", 2).await;
-    short.assert_error(409, "ALLOTMENT_EXHAUSTED");
-    assert_eq!(
-        short.body["details"],
+    short.assert_conflict(
+        "ALLOTMENT_EXHAUSTED",
         json!([
             {"unitTypeId": "dbl", "date": "2026-08-30", "requested": 2, "remaining": 1},
             {"unitTypeId": "dbl", "date": "2026-08-31", "requested": 2, "remaining": 1},
             {"unitTypeId": "dbl", "date": "2026-09-01", "requested": 2, "remaining": 1},
-        ])
+        ]),
     );
     let (_, grid) = a.stored(&id).await;
     assert_eq!(
@@ -121,16 +118,12 @@ async fn twenty_five_racing_pickups_take_exactly_five_rooms() {
     let a = kit::acme().await;
     let five = json!({"unitAllocations": [{"unitTypeId": "dbl", "quantity": 5}]});
     let id = a.allotment(five).await;
-    let mut tasks = Vec::new();
-    for _ in 0..25 {
+    let racers = kit::concurrently(25, |_| {
         let (a, id) = (a.clone(), id.clone());
-        tasks.push(tokio::spawn(async move {
-            take(&a, &id, "2026-09-03", "2026-09-05", 1).await
-        }));
-    }
+        async move { take(&a, &id, "2026-09-03", "2026-09-05", 1).await }
+    });
     let mut outcomes: BTreeMap<(u16, String), usize> = BTreeMap::new();
-    for t in tasks {
-        let r = t.await.unwrap();
+    for r in racers.await {
         *outcomes
             .entry((r.status, r.code().to_string()))
             .or_default() += 1;
@@ -230,14 +223,8 @@ async fn a_warm_pickup_is_one_round_trip() {
     // A stay of centuries (found by the fuzzer): the same 400, at once.
     let endless = take(&a, &id, "2026-09-02", "5292-04-20", 1).await;
     endless.assert_invalid(&["departure"]);
-    let picked: Vec<i64> = a
-        .pool("2026-09-01", "2026-09-05")
-        .await
-        .iter()
-        .filter(|(unit, _, _)| unit == "dbl")
-        .map(|(_, _, n)| n.picked_up)
-        .collect();
-    assert_eq!(picked, [2, 5, 5, 3, 0]);
+    let picked = a.per_night("dbl", "2026-09-01", "2026-09-05", |n| n.picked_up);
+    assert_eq!(picked.await, [2, 5, 5, 3, 0]);
 }
 
 /// A warm member that has too few rooms of its own: the blind transaction is refused,

@@ -14,12 +14,7 @@ async fn list(a: &Acme, query: &[(&str, &str)]) -> TestResponse {
 }
 
 fn ids(resp: &TestResponse) -> Vec<String> {
-    resp.data()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["allotmentId"].as_str().unwrap().to_string())
-        .collect()
+    resp.list("allotmentId")
 }
 
 /// Allotments starting 1, 3, 5 and 3 Sep (two share a start: ordered by id).

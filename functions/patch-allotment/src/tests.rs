@@ -14,11 +14,8 @@ fn patch(id: &str, body: Value) -> TestRequest {
 
 /// A merge patch by `acme`, with `If-Match: if_match` if any.
 async fn send(a: &Acme, id: &str, body: Value, if_match: Option<&str>) -> TestResponse {
-    let mut req = patch(id, body);
-    if let Some(v) = if_match {
-        req = req.header("if-match", v);
-    }
-    a.call(req, &FUNCTION).await
+    a.call(patch(id, body).header_opt("if-match", if_match), &FUNCTION)
+        .await
 }
 
 #[tokio::test]

@@ -24,21 +24,18 @@ fn patch(id: &str, body: Value) -> TestRequest {
 
 /// A patch by `acme`, with `If-Match: if_match` if any.
 async fn send(a: &Acme, id: &str, body: Value, if_match: Option<&str>) -> TestResponse {
-    let mut req = patch(id, body);
-    if let Some(v) = if_match {
-        req = req.header("if-match", v);
-    }
-    a.call(req, &FUNCTION).await
+    a.call(patch(id, body).header_opt("if-match", if_match), &FUNCTION)
+        .await
 }
 
 fn dbl(quantity: i64) -> Value {
     json!([{"unitTypeId": "dbl", "quantity": quantity}])
 }
 
-/// The rooms the pool has allotted each night of 1–7 Sep.
+/// The `dbl` rooms the pool has allotted each night of 1–7 Sep.
 async fn allotted(a: &Acme) -> Vec<i64> {
-    let pool = a.pool("2026-09-01", "2026-09-07").await;
-    pool.iter().map(|(_, _, n)| n.allotted).collect()
+    a.per_night("dbl", "2026-09-01", "2026-09-07", |n| n.allotted)
+        .await
 }
 
 async fn stored(a: &Acme, id: &str) -> shared::domain::group::LoadedGroup {
@@ -127,13 +124,12 @@ async fn a_unit_type_resized_to_zero_is_emptied_unless_rooms_are_in_use() {
     assert_eq!(p["fromGroup"].as_array().unwrap().len(), 2);
 
     let refused = resize(0).await;
-    refused.assert_error(409, "BELOW_PICKED_UP");
-    assert_eq!(
-        refused.body["details"],
+    refused.assert_conflict(
+        "BELOW_PICKED_UP",
         json!([
             {"unitTypeId": "dbl", "date": "2026-09-02", "requested": 0, "pickedUp": 2},
             {"unitTypeId": "dbl", "date": "2026-09-03", "requested": 0, "pickedUp": 2},
-        ])
+        ]),
     );
     let g = stored(&a, &id).await;
     assert_eq!(g.record.unit_allocations[0].quantity, 3, "nothing changed");

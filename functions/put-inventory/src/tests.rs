@@ -71,13 +71,12 @@ async fn lowering_below_allotted_is_refused_with_every_night() {
         .unwrap();
 
     let resp = set(&a, "dbl", "2026-09-01", "2026-09-30", json!(5)).await;
-    resp.assert_error(409, "CAPACITY_BELOW_ALLOTTED");
-    assert_eq!(
-        resp.body["details"],
+    resp.assert_conflict(
+        "CAPACITY_BELOW_ALLOTTED",
         json!([
             {"unitTypeId": "dbl", "date": "2026-09-03", "requested": 5, "allotted": 8},
             {"unitTypeId": "dbl", "date": "2026-09-04", "requested": 5, "allotted": 8},
-        ])
+        ]),
     );
     assert_eq!(
         capacities(&a, "2026-09-01", "2026-09-30").await,

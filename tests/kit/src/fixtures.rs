@@ -71,14 +71,10 @@ impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
         _rc: &aws_sdk_dynamodb::config::RuntimeComponents,
         _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let op = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .unwrap_or("?")
-            .to_string();
-        *self.0.lock().unwrap().entry(op).or_default() += 1;
+        // `X-Amz-Target: DynamoDB_20120810.GetItem`
+        let target = context.request().headers().get("x-amz-target");
+        let op = target.and_then(|t| t.rsplit('.').next()).unwrap_or("?");
+        *self.0.lock().unwrap().entry(op.to_string()).or_default() += 1;
         Ok(())
     }
 }
@@ -220,27 +216,13 @@ pub async fn pool_nights(
         .collect()
 }
 
-/// A valid creation body (the example of API.md) for an establishment.
+/// A valid creation body (the example of API.md) for an establishment: the sample
+/// event's body as a contractual allotment (penalty 5000, cutoff 1 Aug).
 pub fn allotment_body(est: Uuid) -> serde_json::Value {
-    serde_json::json!({
-        "establishmentId": est.to_string(),
-        "ratePlanId": "2489e9ad-2ee2-8e00-8ec9-32d5f69181c1",
-        "channelType": "to",
-        "channelExternalId": "TUI-2026-SEPT",
-        "allotmentType": "allotment",
-        "currency": "EUR",
-        "periodFrom": "2026-09-01",
-        "periodTo": "2026-09-07",
-        "unitAllocations": [{"unitTypeId": "dbl", "quantity": 10}],
-        "cutoffDate": "2026-08-01",
-        "releaseDays": 7,
-        "minimumPickupPercent": 70,
-        "penaltyPerRoomNightCents": "5000",
-        "complimentaryRooms": 1,
-        "contractualHeadcount": 20,
-        "invoicingMode": "master_single",
-        "billingFolioId": null
-    })
+    let sample = crate::TestRequest::event("create-allotment").body_json();
+    let contract = serde_json::json!({"establishmentId": est.to_string(), "allotmentType": "allotment",
+                                      "cutoffDate": "2026-08-01", "penaltyPerRoomNightCents": "5000"});
+    with(sample, contract)
 }
 
 /// A pickup body.
@@ -330,6 +312,22 @@ impl Acme {
     /// The pool nights of the establishment from `from` to `to`.
     pub async fn pool(&self, from: &str, to: &str) -> Vec<(String, chrono::NaiveDate, PoolNight)> {
         pool_nights(&self.ctx.store, "acme", self.est, from, to).await
+    }
+
+    /// `field` of each pool night of `unit` from `from` to `to`.
+    pub async fn per_night(
+        &self,
+        unit: &str,
+        from: &str,
+        to: &str,
+        field: fn(&PoolNight) -> i64,
+    ) -> Vec<i64> {
+        let nights = self.pool(from, to).await;
+        nights
+            .iter()
+            .filter(|(u, _, _)| u == unit)
+            .map(|(_, _, n)| field(n))
+            .collect()
     }
 
     /// Every history entry of the allotment `id`, newest first.
