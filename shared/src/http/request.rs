@@ -50,6 +50,23 @@ impl ApiRequest {
         Ok(id)
     }
 
+    /// The establishment a list's query names (validated with the rest of the query:
+    /// present once it passed), within the key's scope (`403`) and existing (`404`).
+    pub async fn listed_establishment(
+        &self,
+        ctx: &super::Ctx,
+        est: Option<Uuid>,
+    ) -> Result<Uuid, ApiError> {
+        let est =
+            est.ok_or_else(|| ApiError::Internal("validated establishmentId missing".into()))?;
+        let principal = self.principal()?;
+        principal.check_establishment(est)?;
+        ctx.store
+            .require_establishment(&principal.tenant, est)
+            .await?;
+        Ok(est)
+    }
+
     /// The body as a JSON object (`BAD_REQUEST` if it is not one).
     pub fn json_object(&self) -> Result<Map<String, Value>, ApiError> {
         parse_object(&self.body)
