@@ -188,40 +188,27 @@ async fn edge_errors_over_http() {
         .await
         .assert_error(401, "UNAUTHENTICATED");
 
+    // A PUT of the establishment with the key, a content type and a body.
+    let put = |content_type: &'static str, body: Vec<u8>| {
+        let (s, key) = (&s, key.clone());
+        async move {
+            let headers = [("X-API-Key", key.as_str()), ("Content-Type", content_type)];
+            call(s, "PUT", est, &headers, &body).await
+        }
+    };
     let big = vec![b' '; 256 * 1024 + 1];
-    call(
-        &s,
-        "PUT",
-        est,
-        &[("X-API-Key", &key), ("Content-Type", "application/json")],
-        &big,
-    )
-    .await
-    .assert_error(413, "PAYLOAD_TOO_LARGE");
-    call(
-        &s,
-        "PUT",
-        est,
-        &[("X-API-Key", &key), ("Content-Type", "text/plain")],
-        b"{}",
-    )
-    .await
-    .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
-    call(
-        &s,
-        "PUT",
-        est,
-        &[("X-API-Key", &key), ("Content-Type", "application/json")],
-        b"{oops",
-    )
-    .await
-    .assert_error(400, "BAD_REQUEST");
-    let unknown = call(
-        &s,
-        "PUT",
-        est,
-        &[("X-API-Key", &key), ("Content-Type", "application/json")],
-        br#"{"name":"A","timeZone":"UTC","rooms":3}"#,
+    put("application/json", big)
+        .await
+        .assert_error(413, "PAYLOAD_TOO_LARGE");
+    put("text/plain", b"{}".to_vec())
+        .await
+        .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
+    put("application/json", b"{oops".to_vec())
+        .await
+        .assert_error(400, "BAD_REQUEST");
+    let unknown = put(
+        "application/json",
+        br#"{"name":"A","timeZone":"UTC","rooms":3}"#.to_vec(),
     )
     .await;
     unknown.assert_error(400, "VALIDATION_ERROR");

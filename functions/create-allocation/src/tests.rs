@@ -184,11 +184,13 @@ async fn a_keyed_change_is_recorded_with_its_effect() {
     assert_eq!(calls.get("PutItem"), None, "{calls:?}");
     // Six at once of `body` under `key`.
     let six = |body: Value, key: &'static str| {
-        let (a, id) = (&a, &id);
-        kit::concurrently(6, move |_| {
-            let (a, id, body) = (a.clone(), id.clone(), body.clone());
-            async move { change(&a, &id, body, Some(key)).await }
-        })
+        let with = (a.clone(), id.clone(), body);
+        async move {
+            kit::concurrently(6, &with, |(a, id, body), _| async move {
+                change(&a, &id, body, Some(key)).await
+            })
+            .await
+        }
     };
     for again in six(body, "alloc-1").await {
         assert_eq!(again.raw, first.raw, "replayed byte for byte");

@@ -185,9 +185,9 @@ async fn forty_racing_creations_never_oversell() {
     a.inventory("dbl", "2026-09-01", "2026-09-30", 10).await;
     let one = json!({"unitAllocations": [{"unitTypeId": "dbl", "quantity": 1}]});
     let body = kit::with(allotment_body(a.est), one);
-    let answers = kit::concurrently(40, |_| {
-        let (a, body) = (a.clone(), body.clone());
-        async move { post(&a, body, None).await }
+    let with = (a.clone(), body);
+    let answers = kit::concurrently(40, &with, |(a, body), _| async move {
+        post(&a, body, None).await
     });
     let mut outcomes: BTreeMap<u16, usize> = BTreeMap::new();
     for resp in answers.await {
@@ -300,9 +300,8 @@ mod idempotency {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_duplicates_create_once() {
         let a = kit::acme().await;
-        let answers = kit::concurrently(8, |_| {
-            let a = a.clone();
-            async move { post(&a, allotment_body(a.est), Some("dup")).await }
+        let answers = kit::concurrently(8, &a, |a, _| async move {
+            post(&a, allotment_body(a.est), Some("dup")).await
         });
         let mut created = 0;
         for r in answers.await {

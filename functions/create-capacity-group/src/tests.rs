@@ -55,9 +55,8 @@ async fn a_group_takes_its_rooms_from_the_pool_with_its_members() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn names_are_unique_per_establishment_even_under_a_race() {
     let a = kit::acme().await;
-    let racers = kit::concurrently(2, |_| {
-        let a = a.clone();
-        async move { create(&a, group_body(a.est, "Pool", &[])).await }
+    let racers = kit::concurrently(2, &a, |a, _| async move {
+        create(&a, group_body(a.est, "Pool", &[])).await
     });
     let mut codes: Vec<_> = racers
         .await

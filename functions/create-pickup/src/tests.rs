@@ -118,9 +118,9 @@ async fn twenty_five_racing_pickups_take_exactly_five_rooms() {
     let a = kit::acme().await;
     let five = json!({"unitAllocations": [{"unitTypeId": "dbl", "quantity": 5}]});
     let id = a.allotment(five).await;
-    let racers = kit::concurrently(25, |_| {
-        let (a, id) = (a.clone(), id.clone());
-        async move { take(&a, &id, "2026-09-03", "2026-09-05", 1).await }
+    let with = (a.clone(), id.clone());
+    let racers = kit::concurrently(25, &with, |(a, id), _| async move {
+        take(&a, &id, "2026-09-03", "2026-09-05", 1).await
     });
     let mut outcomes: BTreeMap<(u16, String), usize> = BTreeMap::new();
     for r in racers.await {

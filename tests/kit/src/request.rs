@@ -82,6 +82,19 @@ impl TestResponse {
         assert_eq!(self.body["details"], details, "body: {}", self.raw);
     }
 
+    /// Asserts that the answer is one of `allowed`: `(status, code)`, an empty code
+    /// standing for any (a success has none). `what` names the request in the message.
+    pub fn assert_among(&self, allowed: &[(u16, &str)], what: &str) {
+        let ok = allowed.iter().any(|(status, code)| {
+            *status == self.status && (code.is_empty() || *code == self.code())
+        });
+        assert!(
+            ok,
+            "{what}: {} {} is not one of {allowed:?}",
+            self.status, self.raw
+        );
+    }
+
     /// Asserts the status (the body in the message otherwise) and returns the data.
     pub fn expect(&self, status: u16) -> &serde_json::Value {
         assert_eq!(self.status, status, "{}", self.raw);
