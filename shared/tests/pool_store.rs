@@ -66,6 +66,16 @@ impl Pool {
         kit::set_capacity(&self.store, &self.t, self.est, &change).await
     }
 
+    /// Why [`Self::try_set`] is refused (it must be).
+    async fn set_refused(&self, unit: &str, from: &str, to: &str, capacity: i64) -> ApiError {
+        self.try_set(unit, from, to, capacity).await.unwrap_err()
+    }
+
+    /// Why [`Self::try_hold`] is refused (it must be).
+    async fn hold_refused(&self, unit: &str, from: &str, to: &str, quantity: i64) -> ApiError {
+        self.try_hold(unit, from, to, quantity).await.unwrap_err()
+    }
+
     /// `quantity` rooms of `unit` held (or returned, when negative) each night from
     /// `from` to `to`, all or nothing.
     async fn hold(&self, unit: &str, from: &str, to: &str, quantity: i64) {
@@ -147,10 +157,7 @@ async fn holds_are_all_or_nothing_and_report_every_short_night() {
 
     // 3 rooms from 25 Sep to 5 Oct: 29 Sep .. 2 Oct have only 2 → four short nights
     // across two buckets; nothing of the request may stay behind.
-    let err = p
-        .try_hold("dbl", "2026-09-25", "2026-10-05", 3)
-        .await
-        .unwrap_err();
+    let err = p.hold_refused("dbl", "2026-09-25", "2026-10-05", 3).await;
     let ApiError::InsufficientCapacity(short) = err else {
         panic!("{err:?}")
     };
@@ -170,10 +177,7 @@ async fn holds_are_all_or_nothing_and_report_every_short_night() {
     );
 
     // Unknown nights have no capacity: a hold there is short, not an error.
-    let err = p
-        .try_hold("suite", "2026-09-01", "2026-09-01", 1)
-        .await
-        .unwrap_err();
+    let err = p.hold_refused("suite", "2026-09-01", "2026-09-01", 1).await;
     assert!(matches!(err, ApiError::InsufficientCapacity(ref d) if d[0].actual == 0));
 
     // Returning rooms gives them back.
@@ -188,10 +192,7 @@ async fn capacity_below_allotted_is_refused_as_a_whole() {
     p.set("dbl", "2026-09-01", "2026-09-30", 10).await;
     p.hold("dbl", "2026-09-05", "2026-09-06", 7).await;
 
-    let err = p
-        .try_set("dbl", "2026-08-20", "2026-09-30", 6)
-        .await
-        .unwrap_err();
+    let err = p.set_refused("dbl", "2026-08-20", "2026-09-30", 6).await;
     let ApiError::CapacityBelowAllotted(short) = err else {
         panic!("{err:?}")
     };
