@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kit::proxy::{Config, Fault, Proxy};
-use kit::{allotment_body, key, tenant, TestRequest, TestResponse};
+use kit::{allotment_body, tenant, TestRequest, TestResponse};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -125,19 +125,9 @@ fn faulty_store(endpoint: &str, table: &str) -> Store {
 async fn every_effect_applies_exactly_once_under_store_faults() {
     let ops = env_or("FAULT_OPS", 120) as usize;
     let seed = env_or("FAULT_SEED", 13);
-    let direct = kit::ctx().await;
-    let k = key(&direct.store, "acme").await;
-    let est = kit::stocked_establishment(&direct.store, "acme").await;
-    kit::inventory(
-        &direct.store,
-        "acme",
-        est,
-        "sgl",
-        "2026-09-01",
-        "2026-09-30",
-        30,
-    )
-    .await;
+    let a = kit::acme().await;
+    a.inventory("sgl", "2026-09-01", "2026-09-30", 30).await;
+    let (direct, k, est) = (a.ctx.clone(), a.key.clone(), a.est);
     // Four allotments to pick up on, two of them members of a capacity group.
     let mut allotments = Vec::new();
     for i in 0..4 {

@@ -114,29 +114,27 @@ async fn json_call(s: &Server, method: &str, path: &str, body: Value) -> Reply {
     .await
 }
 
+/// `PUT`s the establishment `est` (201) and 30 `dbl` rooms every night of September
+/// (200); both answers.
+async fn stocked(s: &Server, est: &str) -> (Reply, Reply) {
+    let path = format!("/v1/establishments/{est}");
+    let hotel = json!({"name": "Hôtel du Port", "timeZone": "Europe/Paris"});
+    let created = json_call(s, "PUT", &path, hotel).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let rooms =
+        json!({"unitTypeId": "dbl", "from": "2026-09-01", "to": "2026-09-30", "capacity": 30});
+    let inv = json_call(s, "PUT", &format!("{path}/inventory"), rooms).await;
+    assert_eq!(inv.status, 200, "{}", inv.body);
+    (created, inv)
+}
+
 #[tokio::test]
 async fn the_four_endpoints_end_to_end() {
     let s = start().await;
     let est = "7E5F1B2C-0000-4000-8000-00000000000A";
-    let created = json_call(
-        &s,
-        "PUT",
-        &format!("/v1/establishments/{est}"),
-        json!({"name": "Hôtel du Port", "timeZone": "Europe/Paris"}),
-    )
-    .await;
-    assert_eq!(created.status, 201, "{}", created.body);
+    let (created, inv) = stocked(&s, est).await;
     assert_eq!(created.body["data"]["establishmentId"], est.to_lowercase());
     assert!(created.header("x-trace-id").is_some());
-
-    let inv = json_call(
-        &s,
-        "PUT",
-        &format!("/v1/establishments/{est}/inventory"),
-        json!({"unitTypeId": "dbl", "from": "2026-09-01", "to": "2026-09-30", "capacity": 30}),
-    )
-    .await;
-    assert_eq!(inv.status, 200, "{}", inv.body);
     assert_eq!(inv.body["data"]["nights"], 30);
 
     let key = s.key.clone();
@@ -188,40 +186,27 @@ async fn edge_errors_over_http() {
         .await
         .assert_error(401, "UNAUTHENTICATED");
 
+    // A PUT of the establishment with the key, a content type and a body.
+    let put = |content_type: &'static str, body: Vec<u8>| {
+        let (s, key) = (&s, key.clone());
+        async move {
+            let headers = [("X-API-Key", key.as_str()), ("Content-Type", content_type)];
+            call(s, "PUT", est, &headers, &body).await
+        }
+    };
     let big = vec![b' '; 256 * 1024 + 1];
-    call(
-        &s,
-        "PUT",
-        est,
-        &[("X-API-Key", &key), ("Content-Type", "application/json")],
-        &big,
-    )
-    .await
-    .assert_error(413, "PAYLOAD_TOO_LARGE");
-    call(
-        &s,
-        "PUT",
-        est,
-        &[("X-API-Key", &key), ("Content-Type", "text/plain")],
-        b"{}",
-    )
-    .await
-    .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
-    call(
-        &s,
-        "PUT",
-        est,
-        &[("X-API-Key", &key), ("Content-Type", "application/json")],
-        b"{oops",
-    )
-    .await
-    .assert_error(400, "BAD_REQUEST");
-    let unknown = call(
-        &s,
-        "PUT",
-        est,
-        &[("X-API-Key", &key), ("Content-Type", "application/json")],
-        br#"{"name":"A","timeZone":"UTC","rooms":3}"#,
+    put("application/json", big)
+        .await
+        .assert_error(413, "PAYLOAD_TOO_LARGE");
+    put("text/plain", b"{}".to_vec())
+        .await
+        .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
+    put("application/json", b"{oops".to_vec())
+        .await
+        .assert_error(400, "BAD_REQUEST");
+    let unknown = put(
+        "application/json",
+        br#"{"name":"A","timeZone":"UTC","rooms":3}"#.to_vec(),
     )
     .await;
     unknown.assert_error(400, "VALIDATION_ERROR");
@@ -288,22 +273,7 @@ async fn an_idempotency_key_that_is_not_visible_ascii_is_400_over_http() {
     let s = start().await;
     let key = s.key.clone();
     let est = "2489e9ad-2ee2-8e00-8ec9-32d5f69181c0";
-    let put = json_call(
-        &s,
-        "PUT",
-        &format!("/v1/establishments/{est}"),
-        json!({"name": "Hôtel du Port", "timeZone": "Europe/Paris"}),
-    )
-    .await;
-    assert_eq!(put.status, 201, "{}", put.body);
-    let inv = json_call(
-        &s,
-        "PUT",
-        &format!("/v1/establishments/{est}/inventory"),
-        json!({"unitTypeId": "dbl", "from": "2026-09-01", "to": "2026-09-30", "capacity": 30}),
-    )
-    .await;
-    assert_eq!(inv.status, 200, "{}", inv.body);
+    stocked(&s, est).await;
     let body = kit::allotment_body(est.parse().unwrap()).to_string();
     let post = |idempotency_key: &'static str| {
         let (s, key, body) = (&s, key.clone(), body.clone());

@@ -5,27 +5,19 @@
 
 use std::sync::{Arc, Mutex};
 
-use kit::{allotment_body, key, tenant, TestRequest};
+use kit::{allotment_body, tenant, Acme, TestRequest};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 use shared::domain::allotment::Status;
-use shared::http::Ctx;
 use uuid::Uuid;
 
 const UNITS: [&str; 2] = ["dbl", "sgl"];
 const SEED: u64 = 20261123;
 
-async fn check_invariants(ctx: &Ctx, est: Uuid, group: Uuid) {
-    kit::check_invariants(
-        &ctx.store,
-        "acme",
-        est,
-        Some(group),
-        "2026-09-01",
-        "2026-09-30",
-    )
-    .await;
+async fn check_invariants(a: &Acme, group: Uuid) {
+    let (from, to) = ("2026-09-01", "2026-09-30");
+    kit::check_invariants(&a.ctx.store, "acme", a.est, Some(group), from, to).await;
 }
 
 type Pickups = Mutex<Vec<(String, String)>>;
@@ -34,7 +26,7 @@ type Pickups = Mutex<Vec<(String, String)>>;
 static GROUP_DRAWS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Replaces the group's members with a few known allotments, or resizes it.
-async fn group_op(ctx: &Ctx, k: &str, group: Uuid, rng: &mut StdRng, known: &Mutex<Vec<String>>) {
+async fn group_op(a: &Acme, group: Uuid, rng: &mut StdRng, known: &Mutex<Vec<String>>) {
     let body = if rng.gen_bool(0.7) {
         // Mostly active allotments (a cancelled or released one makes it a 400).
         let candidates: Vec<String> = known.lock().unwrap().clone();
@@ -45,7 +37,7 @@ async fn group_op(ctx: &Ctx, k: &str, group: Uuid, rng: &mut StdRng, known: &Mut
             }
             let id = candidates[rng.gen_range(0..candidates.len())].clone();
             let active = matches!(
-                ctx.store.load_allotment(&tenant("acme"), id.parse().unwrap()).await,
+                a.ctx.store.load_allotment(&tenant("acme"), id.parse().unwrap()).await,
                 Ok(Some((r, _))) if r.status == Status::Active
             );
             if active || rng.gen_bool(0.05) {
@@ -58,35 +50,24 @@ async fn group_op(ctx: &Ctx, k: &str, group: Uuid, rng: &mut StdRng, known: &Mut
     } else {
         json!({"unitAllocations": [{"unitTypeId": UNITS[rng.gen_range(0..2)], "quantity": rng.gen_range(1..=4)}]})
     };
-    let r = TestRequest::event("patch-capacity-group")
-        .path_param("capacityGroupId", &group.to_string())
-        .json(body)
-        .key(k)
-        .send(&patch_capacity_group::FUNCTION, ctx)
-        .await;
+    let req = TestRequest::on_group("patch-capacity-group", &group.to_string()).json(body);
+    let r = a.call(req, &patch_capacity_group::FUNCTION).await;
     // 503: refused under contention with the pickups drawing on the group (nothing
     // written; the invariants check that too).
-    assert!(
-        matches!(
-            (r.status, r.code()),
-            (200, _)
-                | (400, "VALIDATION_ERROR")
-                | (409, "INSUFFICIENT_CAPACITY" | "BELOW_PICKED_UP")
-                | (503, "UNAVAILABLE")
-        ),
-        "group: {}",
-        r.raw
+    r.assert_among(
+        &[
+            (200, ""),
+            (400, "VALIDATION_ERROR"),
+            (409, "INSUFFICIENT_CAPACITY"),
+            (409, "BELOW_PICKED_UP"),
+            (503, "UNAVAILABLE"),
+        ],
+        "group",
     );
 }
 
-async fn op(
-    ctx: &Ctx,
-    k: &str,
-    est: Uuid,
-    rng: &mut StdRng,
-    known: &Mutex<Vec<String>>,
-    pickups: &Pickups,
-) {
+async fn op(a: &Acme, rng: &mut StdRng, known: &Mutex<Vec<String>>, pickups: &Pickups) {
+    let (ctx, est) = (&a.ctx, a.est);
     let pick = |rng: &mut StdRng, known: &Mutex<Vec<String>>| {
         let ids = known.lock().unwrap();
         (!ids.is_empty()).then(|| ids[rng.gen_range(0..ids.len())].clone())
@@ -95,32 +76,29 @@ async fn op(
     match rng.gen_range(0..16) {
         10 | 11 => {
             let Some(id) = pick(rng, known) else { return };
-            let (a, b) = (night(rng), night(rng));
-            let (from, to) = if a <= b { (a, b) } else { (b, a) };
+            let (first, second) = (night(rng), night(rng));
+            let (from, to) = if first <= second {
+                (first, second)
+            } else {
+                (second, first)
+            };
             let body = json!({"unitTypeId": UNITS[rng.gen_range(0..2)], "quantity": rng.gen_range(0..=5), "from": from, "to": to});
-            let r = TestRequest::event("create-allocation")
-                .path_param("allotmentId", &id)
-                .json(body)
-                .key(k)
-                .send(&create_allocation::FUNCTION, ctx)
-                .await;
-            assert!(
-                matches!(
-                    (r.status, r.code()),
-                    (201, _)
-                        | (400, "VALIDATION_ERROR")
-                        | (
-                            409,
-                            "INSUFFICIENT_CAPACITY" | "BELOW_PICKED_UP" | "INVALID_STATE"
-                        )
-                ),
-                "allocation: {}",
-                r.raw
+            let req = TestRequest::on_allotment("create-allocation", &id).json(body);
+            let r = a.call(req, &create_allocation::FUNCTION).await;
+            r.assert_among(
+                &[
+                    (201, ""),
+                    (400, "VALIDATION_ERROR"),
+                    (409, "INSUFFICIENT_CAPACITY"),
+                    (409, "BELOW_PICKED_UP"),
+                    (409, "INVALID_STATE"),
+                ],
+                "allocation",
             );
         }
         12..=14 => {
             // Half the time a member of the capacity group, so that some draw on it.
-            let members = match ctx.store.list_groups(&tenant("acme"), est, 1, None).await {
+            let members = match ctx.store.list_groups(&tenant("acme"), est, (1, None)).await {
                 Ok((ids, _)) if !ids.is_empty() => ctx
                     .store
                     .require_group(&tenant("acme"), ids[0])
@@ -159,12 +137,8 @@ async fn op(
                 &departure.to_string(),
                 rng.gen_range(1..=3),
             );
-            let r = TestRequest::event("create-pickup")
-                .path_param("allotmentId", &id)
-                .json(body)
-                .key(k)
-                .send(&create_pickup::FUNCTION, ctx)
-                .await;
+            let req = TestRequest::on_allotment("create-pickup", &id).json(body);
+            let r = a.call(req, &create_pickup::FUNCTION).await;
             match (r.status, r.code()) {
                 (201, _) if r.data().get("capacityGroupId").is_some() => {
                     GROUP_DRAWS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -187,13 +161,9 @@ async fn op(
                 (!list.is_empty()).then(|| list[rng.gen_range(0..list.len())].clone())
             };
             let Some((id, pickup)) = chosen else { return };
-            let r = TestRequest::event("cancel-pickup")
-                .path_param("allotmentId", &id)
-                .path_param("pickupId", &pickup)
-                .raw_body(Vec::new(), None)
-                .key(k)
-                .send(&cancel_pickup::FUNCTION, ctx)
-                .await;
+            let req =
+                TestRequest::on_allotment("cancel-pickup", &id).path_param("pickupId", &pickup);
+            let r = a.call(req.empty(), &cancel_pickup::FUNCTION).await;
             assert_eq!(r.status, 200, "pickup cancel: {}", r.raw);
         }
         0..=4 => {
@@ -203,10 +173,11 @@ async fn op(
             b["periodFrom"] = json!(format!("2026-09-{start:02}"));
             b["periodTo"] = json!(format!("2026-09-{end:02}"));
             b["unitAllocations"] = json!([{"unitTypeId": UNITS[rng.gen_range(0..2)], "quantity": rng.gen_range(1..=4)}]);
-            let r = TestRequest::event("create-allotment")
-                .json(b)
-                .key(k)
-                .send(&create_allotment::FUNCTION, ctx)
+            let r = a
+                .call(
+                    TestRequest::event("create-allotment").json(b),
+                    &create_allotment::FUNCTION,
+                )
                 .await;
             match (r.status, r.code()) {
                 (201, _) => known
@@ -219,77 +190,53 @@ async fn op(
         }
         5 | 6 => {
             let Some(id) = pick(rng, known) else { return };
-            let r = TestRequest::event("cancel-allotment")
-                .path_param("allotmentId", &id)
-                .raw_body(Vec::new(), None)
-                .key(k)
-                .send(&cancel_allotment::FUNCTION, ctx)
-                .await;
-            assert!(
-                matches!(
-                    (r.status, r.code()),
-                    (200, _) | (409, "INVALID_STATE" | "ALLOTMENT_HAS_PICKUPS")
-                ),
-                "cancel: {}",
-                r.raw
-            );
+            let req = TestRequest::on_allotment("cancel-allotment", &id).empty();
+            let r = a.call(req, &cancel_allotment::FUNCTION).await;
+            let allowed = [
+                (200, ""),
+                (409, "INVALID_STATE"),
+                (409, "ALLOTMENT_HAS_PICKUPS"),
+            ];
+            r.assert_among(&allowed, "cancel");
         }
         7 => {
             let Some(id) = pick(rng, known) else { return };
-            let r = TestRequest::event("release-allotment")
-                .path_param("allotmentId", &id)
-                .raw_body(Vec::new(), None)
-                .key(k)
-                .send(&release_allotment::FUNCTION, ctx)
-                .await;
-            assert!(
-                matches!((r.status, r.code()), (200, _) | (409, "INVALID_STATE")),
-                "release: {}",
-                r.raw
-            );
+            let req = TestRequest::on_allotment("release-allotment", &id).empty();
+            let r = a.call(req, &release_allotment::FUNCTION).await;
+            r.assert_among(&[(200, ""), (409, "INVALID_STATE")], "release");
         }
         _ => {
             let start = rng.gen_range(1..=30);
             let end = rng.gen_range(start..=30);
             let body = json!({"unitTypeId": UNITS[rng.gen_range(0..2)], "from": format!("2026-09-{start:02}"),
                               "to": format!("2026-09-{end:02}"), "capacity": rng.gen_range(0..=12)});
-            let r = TestRequest::event("put-inventory")
+            let req = TestRequest::event("put-inventory")
                 .establishment(est)
-                .json(body)
-                .key(k)
-                .send(&put_inventory::FUNCTION, ctx)
-                .await;
-            assert!(
-                matches!(
-                    (r.status, r.code()),
-                    (200, _) | (409, "CAPACITY_BELOW_ALLOTTED")
-                ),
-                "inventory: {}",
-                r.raw
-            );
+                .json(body);
+            let r = a.call(req, &put_inventory::FUNCTION).await;
+            let allowed = [(200, ""), (409, "CAPACITY_BELOW_ALLOTTED")];
+            r.assert_among(&allowed, "inventory");
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn random_interleavings_keep_every_invariant() {
-    let ctx = kit::ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let est = kit::establishment(&ctx.store, "acme").await;
+    let a = kit::bare_acme().await;
     for u in UNITS {
-        kit::inventory(&ctx.store, "acme", est, u, "2026-09-01", "2026-09-30", 8).await;
+        a.inventory(u, "2026-09-01", "2026-09-30", 8).await;
     }
     // One capacity group over the month; its members and size change as tasks run.
-    let body = json!({"establishmentId": est.to_string(), "name": "Shared", "periodFrom": "2026-09-01",
+    let body = json!({"establishmentId": a.est.to_string(), "name": "Shared", "periodFrom": "2026-09-01",
                       "periodTo": "2026-09-30", "unitAllocations": [{"unitTypeId": "dbl", "quantity": 3}, {"unitTypeId": "sgl", "quantity": 3}],
                       "cutoffDate": "2026-08-15"});
-    let created = TestRequest::event("create-capacity-group")
-        .json(body)
-        .key(&k)
-        .send(&create_capacity_group::FUNCTION, &ctx)
+    let created = a
+        .call(
+            TestRequest::event("create-capacity-group").json(body),
+            &create_capacity_group::FUNCTION,
+        )
         .await;
-    assert_eq!(created.status, 201, "{}", created.raw);
-    let group: Uuid = created.data()["capacityGroupId"]
+    let group: Uuid = created.expect(201)["capacityGroupId"]
         .as_str()
         .unwrap()
         .parse()
@@ -300,25 +247,23 @@ async fn random_interleavings_keep_every_invariant() {
     const ROUNDS: u64 = 12;
     const OPS: usize = 10;
     for round in 0..ROUNDS {
-        let mut tasks = Vec::new();
-        for task in 0..TASKS {
-            let (ctx, k, known, pickups) = (ctx.clone(), k.clone(), known.clone(), pickups.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut rng = StdRng::seed_from_u64(SEED + round * TASKS + task);
+        let with = (a.clone(), known.clone(), pickups.clone());
+        kit::concurrently(
+            TASKS as usize,
+            &with,
+            |(a, known, pickups), task| async move {
+                let mut rng = StdRng::seed_from_u64(SEED + round * TASKS + task as u64);
                 for _ in 0..OPS {
                     if rng.gen_bool(0.2) {
-                        group_op(&ctx, &k, group, &mut rng, &known).await;
+                        group_op(&a, group, &mut rng, &known).await;
                     } else {
-                        op(&ctx, &k, est, &mut rng, &known, &pickups).await;
+                        op(&a, &mut rng, &known, &pickups).await;
                     }
                 }
-            }));
-        }
-        for t in tasks {
-            t.await
-                .expect("a task failed: see its message (seed in the test)");
-        }
-        check_invariants(&ctx, est, group).await;
+            },
+        )
+        .await;
+        check_invariants(&a, group).await;
     }
     assert!(
         known.lock().unwrap().len() > 10,

@@ -2,7 +2,7 @@
 //! first tenant's ids, answers 404 and changes nothing; read-only keys are refused on
 //! every write, keys limited to another establishment are refused, revoked keys are 401.
 
-use kit::{allotment_body, key, key_with, pickup_body, tenant, TestRequest};
+use kit::{key, key_with, pickup_body, tenant, TestRequest};
 use serde_json::{json, Value};
 use shared::domain::auth::Scope;
 use shared::http::{Access, Ctx, Function};
@@ -16,33 +16,22 @@ struct Ids {
     group: String,
 }
 
-async fn setup(ctx: &Ctx, k: &str) -> Ids {
-    let est = kit::stocked_establishment(&ctx.store, "acme").await;
-    let allotment = kit::create_allotment(ctx, k, allotment_body(est)).await["allotmentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let p = TestRequest::event("create-pickup")
-        .path_param("allotmentId", &allotment)
-        .json(pickup_body("dbl", "2026-09-02", "2026-09-03", 1))
-        .key(k)
-        .send(&create_pickup::FUNCTION, ctx)
-        .await;
-    assert_eq!(p.status, 201, "{}", p.raw);
-    let body = json!({"establishmentId": est.to_string(), "name": "Pool", "periodFrom": "2026-09-01", "periodTo": "2026-09-07",
+/// Tenant `acme` with an establishment, an allotment with a pickup, and a group: its
+/// context and ids.
+async fn setup() -> (Ctx, Ids) {
+    let (a, allotment) = kit::acme_allotment().await;
+    let body = pickup_body("dbl", "2026-09-02", "2026-09-03", 1);
+    let p = kit::pickup(&a.ctx, &a.key, &allotment, body).await;
+    let body = json!({"establishmentId": a.est.to_string(), "name": "Pool", "periodFrom": "2026-09-01", "periodTo": "2026-09-07",
                       "unitAllocations": [{"unitTypeId": "dbl", "quantity": 2}], "cutoffDate": "2026-08-15"});
-    let g = TestRequest::event("create-capacity-group")
-        .json(body)
-        .key(k)
-        .send(&create_capacity_group::FUNCTION, ctx)
-        .await;
-    assert_eq!(g.status, 201, "{}", g.raw);
-    Ids {
-        est,
+    let g = kit::group(&a.ctx, &a.key, body).await;
+    let ids = Ids {
+        est: a.est,
         allotment,
-        pickup: p.data()["pickupId"].as_str().unwrap().to_string(),
-        group: g.data()["capacityGroupId"].as_str().unwrap().to_string(),
-    }
+        pickup: p["pickupId"].as_str().unwrap().to_string(),
+        group: g["capacityGroupId"].as_str().unwrap().to_string(),
+    };
+    (a.ctx, ids)
 }
 
 /// The sample request of a function, aimed at the first tenant's resources.
@@ -146,9 +135,7 @@ async fn snapshot(ctx: &Ctx, ids: &Ids) -> Value {
 
 #[tokio::test]
 async fn another_tenant_gets_404_on_every_route_and_changes_nothing() {
-    let ctx = kit::ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let ids = setup(&ctx, &k).await;
+    let (ctx, ids) = setup().await;
     let before = snapshot(&ctx, &ids).await;
     let theirs = key(&ctx.store, "globex").await;
     let mut checked = 0;
@@ -189,9 +176,7 @@ async fn another_tenant_gets_404_on_every_route_and_changes_nothing() {
 
 #[tokio::test]
 async fn scopes_establishments_and_revocation() {
-    let ctx = kit::ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let ids = setup(&ctx, &k).await;
+    let (ctx, ids) = setup().await;
     let before = snapshot(&ctx, &ids).await;
     let read_only = key_with(&ctx.store, "acme", None, &[Scope::Read]).await;
     let elsewhere = key_with(
@@ -213,19 +198,14 @@ async fn scopes_establishments_and_revocation() {
             continue;
         }
         let what = format!("{} {}", route.method, route.path);
-        let r = request(&route.function, &ids)
-            .key(&revoked)
-            .send(&f, &ctx)
-            .await;
+        let send = |key: &str| request(&route.function, &ids).key(key).send(&f, &ctx);
+        let r = send(&revoked).await;
         assert_eq!(
             (r.status, r.code()),
             (401, "UNAUTHENTICATED"),
             "revoked, {what}"
         );
-        let r = request(&route.function, &ids)
-            .key(&elsewhere)
-            .send(&f, &ctx)
-            .await;
+        let r = send(&elsewhere).await;
         assert_eq!(
             (r.status, r.code()),
             (403, "FORBIDDEN"),
@@ -233,10 +213,7 @@ async fn scopes_establishments_and_revocation() {
             r.raw
         );
         if f.access == Access::Write {
-            let r = request(&route.function, &ids)
-                .key(&read_only)
-                .send(&f, &ctx)
-                .await;
+            let r = send(&read_only).await;
             assert_eq!(
                 (r.status, r.code()),
                 (403, "FORBIDDEN"),

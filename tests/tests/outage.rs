@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kit::{allotment_body, key, pickup_body, TestRequest};
+use chrono::NaiveDate;
+use kit::{pickup_body, Acme, TestRequest};
 use serde_json::{json, Value};
+use shared::domain::inventory::PoolNight;
 use shared::http::{Access, Ctx};
 use shared::store::Store;
 use shared::template::routes;
@@ -56,28 +58,11 @@ fn stop(pid: &str) {
     assert!(status.success());
 }
 
-async fn state(ctx: &Ctx, est: uuid::Uuid, allotment: &str) -> Value {
-    let t = kit::tenant("acme");
-    let (a, grid) = ctx
-        .store
-        .require_allotment(&t, allotment.parse().unwrap())
-        .await
-        .unwrap();
-    let pool: Vec<Value> = kit::pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-30")
-        .await
-        .iter()
-        .map(|(u, d, n)| {
-            json!([
-                u,
-                d.to_string(),
-                n.capacity,
-                n.allotted,
-                n.picked_up,
-                n.available
-            ])
-        })
-        .collect();
-    json!({"allotment": kit::json(a.representation(&grid)), "pool": pool})
+/// The allotment's representation and the pool's nights in September.
+async fn state(a: &Acme, allotment: &str) -> (Value, Vec<(String, NaiveDate, PoolNight)>) {
+    let (record, grid) = a.stored(allotment).await;
+    let pool = a.pool("2026-09-01", "2026-09-30").await;
+    (kit::json(record.representation(&grid)), pool)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,14 +72,9 @@ async fn every_endpoint_answers_503_while_the_store_is_down() {
     let pid = start(port, &dir);
     let store = Store::local(&format!("http://127.0.0.1:{port}"), "outage");
     store.ensure_table().await.unwrap();
-    let ctx = Ctx::with_now(store, kit::now());
-    let k = key(&ctx.store, "acme").await;
-    let est = kit::stocked_establishment(&ctx.store, "acme").await;
-    let allotment = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let before = state(&ctx, est, &allotment).await;
+    let a = kit::acme_on(Ctx::with_now(store, kit::now())).await;
+    let allotment = a.allotment(json!({})).await;
+    let before = state(&a, &allotment).await;
 
     stop(&pid);
     // All routes at once (each waits out the SDK's retries on its own).
@@ -107,14 +87,14 @@ async fn every_endpoint_answers_503_while_the_store_is_down() {
         if f.access == Access::Public {
             continue;
         }
-        let mut req = TestRequest::event(&route.function).key(&k);
+        let mut req = TestRequest::event(&route.function).key(&a.key);
         if route.path.contains("{allotmentId}") {
             req = req.path_param("allotmentId", &allotment);
         }
         if route.function == "create-pickup" {
             req = req.json(pickup_body("dbl", "2026-09-02", "2026-09-03", 1));
         }
-        let ctx = ctx.clone();
+        let ctx = a.ctx.clone();
         tasks.push(tokio::spawn(async move {
             let started = Instant::now();
             let resp = req.send(&f, &ctx).await;
@@ -135,19 +115,11 @@ async fn every_endpoint_answers_503_while_the_store_is_down() {
     assert!(checked >= 20);
 
     let pid = start(port, &dir);
-    assert_eq!(
-        state(&ctx, est, &allotment).await,
-        before,
-        "nothing half-written"
-    );
+    assert_eq!(state(&a, &allotment).await, before, "nothing half-written");
     // And it works again.
-    let p = TestRequest::event("create-pickup")
-        .path_param("allotmentId", &allotment)
-        .json(pickup_body("dbl", "2026-09-02", "2026-09-03", 1))
-        .key(&k)
-        .send(&create_pickup::FUNCTION, &ctx)
-        .await;
-    assert_eq!(p.status, 201, "{}", p.raw);
+    let body = pickup_body("dbl", "2026-09-02", "2026-09-03", 1);
+    let p = TestRequest::on_allotment("create-pickup", &allotment).json(body);
+    a.call(p, &create_pickup::FUNCTION).await.expect(201);
     stop(&pid);
     let _ = std::fs::remove_dir_all(&dir);
 }

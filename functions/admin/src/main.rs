@@ -136,12 +136,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?
             {
                 let scope = k
+                    .principal
                     .scopes
                     .iter()
                     .map(|s| s.as_str())
                     .collect::<Vec<_>>()
                     .join(",");
-                let establishments = match &k.establishments {
+                let establishments = match &k.principal.establishments {
                     None => "all".to_string(),
                     Some(list) => list
                         .iter()
@@ -152,7 +153,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let state = if k.revoked { "revoked" } else { "active" };
                 println!(
                     "{} {state} scopes={scope} establishments={establishments} created={}",
-                    k.key_id, k.created_at
+                    k.principal.key_id, k.created_at
                 );
             }
         }

@@ -16,27 +16,18 @@ shared::function!("create-allotment", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let obj = req.json_object()?;
-    let principal = req.principal()?;
-    let tenant = &principal.tenant;
-    // The establishment decides "today" for the cutoff rule.
-    let establishment = match peek_establishment_id(&obj) {
-        Some(id) => {
-            principal.check_establishment(id)?;
-            ctx.store.get_establishment(tenant, id).await?
-        }
-        None => None,
-    };
     let now = ctx.now_seconds();
-    let today = establishment
-        .as_ref()
-        .map(|e| now.with_timezone(&e.time_zone).date_naive());
-    let new = NewAllotment::parse(&obj, today)?;
-    let establishment =
-        establishment.ok_or_else(|| ApiError::NotFound("No such establishment".into()))?;
+    // The establishment decides "today" for the cutoff rule.
+    let named = req
+        .named_establishment(&ctx, peek_establishment_id(&obj), now)
+        .await?;
+    let new = NewAllotment::parse(&obj, named.as_ref().map(|(_, today)| *today))?;
+    let (establishment, _) =
+        named.ok_or_else(|| ApiError::NotFound("No such establishment".into()))?;
 
     let command = CreateAllotment {
         ctx: &ctx,
-        tenant: tenant.clone(),
+        tenant: req.principal()?.tenant.clone(),
         new,
         allotment_id: Uuid::new_v4(),
         establishment,

@@ -15,25 +15,16 @@ shared::function!("create-capacity-group", Write, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let obj = req.json_object()?;
-    let principal = req.principal()?;
-    let tenant = &principal.tenant;
-    let establishment = match obj.get("establishmentId").and_then(|v| uuid(v).ok()) {
-        Some(id) => {
-            principal.check_establishment(id)?;
-            ctx.store.get_establishment(tenant, id).await?
-        }
-        None => None,
-    };
-    let now = ctx.now_seconds();
-    let today = establishment
-        .as_ref()
-        .map(|e| now.with_timezone(&e.time_zone).date_naive());
-    let new = NewGroup::parse(&obj, today)?;
-    let establishment =
-        establishment.ok_or_else(|| ApiError::NotFound("No such establishment".into()))?;
+    let id = obj.get("establishmentId").and_then(|v| uuid(v).ok());
+    let named = req.named_establishment(&ctx, id, ctx.now_seconds()).await?;
+    let new = NewGroup::parse(&obj, named.as_ref().map(|(_, today)| *today))?;
+    // The group's cutoff moments are in the establishment's time zone.
+    let establishment = named
+        .map(|(e, _)| e)
+        .ok_or_else(|| ApiError::NotFound("No such establishment".into()))?;
     let command = CreateGroup {
         ctx: &ctx,
-        tenant: tenant.clone(),
+        tenant: req.principal()?.tenant.clone(),
         group_id: Uuid::new_v4(),
         establishment,
         new,
@@ -92,14 +83,10 @@ impl Command for CreateGroup<'_> {
     }
 
     fn plan(&self, (candidates, details): Self::State) -> Result<Decision<LoadedGroup>, ApiError> {
-        let planned = plan_group_creation(
-            &self.new,
-            self.group_id,
-            self.establishment.time_zone,
-            &candidates,
-            details.as_ref(),
-            self.ctx.now_seconds(),
-        )?;
+        let (zone, now) = (self.establishment.time_zone, self.ctx.now_seconds());
+        let new = &self.new;
+        let planned =
+            plan_group_creation(new, self.group_id, zone, &candidates, details.as_ref(), now)?;
         Ok(Decision::Apply(planned.plan, planned.group))
     }
 }

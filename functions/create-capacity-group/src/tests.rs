@@ -1,4 +1,4 @@
-use kit::{allotment_body, ctx, key, pool_nights, TestRequest};
+use kit::{Acme, TestRequest, TestResponse};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -10,29 +10,24 @@ pub fn group_body(est: Uuid, name: &str, members: &[String]) -> serde_json::Valu
            "releaseDays": null, "allotmentIds": members})
 }
 
-fn create(body: serde_json::Value) -> TestRequest {
-    TestRequest::event("create-capacity-group").json(body)
+async fn create(a: &Acme, body: serde_json::Value) -> TestResponse {
+    a.call(
+        TestRequest::event("create-capacity-group").json(body),
+        &FUNCTION,
+    )
+    .await
 }
 
 #[tokio::test]
 async fn a_group_takes_its_rooms_from_the_pool_with_its_members() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let est = kit::stocked_establishment(&ctx.store, "acme").await;
-    let member = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
-        .as_str()
-        .unwrap()
-        .to_uppercase();
-    let resp = create(group_body(
-        est,
-        "Summer pool",
-        std::slice::from_ref(&member),
-    ))
-    .key(&k)
-    .send(&FUNCTION, &ctx)
+    let (a, member) = kit::acme_allotment().await;
+    let member = member.to_uppercase();
+    let resp = create(
+        &a,
+        group_body(a.est, "Summer pool", std::slice::from_ref(&member)),
+    )
     .await;
-    assert_eq!(resp.status, 201, "{}", resp.raw);
-    let d = resp.data();
+    let d = resp.expect(201);
     let id = d["capacityGroupId"].as_str().unwrap();
     assert_eq!(
         resp.headers["location"],
@@ -45,7 +40,7 @@ async fn a_group_takes_its_rooms_from_the_pool_with_its_members() {
         json!({"date": "2026-09-01", "unitTypeId": "dbl", "shared": 5, "used": 0, "available": 5})
     );
     assert!(d.get("timeZone").is_none());
-    for (_, night, n) in pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07").await {
+    for (_, night, n) in a.pool("2026-09-01", "2026-09-07").await {
         assert_eq!(
             (n.allotted, n.available),
             (15, 15),
@@ -53,120 +48,62 @@ async fn a_group_takes_its_rooms_from_the_pool_with_its_members() {
         );
     }
     // The member cannot join a second group.
-    let again = create(group_body(est, "Another pool", &[member]))
-        .key(&k)
-        .send(&FUNCTION, &ctx)
-        .await;
-    again.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(again.fields(), ["allotmentIds[0]"]);
+    let again = create(&a, group_body(a.est, "Another pool", &[member])).await;
+    again.assert_invalid(&["allotmentIds[0]"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn names_are_unique_per_establishment_even_under_a_race() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let est = kit::stocked_establishment(&ctx.store, "acme").await;
-    let mut tasks = Vec::new();
-    for _ in 0..2 {
-        let (ctx, k) = (ctx.clone(), k.clone());
-        tasks.push(tokio::spawn(async move {
-            create(group_body(est, "Pool", &[]))
-                .key(&k)
-                .send(&FUNCTION, &ctx)
-                .await
-        }));
-    }
-    let mut codes = Vec::new();
-    for t in tasks {
-        let r = t.await.unwrap();
-        codes.push((r.status, r.code().to_string()));
-    }
+    let a = kit::acme().await;
+    let racers = kit::concurrently(2, &a, |a, _| async move {
+        create(&a, group_body(a.est, "Pool", &[])).await
+    });
+    let mut codes: Vec<_> = racers
+        .await
+        .iter()
+        .map(|r| (r.status, r.code().to_string()))
+        .collect();
     codes.sort();
     assert_eq!(
         codes,
         [(201, String::new()), (409, "NAME_TAKEN".to_string())]
     );
-    let held = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-01").await;
+    let held = a.pool("2026-09-01", "2026-09-01").await;
     assert_eq!(held[0].2.allotted, 5, "the loser holds nothing");
     // Another establishment may use the name.
-    let other = kit::stocked_establishment(&ctx.store, "acme").await;
-    assert_eq!(
-        create(group_body(other, "Pool", &[]))
-            .key(&k)
-            .send(&FUNCTION, &ctx)
-            .await
-            .status,
-        201
-    );
+    let other = kit::stocked_establishment(&a.ctx.store, "acme").await;
+    create(&a, group_body(other, "Pool", &[])).await.expect(201);
 }
 
 #[tokio::test]
 async fn capacity_members_and_rules() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let est = kit::establishment(&ctx.store, "acme").await;
-    kit::inventory(
-        &ctx.store,
-        "acme",
-        est,
-        "dbl",
-        "2026-09-01",
-        "2026-09-30",
-        4,
-    )
-    .await;
-    let short = create(group_body(est, "Pool", &[]))
-        .key(&k)
-        .send(&FUNCTION, &ctx)
-        .await;
+    let a = kit::bare_acme().await;
+    a.inventory("dbl", "2026-09-01", "2026-09-30", 4).await;
+    let short = create(&a, group_body(a.est, "Pool", &[])).await;
     short.assert_error(409, "INSUFFICIENT_CAPACITY");
     assert_eq!(short.body["details"].as_array().unwrap().len(), 7);
-    let theirs = kit::stocked_establishment(&ctx.store, "globex").await;
-    let gk = key(&ctx.store, "globex").await;
-    let foreign = kit::create_allotment(&ctx, &gk, allotment_body(theirs)).await["allotmentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    kit::inventory(
-        &ctx.store,
-        "acme",
-        est,
-        "dbl",
-        "2026-09-01",
-        "2026-09-30",
-        30,
-    )
-    .await;
-    let bad = create(group_body(
-        est,
-        "Pool",
-        &[foreign, Uuid::new_v4().to_string(), "x".into()],
-    ))
-    .key(&k)
-    .send(&FUNCTION, &ctx)
-    .await;
-    bad.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(bad.fields(), ["allotmentIds[2]"]);
-    let bad = create(group_body(est, "Pool", &[Uuid::new_v4().to_string()]))
-        .key(&k)
-        .send(&FUNCTION, &ctx)
-        .await;
+    let theirs = kit::stocked_establishment(&a.ctx.store, "globex").await;
+    let gk = kit::key(&a.ctx.store, "globex").await;
+    let foreign = kit::create_allotment(&a.ctx, &gk, kit::allotment_body(theirs)).await;
+    let foreign = foreign["allotmentId"].as_str().unwrap().to_string();
+    a.inventory("dbl", "2026-09-01", "2026-09-30", 30).await;
+    let members = [foreign, Uuid::new_v4().to_string(), "x".into()];
+    let bad = create(&a, group_body(a.est, "Pool", &members)).await;
+    bad.assert_invalid(&["allotmentIds[2]"]);
+    let unknown = [Uuid::new_v4().to_string()];
+    let bad = create(&a, group_body(a.est, "Pool", &unknown)).await;
     assert_eq!(bad.fields(), ["allotmentIds[0]"]);
-    create(group_body(Uuid::new_v4(), "Pool", &[]))
-        .key(&k)
-        .send(&FUNCTION, &ctx)
-        .await
-        .assert_error(404, "NOT_FOUND");
+    let nowhere = create(&a, group_body(Uuid::new_v4(), "Pool", &[])).await;
+    nowhere.assert_error(404, "NOT_FOUND");
     // Creation needs 1 to 10000 rooms (a PATCH may resize to 0).
-    let mut empty = group_body(est, "Empty", &[]);
+    let mut empty = group_body(a.est, "Empty", &[]);
     empty["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 0}]);
-    let zero = create(empty).key(&k).send(&FUNCTION, &ctx).await;
-    zero.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(zero.fields(), ["unitAllocations[0].quantity"]);
-    assert!(
-        pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-30")
-            .await
-            .iter()
-            .all(|(_, _, n)| n.allotted == 0)
-    );
+    create(&a, empty)
+        .await
+        .assert_invalid(&["unitAllocations[0].quantity"]);
+    assert!(a
+        .pool("2026-09-01", "2026-09-30")
+        .await
+        .iter()
+        .all(|(_, _, n)| n.allotted == 0));
 }

@@ -1,35 +1,33 @@
-use kit::{allotment_body, ctx, key, pickup_body, TestRequest};
-use serde_json::json;
+use kit::{pickup_body, Acme, TestRequest};
+use serde_json::{json, Value};
 
 use super::FUNCTION;
 
-async fn pickup(
-    ctx: &shared::http::Ctx,
-    k: &str,
-    id: &str,
-    arrival: &str,
-    departure: &str,
-    q: i64,
-) {
-    kit::pickup(ctx, k, id, pickup_body("dbl", arrival, departure, q)).await;
+/// A pickup of `q` `dbl` rooms from `arrival` to `departure`.
+async fn pickup(a: &Acme, id: &str, arrival: &str, departure: &str, q: i64) {
+    kit::pickup(
+        &a.ctx,
+        &a.key,
+        id,
+        pickup_body("dbl", arrival, departure, q),
+    )
+    .await;
 }
 
 fn settlement(id: &str) -> TestRequest {
-    TestRequest::event("get-settlement").path_param("allotmentId", id)
+    TestRequest::on_allotment("get-settlement", id)
+}
+
+async fn settle(a: &Acme, id: &str) -> Value {
+    a.call(settlement(id), &FUNCTION).await.expect(200).clone()
 }
 
 #[tokio::test]
 async fn the_contract_example_then_final_after_release() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let est = kit::stocked_establishment(&ctx.store, "acme").await;
-    let id = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    pickup(&ctx, &k, &id, "2026-09-01", "2026-09-05", 10).await; // 40 room-nights
-    let resp = settlement(&id).key(&k).send(&FUNCTION, &ctx).await;
-    assert_eq!(resp.status, 200, "{}", resp.raw);
+    let (a, id) = kit::acme_allotment().await;
+    pickup(&a, &id, "2026-09-01", "2026-09-05", 10).await; // 40 room-nights
+    let resp = a.call(settlement(&id), &FUNCTION).await;
+    resp.expect(200);
     assert_eq!(
         resp.body,
         json!({"data": {"allotmentId": id, "final": false, "currency": "EUR",
@@ -38,32 +36,20 @@ async fn the_contract_example_then_final_after_release() {
             "shortfallRoomNights": 9, "penaltyPerRoomNightCents": "5000",
             "penaltyCents": "45000", "complimentaryRooms": 1}})
     );
-    kit::release(&ctx, &k, &id, None).await;
-    let after = settlement(&id).key(&k).send(&FUNCTION, &ctx).await;
-    assert_eq!(after.data()["final"], true);
+    kit::release(&a.ctx, &a.key, &id, None).await;
+    let after = settle(&a, &id).await;
+    assert_eq!(after["final"], true);
     assert_eq!(
-        after.data()["contractedRoomNights"],
-        70,
+        after["contractedRoomNights"], 70,
         "a release never lowers what was contracted"
     );
-    assert_eq!(after.data()["penaltyCents"], "45000");
+    assert_eq!(after["penaltyCents"], "45000");
 }
 
 #[tokio::test]
 async fn table_of_terms() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let est = kit::establishment(&ctx.store, "acme").await;
-    kit::inventory(
-        &ctx.store,
-        "acme",
-        est,
-        "dbl",
-        "2026-09-01",
-        "2026-09-30",
-        100,
-    )
-    .await;
+    let a = kit::bare_acme().await;
+    a.inventory("dbl", "2026-09-01", "2026-09-30", 100).await;
     // (percent, penalty, type, picked room-nights, required, shortfall, penalty cents)
     let cases = [
         (json!(0), "5000", "allotment", 0, 0, 0, "0"),
@@ -81,27 +67,14 @@ async fn table_of_terms() {
         (json!(70), "5000", "tentative", 0, 49, 49, "0"),
     ];
     for (pct, penalty, ty, picked, required, shortfall, cents) in cases {
-        let mut b = allotment_body(est);
-        b["minimumPickupPercent"] = pct.clone();
-        b["penaltyPerRoomNightCents"] = json!(penalty);
-        b["allotmentType"] = json!(ty);
-        let id = kit::create_allotment(&ctx, &k, b).await["allotmentId"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let terms = json!({"minimumPickupPercent": pct, "penaltyPerRoomNightCents": penalty,
+                           "allotmentType": ty});
+        let id = a.allotment(terms).await;
         if picked > 0 {
-            pickup(
-                &ctx,
-                &k,
-                &id,
-                "2026-09-01",
-                &format!("2026-09-{:02}", 1 + picked / 2),
-                2,
-            )
-            .await;
+            let departure = format!("2026-09-{:02}", 1 + picked / 2);
+            pickup(&a, &id, "2026-09-01", &departure, 2).await;
         }
-        let s = settlement(&id).key(&k).send(&FUNCTION, &ctx).await;
-        let d = s.data();
+        let d = settle(&a, &id).await;
         assert_eq!(d["pickedUpRoomNights"], picked, "{pct} {penalty} {ty}");
         assert_eq!(d["requiredRoomNights"], required, "{pct} {penalty} {ty}");
         assert_eq!(d["shortfallRoomNights"], shortfall, "{pct} {penalty} {ty}");
@@ -112,21 +85,10 @@ async fn table_of_terms() {
 
 #[tokio::test]
 async fn a_cancelled_allotment_owes_nothing() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let est = kit::stocked_establishment(&ctx.store, "acme").await;
-    let id = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    kit::cancel(&ctx, &k, &id).await;
-    let s = settlement(&id).key(&k).send(&FUNCTION, &ctx).await;
-    assert_eq!(s.data()["penaltyCents"], "0");
-    assert_eq!(s.data()["final"], false);
-    let other = key(&ctx.store, "globex").await;
-    settlement(&id)
-        .key(&other)
-        .send(&FUNCTION, &ctx)
-        .await
-        .assert_error(404, "NOT_FOUND");
+    let (a, id) = kit::acme_allotment().await;
+    kit::cancel(&a.ctx, &a.key, &id).await;
+    let s = settle(&a, &id).await;
+    assert_eq!(s["penaltyCents"], "0");
+    assert_eq!(s["final"], false);
+    a.assert_hidden(settlement(&id), &FUNCTION).await;
 }

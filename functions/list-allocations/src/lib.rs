@@ -1,24 +1,22 @@
 //! `GET /v1/allotments/{allotmentId}/allocations`: the allocation history, most
 //! recent first (creation, changes, releases), cursor-paginated.
 
-use shared::domain::validate::QueryParams;
 use shared::http::{ApiRequest, ApiResult, Ctx, Paging};
 
 shared::function!("list-allocations", Read, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
-    let mut q = QueryParams::new(req.query.clone());
-    let paging = Paging::take(&mut q);
-    q.finish()?;
+    let paging = Paging::only(&req)?;
     let (record, _) = req.allotment(&ctx).await?;
-    let tenant = &req.principal()?.tenant;
-    let query_id = format!("allocations|{}", record.allotment_id);
-    let after = paging.position(&ctx, tenant, &query_id).await?;
-    let (entries, next) = ctx
-        .store
-        .allocation_history_page(tenant, record.allotment_id, paging.limit, after.as_deref())
-        .await?;
-    Paging::response(&ctx, tenant, &query_id, entries, next).await
+    let (tenant, id, store) = (&req.principal()?.tenant, record.allotment_id, &ctx.store);
+    let query_id = format!("allocations|{id}");
+    paging
+        .serve(&ctx, tenant, &query_id, |limit, after| async move {
+            store
+                .allocation_history_page(tenant, id, limit, after.as_deref())
+                .await
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -1,33 +1,23 @@
-use kit::{allotment_body, ctx, key, TestRequest};
+use kit::TestRequest;
 use serde_json::json;
 
 use super::FUNCTION;
 
+fn list(id: &str) -> TestRequest {
+    TestRequest::on_allotment("list-allocations", id)
+}
+
 #[tokio::test]
 async fn history_newest_first_with_creation_changes_and_release_paginated() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let est = kit::stocked_establishment(&ctx.store, "acme").await;
-    kit::inventory(
-        &ctx.store,
-        "acme",
-        est,
-        "sgl",
-        "2026-09-01",
-        "2026-09-30",
-        5,
-    )
-    .await;
-    let mut body = allotment_body(est);
-    body["unitAllocations"] =
+    let a = kit::acme().await;
+    a.inventory("sgl", "2026-09-01", "2026-09-30", 5).await;
+    let units =
         json!([{"unitTypeId": "dbl", "quantity": 10}, {"unitTypeId": "sgl", "quantity": 2}]);
-    let id = kit::create_allotment(&ctx, &k, body).await["allotmentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = a.allotment(json!({"unitAllocations": units})).await;
     let sample = TestRequest::event("create-allocation").body_json();
-    kit::allocation(&ctx, &k, &id, sample).await;
-    kit::release(&ctx, &k, &id, Some("Group size confirmed early")).await;
+    kit::allocation(&a.ctx, &a.key, &id, sample).await;
+    kit::release(&a.ctx, &a.key, &id, Some("Group size confirmed early")).await;
+
     let mut memos = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
@@ -36,15 +26,9 @@ async fn history_newest_first_with_creation_changes_and_release_paginated() {
         if let Some(c) = &cursor {
             q.push(("cursor", c));
         }
-        let page = TestRequest::event("list-allocations")
-            .path_param("allotmentId", &id)
-            .query(&q)
-            .key(&k)
-            .send(&FUNCTION, &ctx)
-            .await;
-        assert_eq!(page.status, 200, "{}", page.raw);
+        let page = a.call(list(&id).query(&q), &FUNCTION).await;
         pages += 1;
-        for e in page.data().as_array().unwrap() {
+        for e in page.expect(200).as_array().unwrap() {
             memos.push(format!(
                 "{} {}",
                 e["unitTypeId"].as_str().unwrap(),
@@ -67,11 +51,7 @@ async fn history_newest_first_with_creation_changes_and_release_paginated() {
             "sgl initial allocation",
         ]
     );
-    let all = TestRequest::event("list-allocations")
-        .path_param("allotmentId", &id)
-        .key(&k)
-        .send(&FUNCTION, &ctx)
-        .await;
+    let all = a.call(list(&id), &FUNCTION).await;
     let first = &all.data()[0];
     assert_eq!(first["quantity"], 0);
     assert_eq!(
@@ -85,18 +65,8 @@ async fn history_newest_first_with_creation_changes_and_release_paginated() {
     );
     assert_eq!(all.body["nextCursor"], json!(null));
 
-    let forged = TestRequest::event("list-allocations")
-        .path_param("allotmentId", &id)
-        .query(&[("cursor", "SCMwMDAwMDAwMDAwMDJ8MA.AAAA")])
-        .key(&k)
-        .send(&FUNCTION, &ctx)
-        .await;
+    let forged = list(&id).query(&[("cursor", "SCMwMDAwMDAwMDAwMDJ8MA.AAAA")]);
+    let forged = a.call(forged, &FUNCTION).await;
     forged.assert_error(400, "VALIDATION_ERROR");
-    let other = key(&ctx.store, "globex").await;
-    TestRequest::event("list-allocations")
-        .path_param("allotmentId", &id)
-        .key(&other)
-        .send(&FUNCTION, &ctx)
-        .await
-        .assert_error(404, "NOT_FOUND");
+    a.assert_hidden(list(&id), &FUNCTION).await;
 }

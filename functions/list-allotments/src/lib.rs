@@ -2,7 +2,6 @@
 //! `periodFrom` then `allotmentId`, filtered and cursor-paginated.
 
 use shared::domain::allotment::{AllotmentSummary, AllotmentType, ChannelType, Status};
-use shared::domain::error::ApiError;
 use shared::domain::validate::{date, uuid, QueryParams};
 use shared::http::{ApiRequest, ApiResult, Ctx, Paging};
 use shared::store::AllotmentFilter;
@@ -26,26 +25,25 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     }
     let paging = Paging::take(&mut q);
     q.finish()?;
-    let est = est.ok_or_else(|| ApiError::Internal("validated establishmentId missing".into()))?;
-
-    let principal = req.principal()?;
-    principal.check_establishment(est)?;
-    let tenant = &principal.tenant;
-    ctx.store.require_establishment(tenant, est).await?;
-
+    let est = req.listed_establishment(&ctx, est).await?;
+    let (tenant, store) = (&req.principal()?.tenant, &ctx.store);
     // The cursor is bound to the tenant and to every parameter but `limit`.
     let query_id = format!(
         "allotments|{est}|{:?}|{:?}|{:?}|{:?}|{:?}",
         filter.status, filter.allotment_type, filter.channel_type, filter.from, filter.to
     );
-    let after = paging.position(&ctx, tenant, &query_id).await?;
-    let (records, next) = ctx
-        .store
-        .list_allotments(tenant, est, &filter, paging.limit, after.as_deref())
-        .await?;
-    // Totals need every night of every allotment: read one allotment for them.
-    let data: Vec<AllotmentSummary> = records.iter().map(|r| r.summary()).collect();
-    Paging::response(&ctx, tenant, &query_id, data, next).await
+    let filter = &filter;
+    paging
+        .serve(&ctx, tenant, &query_id, |limit, after| async move {
+            let after = after.as_deref();
+            let (records, next) = store
+                .list_allotments(tenant, est, filter, limit, after)
+                .await?;
+            // Totals need every night of every allotment: read one allotment for them.
+            let summaries: Vec<AllotmentSummary> = records.iter().map(|r| r.summary()).collect();
+            Ok((summaries, next))
+        })
+        .await
 }
 
 #[cfg(test)]

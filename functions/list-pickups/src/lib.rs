@@ -1,37 +1,29 @@
 //! `GET /v1/allotments/{allotmentId}/pickups`: most recent first, cursor-paginated.
 
 use shared::domain::error::ApiError;
-use shared::domain::validate::QueryParams;
 use shared::http::{ApiRequest, ApiResult, Ctx, Paging};
 use uuid::Uuid;
 
 shared::function!("list-pickups", Read, handle);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
-    let mut q = QueryParams::new(req.query.clone());
-    let paging = Paging::take(&mut q);
-    q.finish()?;
+    let paging = Paging::only(&req)?;
     let (record, _) = req.allotment(&ctx).await?;
-    let tenant = &req.principal()?.tenant;
-    let query_id = format!("pickups|{}", record.allotment_id);
-    let after = match paging.position(&ctx, tenant, &query_id).await? {
-        Some(p) => Some(Uuid::parse_str(&p).map_err(|_| {
-            ApiError::validation("cursor", "is not a cursor issued for this query")
-        })?),
-        None => None,
+    let (tenant, id, store) = (&req.principal()?.tenant, record.allotment_id, &ctx.store);
+    // A position is the id of the last pickup seen.
+    let last_seen = |position: String| {
+        Uuid::parse_str(&position)
+            .map_err(|_| ApiError::validation("cursor", "is not a cursor issued for this query"))
     };
-    let (pickups, next) = ctx
-        .store
-        .list_pickups(tenant, record.allotment_id, paging.limit, after)
-        .await?;
-    Paging::response(
-        &ctx,
-        tenant,
-        &query_id,
-        pickups.iter().map(|p| p.view()).collect::<Vec<_>>(),
-        next.map(|id| id.to_string()),
-    )
-    .await
+    let query_id = format!("pickups|{id}");
+    paging
+        .serve(&ctx, tenant, &query_id, |limit, after| async move {
+            let after = after.map(last_seen).transpose()?;
+            let (pickups, next) = store.list_pickups(tenant, id, limit, after).await?;
+            let views: Vec<_> = pickups.iter().map(|p| p.view()).collect();
+            Ok((views, next.map(|id| id.to_string())))
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
 use shared::domain::error::ApiError;
 use shared::http::{dispatch, error_body, Ctx, Function, BODY_LIMIT};
-use shared::template::{match_route, routes, Route, RouteMatch};
+use shared::template::{default_route_function, match_route, routes, Route, RouteMatch};
 
 /// Every HTTP function, by the binary name the template gives it.
 pub fn functions() -> Vec<Function> {
@@ -58,14 +58,21 @@ struct App {
     ctx: Ctx,
     routes: Vec<Route>,
     functions: HashMap<&'static str, Function>,
+    /// What the template's `$default` route runs (unknown paths, other methods).
+    fallback: Function,
 }
 
 /// The router: a single fallback that matches the template's routes itself.
 pub fn app(ctx: Ctx) -> Router {
+    let functions: HashMap<_, _> = functions().into_iter().map(|f| (f.name, f)).collect();
+    let fallback = default_route_function()
+        .and_then(|name| functions.get(name.as_str()).copied())
+        .unwrap_or(route_fallback::FUNCTION);
     let app = App {
         ctx,
         routes: routes(),
-        functions: functions().into_iter().map(|f| (f.name, f)).collect(),
+        functions,
+        fallback,
     };
     Router::new().fallback(handle).with_state(Arc::new(app))
 }
@@ -111,7 +118,7 @@ async fn handle(State(app): State<Arc<App>>, req: http::Request<AxumBody>) -> Ax
                 )
             }
         },
-        _ => (route_fallback::FUNCTION, Vec::new(), "$default".to_string()),
+        _ => (app.fallback, Vec::new(), "$default".to_string()),
     };
 
     let bytes = match to_bytes(body, BODY_LIMIT).await {

@@ -1,120 +1,95 @@
-use kit::{allotment_body, ctx, key, pool_nights, TestRequest};
-use serde_json::json;
+use kit::{Acme, TestRequest, TestResponse};
+use serde_json::{json, Value};
 
 use super::FUNCTION;
 
-async fn setup(ctx: &shared::http::Ctx, k: &str, name: &str) -> (uuid::Uuid, String) {
-    let est = kit::stocked_establishment(&ctx.store, "acme").await;
-    let body = json!({"establishmentId": est.to_string(), "name": name, "periodFrom": "2026-09-01", "periodTo": "2026-09-07",
-                      "unitAllocations": [{"unitTypeId": "dbl", "quantity": 5}], "cutoffDate": "2026-08-15"});
-    let g = kit::group(ctx, k, body).await;
-    (est, g["capacityGroupId"].as_str().unwrap().to_string())
+/// A group `name` of 5 `dbl` rooms on 1–7 Sep without members; the world and its id.
+async fn setup(name: &str) -> (Acme, String) {
+    let a = kit::acme().await;
+    let id = group(&a, name, 5).await;
+    (a, id)
 }
 
-fn patch(id: &str, body: serde_json::Value) -> TestRequest {
-    TestRequest::event("patch-capacity-group")
-        .path_param("capacityGroupId", id)
-        .json(body)
+async fn group(a: &Acme, name: &str, quantity: i64) -> String {
+    let body = json!({"establishmentId": a.est.to_string(), "name": name, "periodFrom": "2026-09-01",
+                      "periodTo": "2026-09-07", "cutoffDate": "2026-08-15",
+                      "unitAllocations": [{"unitTypeId": "dbl", "quantity": quantity}]});
+    let g = kit::group(&a.ctx, &a.key, body).await;
+    g["capacityGroupId"].as_str().unwrap().to_string()
+}
+
+fn patch(id: &str, body: Value) -> TestRequest {
+    TestRequest::on_group("patch-capacity-group", id).json(body)
+}
+
+/// A patch by `acme`, with `If-Match: if_match` if any.
+async fn send(a: &Acme, id: &str, body: Value, if_match: Option<&str>) -> TestResponse {
+    a.call(patch(id, body).header_opt("if-match", if_match), &FUNCTION)
+        .await
+}
+
+fn dbl(quantity: i64) -> Value {
+    json!([{"unitTypeId": "dbl", "quantity": quantity}])
+}
+
+/// The `dbl` rooms the pool has allotted each night of 1–7 Sep.
+async fn allotted(a: &Acme) -> Vec<i64> {
+    a.per_night("dbl", "2026-09-01", "2026-09-07", |n| n.allotted)
+        .await
+}
+
+async fn stored(a: &Acme, id: &str) -> shared::domain::group::LoadedGroup {
+    let t = kit::tenant("acme");
+    a.ctx
+        .store
+        .require_group(&t, id.parse().unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn rename_resize_and_members_with_if_match() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let (est, id) = setup(&ctx, &k, "Pool").await;
-    let member = kit::create_allotment(&ctx, &k, allotment_body(est)).await["allotmentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let resp = patch(&id, json!({"name": "Summer pool", "unitAllocations": [{"unitTypeId": "dbl", "quantity": 8}], "allotmentIds": [member]}))
-        .header("if-match", "\"1\"")
-        .key(&k)
-        .send(&FUNCTION, &ctx)
-        .await;
-    assert_eq!(resp.status, 200, "{}", resp.raw);
+    let (a, id) = setup("Pool").await;
+    let member = a.allotment(json!({})).await;
+    let body = json!({"name": "Summer pool", "unitAllocations": dbl(8), "allotmentIds": [member]});
+    let resp = send(&a, &id, body, Some("\"1\"")).await;
+    assert_eq!(resp.expect(200)["name"], "Summer pool");
     assert_eq!(resp.headers["etag"], "\"2\"");
-    assert_eq!(resp.data()["name"], "Summer pool");
     assert_eq!(resp.data()["allotmentIds"], json!([member]));
     assert_eq!(resp.data()["usage"][0]["shared"], 8);
-    assert!(
-        pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07")
-            .await
-            .iter()
-            .all(|(_, _, n)| n.allotted == 18)
-    );
+    assert_eq!(allotted(&a).await, [18; 7]);
     let t = kit::tenant("acme");
-    let group_of = |m: &str| kit::group_of(&ctx.store, &t, m.parse().unwrap());
+    let group_of = |m: &str| kit::group_of(&a.ctx.store, &t, m.parse().unwrap());
     assert_eq!(
         group_of(&member).await.map(|g| g.to_string()),
         Some(id.clone())
     );
 
-    patch(&id, json!({"name": "x"}))
-        .header("if-match", "\"1\"")
-        .key(&k)
-        .send(&FUNCTION, &ctx)
-        .await
-        .assert_error(412, "PRECONDITION_FAILED");
-    let cleared = patch(
-        &id,
-        json!({"allotmentIds": [], "unitAllocations": [{"unitTypeId": "dbl", "quantity": 2}]}),
-    )
-    .key(&k)
-    .send(&FUNCTION, &ctx)
-    .await;
-    assert_eq!(cleared.status, 200, "{}", cleared.raw);
-    assert_eq!(cleared.data()["allotmentIds"], json!([]));
+    let stale = send(&a, &id, json!({"name": "x"}), Some("\"1\"")).await;
+    stale.assert_error(412, "PRECONDITION_FAILED");
+    let clear = json!({"allotmentIds": [], "unitAllocations": dbl(2)});
+    let cleared = send(&a, &id, clear, None).await;
+    assert_eq!(cleared.expect(200)["allotmentIds"], json!([]));
     assert!(group_of(&member).await.is_none());
-    assert!(
-        pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07")
-            .await
-            .iter()
-            .all(|(_, _, n)| n.allotted == 12)
-    );
+    assert_eq!(allotted(&a).await, [12; 7]);
 }
 
 #[tokio::test]
 async fn names_capacity_and_fields_are_checked() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let (est, id) = setup(&ctx, &k, "Pool A").await;
-    let body = json!({"establishmentId": est.to_string(), "name": "Pool B", "periodFrom": "2026-09-01", "periodTo": "2026-09-07",
-                      "unitAllocations": [{"unitTypeId": "dbl", "quantity": 1}], "cutoffDate": "2026-08-15"});
-    kit::group(&ctx, &k, body).await;
-    patch(&id, json!({"name": "Pool B"}))
-        .key(&k)
-        .send(&FUNCTION, &ctx)
-        .await
-        .assert_error(409, "NAME_TAKEN");
-    let short = patch(
-        &id,
-        json!({"unitAllocations": [{"unitTypeId": "dbl", "quantity": 30}]}),
-    )
-    .key(&k)
-    .send(&FUNCTION, &ctx)
-    .await;
+    let (a, id) = setup("Pool A").await;
+    group(&a, "Pool B", 1).await;
+    let taken = send(&a, &id, json!({"name": "Pool B"}), None).await;
+    taken.assert_error(409, "NAME_TAKEN");
+    let short = send(&a, &id, json!({"unitAllocations": dbl(30)}), None).await;
     short.assert_error(409, "INSUFFICIENT_CAPACITY");
     assert_eq!(short.body["details"][0]["requested"], 25);
-    let bad = patch(
-        &id,
-        json!({"periodTo": "2026-09-10", "allotmentIds": ["nope"]}),
-    )
-    .key(&k)
-    .send(&FUNCTION, &ctx)
-    .await;
-    bad.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(bad.fields(), ["periodTo", "allotmentIds[0]"]);
-    let other = key(&ctx.store, "globex").await;
-    patch(&id, json!({"name": "Mine"}))
-        .key(&other)
-        .send(&FUNCTION, &ctx)
+    let bad = json!({"periodTo": "2026-09-10", "allotmentIds": ["nope"]});
+    send(&a, &id, bad, None)
         .await
-        .assert_error(404, "NOT_FOUND");
-    let g = ctx
-        .store
-        .require_group(&kit::tenant("acme"), id.parse().unwrap())
-        .await
-        .unwrap();
+        .assert_invalid(&["periodTo", "allotmentIds[0]"]);
+    a.assert_hidden(patch(&id, json!({"name": "Mine"})), &FUNCTION)
+        .await;
+    let g = stored(&a, &id).await;
     assert_eq!(
         (g.record.name.as_str(), g.record.version),
         ("Pool A", 1),
@@ -122,91 +97,55 @@ async fn names_capacity_and_fields_are_checked() {
     );
 }
 
-/// A member's pickup of 3 rooms on 2–3 Sep drawing 2 of them on the group.
-async fn draw_on_the_group(ctx: &shared::http::Ctx, k: &str, member: &str) {
-    let body = kit::pickup_body("dbl", "2026-09-02", "2026-09-04", 3);
-    let p = kit::pickup(ctx, k, member, body).await;
-    assert_eq!(p["fromGroup"].as_array().unwrap().len(), 2);
-}
-
 /// Issue 14, item 5: `quantity: 0` in a PATCH is a resize like any other.
 #[tokio::test]
 async fn a_unit_type_resized_to_zero_is_emptied_unless_rooms_are_in_use() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let (est, id) = setup(&ctx, &k, "Pool").await;
-    let resize = |q: i64| {
-        patch(
-            &id,
-            json!({"unitAllocations": [{"unitTypeId": "dbl", "quantity": q}]}),
-        )
-        .key(&k)
-    };
-    let emptied = resize(0).send(&FUNCTION, &ctx).await;
-    assert_eq!(emptied.status, 200, "{}", emptied.raw);
-    assert_eq!(
-        emptied.data()["unitAllocations"],
-        json!([{"unitTypeId": "dbl", "quantity": 0}])
-    );
+    let (a, id) = setup("Pool").await;
+    let resize = |q: i64| send(&a, &id, json!({"unitAllocations": dbl(q)}), None);
+    let emptied = resize(0).await;
+    assert_eq!(emptied.expect(200)["unitAllocations"], dbl(0));
     assert!(emptied.data()["usage"]
         .as_array()
         .unwrap()
         .iter()
         .all(|n| n["shared"] == 0 && n["available"] == 0));
-    assert!(
-        pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07")
-            .await
-            .iter()
-            .all(|(_, _, n)| n.allotted == 0),
+    assert_eq!(
+        allotted(&a).await,
+        [0; 7],
         "the rooms went back to the pool"
     );
 
-    let mut body = allotment_body(est);
-    body["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
-    let member = kit::create_allotment(&ctx, &k, body).await["allotmentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let refill = patch(
-        &id,
-        json!({"unitAllocations": [{"unitTypeId": "dbl", "quantity": 3}], "allotmentIds": [member]}),
-    )
-    .key(&k)
-    .send(&FUNCTION, &ctx)
-    .await;
-    assert_eq!(refill.status, 200, "{}", refill.raw);
-    draw_on_the_group(&ctx, &k, &member).await;
+    let member = a.allotment(json!({"unitAllocations": dbl(1)})).await;
+    let refill = json!({"unitAllocations": dbl(3), "allotmentIds": [member]});
+    send(&a, &id, refill, None).await.expect(200);
+    // A member's pickup of 3 rooms on 2–3 Sep drawing 2 of them on the group.
+    let body = kit::pickup_body("dbl", "2026-09-02", "2026-09-04", 3);
+    let p = kit::pickup(&a.ctx, &a.key, &member, body).await;
+    assert_eq!(p["fromGroup"].as_array().unwrap().len(), 2);
 
-    let refused = resize(0).send(&FUNCTION, &ctx).await;
-    refused.assert_error(409, "BELOW_PICKED_UP");
-    assert_eq!(
-        refused.body["details"],
+    let refused = resize(0).await;
+    refused.assert_conflict(
+        "BELOW_PICKED_UP",
         json!([
             {"unitTypeId": "dbl", "date": "2026-09-02", "requested": 0, "pickedUp": 2},
             {"unitTypeId": "dbl", "date": "2026-09-03", "requested": 0, "pickedUp": 2},
-        ])
+        ]),
     );
-    let g = ctx
-        .store
-        .require_group(&kit::tenant("acme"), id.parse().unwrap())
-        .await
-        .unwrap();
+    let g = stored(&a, &id).await;
     assert_eq!(g.record.unit_allocations[0].quantity, 3, "nothing changed");
     assert!(g.grid.values().all(|n| n.shared == 3));
     // Down to the rooms in use is allowed.
-    let down = resize(2).send(&FUNCTION, &ctx).await;
-    assert_eq!(down.status, 200, "{}", down.raw);
-    let shared: Vec<i64> = down.data()["usage"]
+    let down = resize(2).await;
+    let shared: Vec<i64> = down.expect(200)["usage"]
         .as_array()
         .unwrap()
         .iter()
         .map(|n| n["shared"].as_i64().unwrap())
         .collect();
     assert_eq!(shared, [2; 7]);
-    let allotted: Vec<i64> = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-07")
-        .await
-        .iter()
-        .map(|(_, _, n)| n.allotted)
-        .collect();
-    assert_eq!(allotted, [3; 7], "1 for the member, 2 for the group");
+    assert_eq!(
+        allotted(&a).await,
+        [3; 7],
+        "1 for the member, 2 for the group"
+    );
 }

@@ -1,6 +1,7 @@
-use kit::{ctx, key, key_with, TestRequest};
-use serde_json::json;
+use kit::{key_with, TestRequest, TestResponse};
+use serde_json::{json, Value};
 use shared::domain::auth::Scope;
+use shared::http::Ctx;
 use uuid::Uuid;
 
 use super::FUNCTION;
@@ -9,20 +10,33 @@ fn put(id: &str) -> TestRequest {
     TestRequest::event("put-establishment").path_param("establishmentId", id)
 }
 
-fn body() -> serde_json::Value {
+fn body() -> Value {
     json!({"name": "Hôtel du Port", "timeZone": "Europe/Paris"})
+}
+
+/// `PUT /v1/establishments/{id}` of `body` with `key`.
+async fn send(ctx: &Ctx, key: &str, id: &str, body: Value) -> TestResponse {
+    put(id).key(key).json(body).send(&FUNCTION, ctx).await
+}
+
+/// The stored establishment `id` of `acme`, if any.
+async fn stored(ctx: &Ctx, id: &str) -> Option<shared::domain::establishment::Establishment> {
+    let t = kit::tenant("acme");
+    ctx.store
+        .get_establishment(&t, id.parse().unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn the_sample_event_creates_then_updates() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
+    let ctx = kit::ctx().await;
+    let k = kit::key(&ctx.store, "acme").await;
     let created = TestRequest::event("put-establishment")
         .key(&k)
         .send(&FUNCTION, &ctx)
         .await;
-    assert_eq!(created.status, 201, "{}", created.raw);
-    let d = created.data();
+    let d = created.expect(201);
     assert_eq!(d["establishmentId"], "2489e9ad-2ee2-8e00-8ec9-32d5f69181c0");
     assert_eq!(d["name"], "Hôtel du Port");
     assert_eq!(d["timeZone"], "Europe/Paris");
@@ -30,132 +44,85 @@ async fn the_sample_event_creates_then_updates() {
     assert_eq!(d["updatedAt"], "2026-06-01T10:00:00Z");
     assert_eq!(created.headers["content-type"], "application/json");
 
-    let later = shared::http::Ctx::with_now(
+    let later = Ctx::with_now(
         ctx.store.clone(),
         kit::now() + std::time::Duration::from_secs(3600),
     );
+    let renamed = json!({"name": "Hôtel du Vieux Port", "timeZone": "Europe/Paris"});
     let updated = TestRequest::event("put-establishment")
         .key(&k)
-        .json(json!({"name": "Hôtel du Vieux Port", "timeZone": "Europe/Paris"}))
+        .json(renamed)
         .send(&FUNCTION, &later)
         .await;
-    assert_eq!(updated.status, 200, "{}", updated.raw);
-    assert_eq!(updated.data()["name"], "Hôtel du Vieux Port");
+    assert_eq!(updated.expect(200)["name"], "Hôtel du Vieux Port");
     assert_eq!(updated.data()["createdAt"], "2026-06-01T10:00:00Z");
     assert_eq!(updated.data()["updatedAt"], "2026-06-01T11:00:00Z");
 }
 
 #[tokio::test]
 async fn ids_are_accepted_in_any_case_and_returned_lowercase() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let resp = put("2489E9AD-2EE2-8E00-8EC9-32D5F69181CA")
-        .key(&k)
-        .json(body())
-        .send(&FUNCTION, &ctx)
-        .await;
-    assert_eq!(resp.status, 201);
+    let ctx = kit::ctx().await;
+    let k = kit::key(&ctx.store, "acme").await;
+    let resp = send(&ctx, &k, "2489E9AD-2EE2-8E00-8EC9-32D5F69181CA", body()).await;
     assert_eq!(
-        resp.data()["establishmentId"],
+        resp.expect(201)["establishmentId"],
         "2489e9ad-2ee2-8e00-8ec9-32d5f69181ca"
     );
-    let again = put("2489e9ad-2ee2-8e00-8ec9-32d5f69181ca")
-        .key(&k)
-        .json(body())
-        .send(&FUNCTION, &ctx)
-        .await;
+    let again = send(&ctx, &k, "2489e9ad-2ee2-8e00-8ec9-32d5f69181ca", body()).await;
     assert_eq!(again.status, 200, "same establishment whatever the case");
 }
 
 #[tokio::test]
 async fn every_invalid_field_is_reported_at_once_and_nothing_is_written() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let id = Uuid::new_v4();
-    let resp = put(&id.to_string())
-        .key(&k)
-        .json(json!({"name": "x".repeat(201), "timeZone": "Europe/Atlantis", "createdAt": "now", "status": 1}))
-        .send(&FUNCTION, &ctx)
-        .await;
-    resp.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(resp.fields(), ["name", "timeZone", "createdAt", "status"]);
-    assert!(ctx
-        .store
-        .get_establishment(&kit::tenant("acme"), id)
+    let ctx = kit::ctx().await;
+    let k = kit::key(&ctx.store, "acme").await;
+    let id = Uuid::new_v4().to_string();
+    let bad = json!({"name": "x".repeat(201), "timeZone": "Europe/Atlantis", "createdAt": "now", "status": 1});
+    send(&ctx, &k, &id, bad)
         .await
-        .unwrap()
-        .is_none());
+        .assert_invalid(&["name", "timeZone", "createdAt", "status"]);
+    assert!(stored(&ctx, &id).await.is_none());
 
-    let wrong_types = put(&id.to_string())
-        .key(&k)
-        .json(json!({"name": 5, "timeZone": null}))
-        .send(&FUNCTION, &ctx)
-        .await;
-    wrong_types.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(wrong_types.fields(), ["name", "timeZone"]);
-
-    let bad_id = put("not-a-uuid")
-        .key(&k)
-        .json(body())
-        .send(&FUNCTION, &ctx)
-        .await;
-    bad_id.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(bad_id.fields(), ["establishmentId"]);
+    let wrong_types = send(&ctx, &k, &id, json!({"name": 5, "timeZone": null})).await;
+    wrong_types.assert_invalid(&["name", "timeZone"]);
+    let bad_id = send(&ctx, &k, "not-a-uuid", body()).await;
+    bad_id.assert_invalid(&["establishmentId"]);
 }
 
 #[tokio::test]
 async fn malformed_bodies() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
+    let ctx = kit::ctx().await;
+    let k = kit::key(&ctx.store, "acme").await;
     let id = Uuid::new_v4().to_string();
-    for raw in [&b"{\"name\": "[..], b"[1, 2]", b"\"text\"", b"null"] {
-        let resp = put(&id)
+    let raw = |bytes: Vec<u8>, content_type: Option<&str>| {
+        put(&id)
             .key(&k)
-            .raw_body(raw.to_vec(), Some("application/json"))
+            .raw_body(bytes, content_type)
             .send(&FUNCTION, &ctx)
-            .await;
+    };
+    for text in [&b"{\"name\": "[..], b"[1, 2]", b"\"text\"", b"null"] {
+        let resp = raw(text.to_vec(), Some("application/json")).await;
         resp.assert_error(400, "BAD_REQUEST");
     }
-    let empty = put(&id)
-        .key(&k)
-        .raw_body(Vec::new(), None)
-        .send(&FUNCTION, &ctx)
-        .await;
-    empty.assert_error(400, "BAD_REQUEST");
+    raw(Vec::new(), None).await.assert_error(400, "BAD_REQUEST");
 
-    let text = put(&id)
-        .key(&k)
-        .raw_body(body().to_string().into_bytes(), Some("text/plain"))
-        .send(&FUNCTION, &ctx)
-        .await;
+    let json_text = body().to_string().into_bytes();
+    let text = raw(json_text.clone(), Some("text/plain")).await;
     text.assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
-    let none = put(&id)
-        .key(&k)
-        .raw_body(body().to_string().into_bytes(), None)
-        .send(&FUNCTION, &ctx)
-        .await;
+    let none = raw(json_text, None).await;
     none.assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
 
     let mut big = br#"{"name": ""#.to_vec();
     big.extend(std::iter::repeat_n(b'a', 300 * 1024));
     big.extend(br#"", "timeZone": "Europe/Paris"}"#);
-    let large = put(&id)
-        .key(&k)
-        .raw_body(big, Some("application/json"))
-        .send(&FUNCTION, &ctx)
-        .await;
+    let large = raw(big, Some("application/json")).await;
     large.assert_error(413, "PAYLOAD_TOO_LARGE");
-    assert!(ctx
-        .store
-        .get_establishment(&kit::tenant("acme"), id.parse().unwrap())
-        .await
-        .unwrap()
-        .is_none());
+    assert!(stored(&ctx, &id).await.is_none());
 }
 
 #[tokio::test]
 async fn authentication_and_scopes() {
-    let ctx = ctx().await;
+    let ctx = kit::ctx().await;
     let id = Uuid::new_v4();
     let none = put(&id.to_string())
         .without_header("x-api-key")
@@ -163,20 +130,14 @@ async fn authentication_and_scopes() {
         .send(&FUNCTION, &ctx)
         .await;
     none.assert_error(401, "UNAUTHENTICATED");
-    let unknown = put(&id.to_string())
-        .key("ak0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-        .json(body())
-        .send(&FUNCTION, &ctx)
-        .await;
+    let unknown = "ak0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let unknown = send(&ctx, unknown, &id.to_string(), body()).await;
     unknown.assert_error(401, "UNAUTHENTICATED");
 
-    let k = key(&ctx.store, "acme").await;
+    let k = kit::key(&ctx.store, "acme").await;
     let (key_id, secret) = k.split_once('.').unwrap();
     let wrong_secret = format!("{key_id}.{}", secret.chars().rev().collect::<String>());
-    put(&id.to_string())
-        .key(&wrong_secret)
-        .json(body())
-        .send(&FUNCTION, &ctx)
+    send(&ctx, &wrong_secret, &id.to_string(), body())
         .await
         .assert_error(401, "UNAUTHENTICATED");
 
@@ -186,123 +147,64 @@ async fn authentication_and_scopes() {
         .json(body())
         .send(&FUNCTION, &ctx)
         .await;
-    assert_eq!(bearer.status, 201, "{}", bearer.raw);
+    bearer.expect(201);
 
     assert!(ctx.store.revoke_key(key_id).await.unwrap());
-    put(&id.to_string())
-        .key(&k)
-        .json(body())
-        .send(&FUNCTION, &ctx)
+    send(&ctx, &k, &id.to_string(), body())
         .await
         .assert_error(401, "UNAUTHENTICATED");
 
     let read_only = key_with(&ctx.store, "acme", None, &[Scope::Read]).await;
-    let forbidden = put(&id.to_string())
-        .key(&read_only)
-        .json(body())
-        .send(&FUNCTION, &ctx)
-        .await;
+    let forbidden = send(&ctx, &read_only, &id.to_string(), body()).await;
     forbidden.assert_error(403, "FORBIDDEN");
 
-    let other = Uuid::new_v4();
-    let scoped = key_with(
-        &ctx.store,
-        "acme",
-        Some(&[id]),
-        &[Scope::Read, Scope::Write],
-    )
-    .await;
-    let ok = put(&id.to_string())
-        .key(&scoped)
-        .json(body())
-        .send(&FUNCTION, &ctx)
-        .await;
+    let other = Uuid::new_v4().to_string();
+    let both = [Scope::Read, Scope::Write];
+    let scoped = key_with(&ctx.store, "acme", Some(&[id]), &both).await;
+    let ok = send(&ctx, &scoped, &id.to_string(), body()).await;
     assert_eq!(ok.status, 200);
-    let outside = put(&other.to_string())
-        .key(&scoped)
-        .json(body())
-        .send(&FUNCTION, &ctx)
-        .await;
+    let outside = send(&ctx, &scoped, &other, body()).await;
     outside.assert_error(403, "FORBIDDEN");
-    assert!(ctx
-        .store
-        .get_establishment(&kit::tenant("acme"), other)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(stored(&ctx, &other).await.is_none());
 }
 
 #[tokio::test]
 async fn the_same_id_under_another_tenant_is_another_establishment() {
-    let ctx = ctx().await;
-    let a = key(&ctx.store, "acme").await;
-    let b = key(&ctx.store, "globex").await;
+    let ctx = kit::ctx().await;
+    let a = kit::key(&ctx.store, "acme").await;
+    let b = kit::key(&ctx.store, "globex").await;
     let id = Uuid::new_v4().to_string();
-    assert_eq!(
-        put(&id)
-            .key(&a)
-            .json(body())
-            .send(&FUNCTION, &ctx)
-            .await
-            .status,
-        201
-    );
-    let theirs = put(&id)
-        .key(&b)
-        .json(json!({"name": "Globex Inn", "timeZone": "America/New_York"}))
-        .send(&FUNCTION, &ctx)
-        .await;
+    assert_eq!(send(&ctx, &a, &id, body()).await.status, 201);
+    let globex = json!({"name": "Globex Inn", "timeZone": "America/New_York"});
+    let theirs = send(&ctx, &b, &id, globex).await;
     assert_eq!(
         theirs.status, 201,
         "another tenant never learns the id is taken"
     );
-    let mine = ctx
-        .store
-        .get_establishment(&kit::tenant("acme"), id.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(mine.name, "Hôtel du Port");
+    assert_eq!(stored(&ctx, &id).await.unwrap().name, "Hôtel du Port");
 }
 
 #[tokio::test]
 async fn time_zone_is_frozen_while_the_establishment_holds_rooms() {
-    let ctx = ctx().await;
-    let k = key(&ctx.store, "acme").await;
-    let id = kit::establishment(&ctx.store, "acme").await;
-    kit::set_active_holds(&ctx.store, "acme", id, 1).await;
-    let moved = put(&id.to_string())
-        .key(&k)
-        .json(json!({"name": "Renamed", "timeZone": "Europe/London"}))
-        .send(&FUNCTION, &ctx)
-        .await;
+    let a = kit::bare_acme().await;
+    let (ctx, k, id) = (&a.ctx, &a.key, a.est.to_string());
+    kit::set_active_holds(&ctx.store, "acme", a.est, 1).await;
+    let london = json!({"name": "Renamed", "timeZone": "Europe/London"});
+    let moved = send(ctx, k, &id, london.clone()).await;
     moved.assert_error(409, "INVALID_STATE");
-    let stored = ctx
-        .store
-        .get_establishment(&kit::tenant("acme"), id)
-        .await
-        .unwrap()
-        .unwrap();
+    let kept = stored(ctx, &id).await.unwrap();
     assert_eq!(
-        (stored.name.as_str(), stored.time_zone.name()),
+        (kept.name.as_str(), kept.time_zone.name()),
         ("Hôtel du Port", "Europe/Paris")
     );
 
-    let renamed = put(&id.to_string())
-        .key(&k)
-        .json(json!({"name": "Renamed", "timeZone": "Europe/Paris"}))
-        .send(&FUNCTION, &ctx)
-        .await;
+    let paris = json!({"name": "Renamed", "timeZone": "Europe/Paris"});
+    let renamed = send(ctx, k, &id, paris).await;
     assert_eq!(renamed.status, 200, "a rename keeping the zone is fine");
 
-    kit::set_active_holds(&ctx.store, "acme", id, 0).await;
-    let moved = put(&id.to_string())
-        .key(&k)
-        .json(json!({"name": "Renamed", "timeZone": "Europe/London"}))
-        .send(&FUNCTION, &ctx)
-        .await;
-    assert_eq!(moved.status, 200);
-    assert_eq!(moved.data()["timeZone"], "Europe/London");
+    kit::set_active_holds(&ctx.store, "acme", a.est, 0).await;
+    let moved = send(ctx, k, &id, london).await;
+    assert_eq!(moved.expect(200)["timeZone"], "Europe/London");
 }
 
 #[tokio::test]

@@ -10,9 +10,7 @@ fn release(id: &str) -> TestRequest {
 #[tokio::test]
 async fn a_manual_release_returns_every_unpicked_room_and_is_idempotent() {
     let (a, id) = kit::acme_allotment().await;
-    let (ctx, k) = (&a.ctx, &a.key);
-
-    let resp = release(&id).key(k).send(&FUNCTION, ctx).await;
+    let resp = a.call(release(&id), &FUNCTION).await;
     let d = resp.expect(200);
     assert_eq!(d["status"], "released");
     assert_eq!(d["cutoff"]["nextReleaseAt"], json!(null));
@@ -40,7 +38,7 @@ async fn a_manual_release_returns_every_unpicked_room_and_is_idempotent() {
         (Some(0), Some(10))
     );
 
-    let again = release(&id).key(k).send(&FUNCTION, ctx).await;
+    let again = a.call(release(&id), &FUNCTION).await;
     assert_eq!(
         again.expect(200)["version"],
         d["version"],

@@ -36,7 +36,7 @@ impl EstablishmentInput {
 pub struct Establishment {
     pub establishment_id: Uuid,
     pub name: String,
-    #[serde(serialize_with = "tz_name")]
+    #[serde(with = "zone_name")]
     pub time_zone: Tz,
     #[serde(serialize_with = "instant")]
     pub created_at: DateTime<Utc>,
@@ -44,8 +44,21 @@ pub struct Establishment {
     pub updated_at: DateTime<Utc>,
 }
 
-fn tz_name<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(tz.name())
+/// A time zone as its IANA name (`#[serde(with = "zone_name")]`); a stored name that
+/// is no IANA zone is an error, never UTC.
+pub mod zone_name {
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(tz.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse()
+            .map_err(|_| serde::de::Error::custom(format!("unknown time zone {name:?}")))
+    }
 }
 
 /// RFC 3339 UTC with a `Z` and whole seconds: `2026-08-02T00:00:00Z`.

@@ -1,10 +1,12 @@
 //! Cursor pagination shared by every list: `limit` (1–100, default 50) and a
 //! signed `cursor` bound to the tenant and the query.
 
+use std::future::Future;
+
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{ApiResponse, Ctx};
+use super::{ApiRequest, ApiResponse, ApiResult, Ctx};
 use crate::domain::cursor;
 use crate::domain::error::ApiError;
 use crate::domain::ids::TenantId;
@@ -35,8 +37,37 @@ impl Paging {
         }
     }
 
+    /// `limit` and `cursor` of a query that takes nothing else (any other parameter
+    /// is a `400` naming it).
+    pub fn only(req: &ApiRequest) -> Result<Paging, ApiError> {
+        let mut q = QueryParams::new(req.query.clone());
+        let paging = Paging::take(&mut q);
+        q.finish()?;
+        Ok(paging)
+    }
+
+    /// Serves one page of the list `query_id` (every parameter but `limit`: the cursor
+    /// is bound to it and to the tenant): `read(limit, after)` reads the page from the
+    /// position the cursor names, and returns it with the position of the next page.
+    pub async fn serve<T, F, Fut>(
+        &self,
+        ctx: &Ctx,
+        tenant: &TenantId,
+        query_id: &str,
+        read: F,
+    ) -> ApiResult
+    where
+        T: Serialize,
+        F: FnOnce(usize, Option<String>) -> Fut,
+        Fut: Future<Output = Result<(Vec<T>, Option<String>), ApiError>>,
+    {
+        let after = self.position(ctx, tenant, query_id).await?;
+        let (data, next) = read(self.limit, after).await?;
+        Paging::response(ctx, tenant, query_id, data, next).await
+    }
+
     /// The position the cursor names, if it was issued for this query and tenant.
-    pub async fn position(
+    async fn position(
         &self,
         ctx: &Ctx,
         tenant: &TenantId,
@@ -52,7 +83,7 @@ impl Paging {
     }
 
     /// `{"data": [...], "nextCursor": ...}`.
-    pub async fn response(
+    async fn response(
         ctx: &Ctx,
         tenant: &TenantId,
         query_id: &str,

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use http::HeaderMap;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -10,6 +11,7 @@ use crate::command::{Attempt, Command, Decision};
 use crate::domain::allotment::{AllotmentPlan, AllotmentRecord, Grid};
 use crate::domain::auth::Principal;
 use crate::domain::error::ApiError;
+use crate::domain::establishment::Establishment;
 use crate::domain::ids::{parse_uuid, TenantId};
 use crate::domain::validate::parse_object;
 
@@ -48,6 +50,43 @@ impl ApiRequest {
         let id = self.path_uuid("establishmentId")?;
         self.principal()?.check_establishment(id)?;
         Ok(id)
+    }
+
+    /// The establishment a list's query names (validated with the rest of the query:
+    /// present once it passed), within the key's scope (`403`) and existing (`404`).
+    pub async fn listed_establishment(
+        &self,
+        ctx: &super::Ctx,
+        est: Option<Uuid>,
+    ) -> Result<Uuid, ApiError> {
+        let est =
+            est.ok_or_else(|| ApiError::Internal("validated establishmentId missing".into()))?;
+        let principal = self.principal()?;
+        principal.check_establishment(est)?;
+        ctx.store
+            .require_establishment(&principal.tenant, est)
+            .await?;
+        Ok(est)
+    }
+
+    /// The establishment a creation body names (`id`, when its `establishmentId` reads
+    /// as one), within the key's scope (`403`), and `now`'s date in its time zone
+    /// (what the body's dates are checked against). `None` when it names none, or none
+    /// of this tenant: the body is checked first, then the answer is `404`.
+    pub async fn named_establishment(
+        &self,
+        ctx: &super::Ctx,
+        id: Option<Uuid>,
+        now: crate::Instant,
+    ) -> Result<Option<(Establishment, NaiveDate)>, ApiError> {
+        let Some(id) = id else { return Ok(None) };
+        let principal = self.principal()?;
+        principal.check_establishment(id)?;
+        let found = ctx.store.get_establishment(&principal.tenant, id).await?;
+        Ok(found.map(|e| {
+            let today = now.with_timezone(&e.time_zone).date_naive();
+            (e, today)
+        }))
     }
 
     /// The body as a JSON object (`BAD_REQUEST` if it is not one).

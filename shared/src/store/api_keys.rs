@@ -5,19 +5,17 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::attr::{get_bool, get_s, get_ss, key, s};
-use super::{keys, sdk_error, Store};
+use super::{keys, sdk_error, written, Store};
 use crate::domain::auth::{hash_secret, hashes_match, mint_key, split_key, Principal, Scope};
 use crate::domain::error::ApiError;
 use crate::domain::establishment::format_instant;
 use crate::domain::ids::{parse_uuid, TenantId};
 
-/// A key record as listed by the admin tool (never the secret).
+/// A key record as listed by the admin tool (never the secret): the principal it
+/// authenticates, whether it is revoked, when it was minted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredKey {
-    pub key_id: String,
-    pub tenant: TenantId,
-    pub establishments: Option<Vec<Uuid>>,
-    pub scopes: Vec<Scope>,
+    pub principal: Principal,
     pub revoked: bool,
     pub created_at: String,
 }
@@ -42,10 +40,12 @@ fn parse_key_item(item: &super::attr::Item) -> Result<(StoredKey, String), ApiEr
     scopes.sort();
     Ok((
         StoredKey {
-            key_id: get_s(item, "keyId")?.to_string(),
-            tenant,
-            establishments,
-            scopes,
+            principal: Principal {
+                tenant,
+                key_id: get_s(item, "keyId")?.to_string(),
+                establishments,
+                scopes,
+            },
             revoked: get_bool(item, "revoked"),
             created_at: get_s(item, "createdAt")?.to_string(),
         },
@@ -106,14 +106,9 @@ impl Store {
                 );
             }
         }
-        self.client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-            .map_err(|e| sdk_error("create_key", e))?;
+        if !self.put_if_absent("create_key", item).await? {
+            return Err(ApiError::Internal("a minted key id was taken".into()));
+        }
         Ok((new.key_id, new.full))
     }
 
@@ -130,16 +125,7 @@ impl Store {
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(sdk_error("revoke_key", e)),
-        }
+        written("revoke_key", result)
     }
 
     pub async fn list_keys(&self, tenant: &TenantId) -> Result<Vec<StoredKey>, ApiError> {
@@ -171,11 +157,6 @@ impl Store {
         if stored.revoked || !hashes_match(&hash_secret(secret), &hash) {
             return Err(ApiError::Unauthenticated);
         }
-        Ok(Principal {
-            tenant: stored.tenant,
-            key_id: stored.key_id,
-            establishments: stored.establishments,
-            scopes: stored.scopes,
-        })
+        Ok(stored.principal)
     }
 }

@@ -109,20 +109,17 @@ impl Store {
                     allotment_id,
                     months,
                 } => {
-                    for m in months {
-                        let k = keys::allotment_grid(t, *allotment_id, m.month);
-                        items.push(grid::encode_month(table, k, m)?);
-                    }
+                    let at = |m| keys::allotment_grid(t, *allotment_id, m);
+                    items.extend(month_items(table, months, at)?);
                 }
                 Change::AllotmentNightDeltas {
                     allotment_id,
                     unit,
                     nights,
                 } => {
-                    for (month, deltas) in per_month(nights, |d| d.date) {
-                        let (pk, sk) = keys::allotment_grid(t, *allotment_id, month);
-                        items.push(grid_deltas(unit, &deltas).update(table, key(pk, sk))?);
-                    }
+                    let at = |m| keys::allotment_grid(t, *allotment_id, m);
+                    let by_month = per_month(nights, |d| d.date);
+                    items.extend(delta_items(table, by_month, at, |d| grid_deltas(unit, d))?);
                 }
                 Change::History {
                     allotment_id,
@@ -235,21 +232,20 @@ impl Store {
                     items.push(e.update(table, key(pk, sk))?);
                 }
                 Change::GroupNights { group_id, months } => {
-                    for m in months {
-                        let k = keys::group_grid(t, *group_id, m.month);
-                        items.push(grid::encode_month(table, k, m)?);
-                    }
+                    items.extend(month_items(table, months, |m| {
+                        keys::group_grid(t, *group_id, m)
+                    })?);
                 }
                 Change::GroupNightDeltas {
                     group_id,
                     unit,
                     nights,
-                } => {
-                    for (month, deltas) in per_month(nights, |d| d.date) {
-                        let (pk, sk) = keys::group_grid(t, *group_id, month);
-                        items.push(group_deltas(unit, &deltas).update(table, key(pk, sk))?);
-                    }
-                }
+                } => items.extend(delta_items(
+                    table,
+                    per_month(nights, |d| d.date),
+                    |m| keys::group_grid(t, *group_id, m),
+                    |d| group_deltas(unit, d),
+                )?),
                 Change::GroupName {
                     establishment_id,
                     name,
@@ -345,6 +341,35 @@ fn per_month<T: Copy>(
         out.entry(Month::of(date(i))).or_default().push(*i);
     }
     out
+}
+
+/// The month items of a grid (allotment or group), each under `at(month)`.
+fn month_items<N: grid::NightCodec>(
+    table: &str,
+    months: &[crate::domain::plan::MonthWrite<N>],
+    at: impl Fn(Month) -> (String, String),
+) -> Result<Vec<TransactWriteItem>, ApiError> {
+    months
+        .iter()
+        .map(|m| grid::encode_month(table, at(m.month), m))
+        .collect()
+}
+
+/// One update per month of night deltas, each under `at(month)`, of the expression
+/// `deltas` builds.
+fn delta_items<D>(
+    table: &str,
+    by_month: BTreeMap<Month, Vec<D>>,
+    at: impl Fn(Month) -> (String, String),
+    deltas: impl Fn(&[D]) -> Expr,
+) -> Result<Vec<TransactWriteItem>, ApiError> {
+    by_month
+        .into_iter()
+        .map(|(month, nights)| {
+            let (pk, sk) = at(month);
+            deltas(&nights).update(table, key(pk, sk))
+        })
+        .collect()
 }
 
 /// The header counters of a pickup or its cancel.

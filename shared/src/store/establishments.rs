@@ -44,15 +44,14 @@ impl Store {
         .transpose()
     }
 
+    /// An establishment of this tenant, if any.
     pub async fn get_establishment(
         &self,
         t: &TenantId,
         id: Uuid,
     ) -> Result<Option<Establishment>, ApiError> {
-        let item = self
-            .get("get_establishment", keys::establishment(t, id))
-            .await?;
-        item.map(|item| parse(id, &item)).transpose()
+        let stored = self.load_establishment(t, id).await?;
+        Ok(stored.map(|s| s.establishment))
     }
 
     /// The establishment, or `NOT_FOUND` (also for another tenant's id).

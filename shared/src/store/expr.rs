@@ -12,6 +12,18 @@ use aws_sdk_dynamodb::types::{
 use super::attr::Item;
 use crate::domain::error::ApiError;
 
+/// `builder` (of a `Put`, `Update` or `Delete`) with the condition, names and values
+/// of `expr`, returning the old item when the condition is false.
+macro_rules! conditioned {
+    ($expr:ident, $builder:expr) => {
+        $builder
+            .set_condition_expression($expr.condition())
+            .set_expression_attribute_names($expr.names())
+            .set_expression_attribute_values($expr.values())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+    };
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Expr {
     names: HashMap<String, String>,
@@ -134,37 +146,29 @@ impl Expr {
     }
 
     fn names(&self) -> Option<HashMap<String, String>> {
-        let used = self.used();
-        let names: HashMap<String, String> = self
-            .names
-            .iter()
-            .filter(|(p, _)| used.contains(*p))
-            .map(|(p, n)| (p.clone(), n.clone()))
-            .collect();
-        (!names.is_empty()).then_some(names)
+        self.used_only(&self.names)
     }
 
     fn values(&self) -> Option<HashMap<String, AttributeValue>> {
+        self.used_only(&self.values)
+    }
+
+    /// The placeholders of `all` that the expressions use (DynamoDB refuses unused
+    /// ones); `None` when there are none.
+    fn used_only<V: Clone>(&self, all: &HashMap<String, V>) -> Option<HashMap<String, V>> {
         let used = self.used();
-        let values: HashMap<String, AttributeValue> = self
-            .values
+        let kept: HashMap<String, V> = all
             .iter()
             .filter(|(p, _)| used.contains(*p))
             .map(|(p, v)| (p.clone(), v.clone()))
             .collect();
-        (!values.is_empty()).then_some(values)
+        (!kept.is_empty()).then_some(kept)
     }
 
     /// An `Update` of the item at `key`; on a false condition the old item is returned.
     pub fn update(self, table: &str, key: Item) -> Result<TransactWriteItem, ApiError> {
-        let u = Update::builder()
-            .table_name(table)
-            .set_key(Some(key))
+        let u = conditioned!(self, Update::builder().table_name(table).set_key(Some(key)))
             .update_expression(self.update_expression())
-            .set_condition_expression(self.condition())
-            .set_expression_attribute_names(self.names())
-            .set_expression_attribute_values(self.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(built("update"))?;
         Ok(TransactWriteItem::builder().update(u).build())
@@ -172,13 +176,7 @@ impl Expr {
 
     /// A `Put` of `item` under this expression's condition (if any).
     pub fn put(self, table: &str, item: Item) -> Result<TransactWriteItem, ApiError> {
-        let p = Put::builder()
-            .table_name(table)
-            .set_item(Some(item))
-            .set_condition_expression(self.condition())
-            .set_expression_attribute_names(self.names())
-            .set_expression_attribute_values(self.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        let p = conditioned!(self, Put::builder().table_name(table).set_item(Some(item)))
             .build()
             .map_err(built("put"))?;
         Ok(TransactWriteItem::builder().put(p).build())
@@ -186,13 +184,7 @@ impl Expr {
 
     /// A `Delete` of the item at `key` under this expression's condition (if any).
     pub fn delete(self, table: &str, key: Item) -> Result<TransactWriteItem, ApiError> {
-        let d = Delete::builder()
-            .table_name(table)
-            .set_key(Some(key))
-            .set_condition_expression(self.condition())
-            .set_expression_attribute_names(self.names())
-            .set_expression_attribute_values(self.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        let d = conditioned!(self, Delete::builder().table_name(table).set_key(Some(key)))
             .build()
             .map_err(built("delete"))?;
         Ok(TransactWriteItem::builder().delete(d).build())
@@ -212,7 +204,9 @@ pub(crate) fn require_version(e: &mut Expr, v: i64) {
     e.require_equal(&p, super::attr::n(v));
 }
 
-fn built(what: &'static str) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> ApiError {
+pub(crate) fn built(
+    what: &'static str,
+) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> ApiError {
     move |e| ApiError::Internal(format!("{what}: {e}"))
 }
 

@@ -54,14 +54,7 @@ impl Store {
         id: Uuid,
     ) -> Result<Option<LoadedGroup>, ApiError> {
         let (pk, _) = keys::group(t, id);
-        let query = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .consistent_read(true)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_values(":pk", s(pk));
+        let query = self.partition(pk);
         let mut header = None;
         let mut grid = GroupGrid::new();
         for item in self.query_all("load_group", query).await? {
@@ -136,49 +129,41 @@ impl Store {
             .collect())
     }
 
-    /// A page of an establishment's groups ordered by name, after the position `after`.
+    /// A page of an establishment's groups ordered by name: at most `limit` after the
+    /// position `after` (the index sort key of the last one seen), and the position to
+    /// continue from when more follow.
     pub async fn list_groups(
         &self,
         t: &TenantId,
         est: Uuid,
-        limit: usize,
-        after: Option<&str>,
+        (limit, after): (usize, Option<&str>),
     ) -> Result<(Vec<Uuid>, Option<String>), ApiError> {
         let (gpk, _) = keys::group_index(t, est, "", Uuid::nil());
-        let mut q = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name(keys::GSI1)
-            .expression_attribute_names("#pk", keys::GSI1PK)
-            .expression_attribute_values(":pk", s(gpk))
-            .limit(limit as i32 + 1);
-        q = match after {
-            Some(pos) => q
+        let query = match after {
+            Some(pos) => self
+                .list_index(gpk)
                 .key_condition_expression("#pk = :pk AND #sk > :after")
                 .expression_attribute_names("#sk", keys::GSI1SK)
                 .expression_attribute_values(":after", s(pos)),
-            None => q.key_condition_expression("#pk = :pk"),
+            None => self.list_index(gpk).key_condition_expression("#pk = :pk"),
         };
-        let resp = q
-            .send()
-            .await
-            .map_err(|e| super::sdk_error("list_groups", e))?;
-        let mut out = Vec::new();
-        let mut last = None;
-        for item in resp.items() {
-            if out.len() == limit {
-                return Ok((out, last));
-            }
+        // One more than asked: whether another page follows.
+        let read = Some(limit as i32 + 1);
+        let (items, _) = self.query_page("list_groups", &query, read, None).await?;
+        let mut page = Vec::new();
+        for item in items.iter().take(limit) {
             let sk = get_s(item, keys::GSI1SK)?;
             let id = sk
                 .rsplit_once('#')
                 .and_then(|(_, id)| Uuid::parse_str(id).ok())
                 .ok_or_else(|| ApiError::Internal("group index key".into()))?;
-            out.push(id);
-            last = Some(sk.to_string());
+            page.push((id, sk.to_string()));
         }
-        Ok((out, None))
+        let next = match items.len() > limit {
+            true => page.last().map(|(_, sk)| sk.clone()),
+            false => None,
+        };
+        Ok((page.into_iter().map(|(id, _)| id).collect(), next))
     }
 }
 

@@ -104,10 +104,8 @@ impl Store {
         let k = record_key(t, idempotency_key);
         let pk = get_s(&k, super::keys::PK)?.to_string();
         let sk = get_s(&k, super::keys::SK)?.to_string();
-        self.get("idempotency_record", (pk, sk))
-            .await?
-            .map(|item| parse_record(&item))
-            .transpose()
+        self.get_as("idempotency_record", (pk, sk), parse_record)
+            .await
     }
 
     /// Records an outcome that had no effect to be recorded with (a `404`, a business

@@ -83,35 +83,14 @@ impl Store {
             .get_or_try_init(|| async {
                 let (pk, sk) = ("CONFIG".to_string(), "CURSOR_SECRET".to_string());
                 let fresh: [u8; 32] = rand::random();
-                let put = self
-                    .client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(attr::key(pk.clone(), sk.clone())))
-                    .item(
-                        "secret",
-                        aws_sdk_dynamodb::types::AttributeValue::B(fresh.to_vec().into()),
-                    )
-                    .condition_expression("attribute_not_exists(PK)")
-                    .send()
-                    .await;
-                match put {
-                    Ok(_) => return Ok(fresh.to_vec()),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                    Err(e) => return Err(sdk_error("cursor_secret", e)),
+                let mut item = attr::key(pk.clone(), sk.clone());
+                let secret = aws_sdk_dynamodb::types::AttributeValue::B(fresh.to_vec().into());
+                item.insert("secret".into(), secret);
+                if self.put_if_absent("cursor_secret", item).await? {
+                    return Ok(fresh.to_vec());
                 }
-                let got = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(attr::key(pk, sk)))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("cursor_secret", e))?;
-                match got.item().and_then(|i| i.get("secret")) {
+                let got = self.get("cursor_secret", (pk, sk)).await?;
+                match got.as_ref().and_then(|i| i.get("secret")) {
                     Some(aws_sdk_dynamodb::types::AttributeValue::B(b)) => Ok(b.as_ref().to_vec()),
                     _ => Err(ApiError::Internal("cursor secret missing".into())),
                 }
@@ -245,6 +224,26 @@ where
     }
 }
 
+/// Whether a conditional write of one item happened: `false` when its condition was
+/// false (nothing written).
+pub(crate) fn written<T, E, R>(
+    op: &str,
+    result: Result<T, SdkError<E, R>>,
+) -> Result<bool, ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(sdk_error(op, e)),
+    }
+}
+
+/// A query being built.
+pub(crate) type Query = aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+
 /// How a transaction ended when it did not fail outright.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TxResult {
@@ -327,36 +326,52 @@ impl Store {
     }
 
     /// A query of one partition of the list index (`GSI1`).
-    pub(crate) fn list_index(
-        &self,
-        pk: String,
-    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        self.client()
-            .query()
-            .table_name(self.table())
-            .index_name(keys::GSI1)
-            .expression_attribute_names("#pk", keys::GSI1PK)
-            .expression_attribute_values(":pk", attr::s(pk))
+    pub(crate) fn list_index(&self, pk: String) -> Query {
+        self.query_on(Some(keys::GSI1), keys::GSI1PK, pk)
     }
 
     /// A strongly consistent query of one partition's items whose sort keys lie in
     /// `[lo, hi]`, in sort key order (`scan_index_forward(false)` for the reverse).
-    pub(crate) fn sort_key_range(
-        &self,
-        pk: String,
-        lo: &str,
-        hi: &str,
-    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    pub(crate) fn sort_key_range(&self, pk: String, lo: &str, hi: &str) -> Query {
+        self.partition_of(pk)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":lo", attr::s(lo))
+            .expression_attribute_values(":hi", attr::s(hi))
+    }
+
+    /// A strongly consistent query of every item of one partition, in sort key order.
+    pub(crate) fn partition(&self, pk: String) -> Query {
+        self.partition_of(pk).key_condition_expression("#pk = :pk")
+    }
+
+    /// A strongly consistent query of the table's partition `pk`.
+    fn partition_of(&self, pk: String) -> Query {
+        self.query_on(None, keys::PK, pk).consistent_read(true)
+    }
+
+    /// A query of the table (or of `index`) whose partition key attribute `key` is `pk`
+    /// (`#pk = :pk`), its key condition still to say.
+    fn query_on(&self, index: Option<&str>, key: &str, pk: String) -> Query {
         self.client()
             .query()
             .table_name(self.table())
-            .consistent_read(true)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
+            .set_index_name(index.map(str::to_string))
+            .expression_attribute_names("#pk", key)
             .expression_attribute_values(":pk", attr::s(pk))
-            .expression_attribute_values(":lo", attr::s(lo))
-            .expression_attribute_values(":hi", attr::s(hi))
+    }
+
+    /// Puts `item` unless an item with its key exists: `false` when one does.
+    pub(crate) async fn put_if_absent(&self, op: &str, item: attr::Item) -> Result<bool, ApiError> {
+        let put = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        written(op, put)
     }
 
     /// One item by key, strongly consistent.
@@ -375,6 +390,16 @@ impl Store {
             .await
             .map_err(|e| sdk_error(op, e))?;
         Ok(resp.item().cloned())
+    }
+
+    /// One item by key, strongly consistent, read by `parse`.
+    pub(crate) async fn get_as<T>(
+        &self,
+        op: &str,
+        key: (String, String),
+        parse: impl Fn(&attr::Item) -> Result<T, ApiError>,
+    ) -> Result<Option<T>, ApiError> {
+        self.get(op, key).await?.as_ref().map(parse).transpose()
     }
 
     /// Items by key, strongly consistent, 100 keys per request, unprocessed keys

@@ -47,10 +47,12 @@ impl Store {
         allotment: Uuid,
         pickup: Uuid,
     ) -> Result<Option<Pickup>, ApiError> {
-        self.get("get_pickup", keys::pickup(t, allotment, pickup))
-            .await?
-            .map(|item| parse_pickup(&item))
-            .transpose()
+        self.get_as(
+            "get_pickup",
+            keys::pickup(t, allotment, pickup),
+            parse_pickup,
+        )
+        .await
     }
 
     /// A page of pickups, most recent first, after the pickup id `after`.

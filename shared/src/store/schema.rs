@@ -88,7 +88,7 @@ impl Store {
                 .attribute_name(attr)
                 .enabled(true)
                 .build()
-                .map_err(|e| ApiError::Internal(format!("ttl: {e}")))?;
+                .map_err(super::expr::built("ttl"))?;
             let _ = self
                 .client()
                 .update_time_to_live()

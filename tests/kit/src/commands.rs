@@ -29,7 +29,7 @@ use shared::store::Store;
 use uuid::Uuid;
 
 /// A command of the kit: `load` reads on each attempt, `plan` decides on what it read.
-struct Steps<S, O, L, P> {
+pub struct Steps<S, O, L, P> {
     tenant: TenantId,
     load: L,
     plan: P,
@@ -61,18 +61,14 @@ where
 }
 
 /// Runs `load` → `plan` → `Store::apply` for `tenant` until it commits.
-pub async fn run<S, O, L, F, P>(
+pub async fn run<S, O, L, P>(
     store: &Store,
     tenant: &TenantId,
     load: L,
     plan: P,
 ) -> Result<O, ApiError>
 where
-    S: Send,
-    O: Send,
-    L: Fn(Attempt) -> F + Sync,
-    F: Future<Output = Result<S, ApiError>> + Send,
-    P: Fn(S) -> Result<Decision<O>, ApiError> + Sync,
+    Steps<S, O, L, P>: Command<Output = O>,
 {
     let steps = Steps {
         tenant: tenant.clone(),

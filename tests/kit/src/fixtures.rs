@@ -71,14 +71,10 @@ impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
         _rc: &aws_sdk_dynamodb::config::RuntimeComponents,
         _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let op = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .unwrap_or("?")
-            .to_string();
-        *self.0.lock().unwrap().entry(op).or_default() += 1;
+        // `X-Amz-Target: DynamoDB_20120810.GetItem`
+        let target = context.request().headers().get("x-amz-target");
+        let op = target.and_then(|t| t.rsplit('.').next()).unwrap_or("?");
+        *self.0.lock().unwrap().entry(op.to_string()).or_default() += 1;
         Ok(())
     }
 }
@@ -220,27 +216,13 @@ pub async fn pool_nights(
         .collect()
 }
 
-/// A valid creation body (the example of API.md) for an establishment.
+/// A valid creation body (the example of API.md) for an establishment: the sample
+/// event's body as a contractual allotment (penalty 5000, cutoff 1 Aug).
 pub fn allotment_body(est: Uuid) -> serde_json::Value {
-    serde_json::json!({
-        "establishmentId": est.to_string(),
-        "ratePlanId": "2489e9ad-2ee2-8e00-8ec9-32d5f69181c1",
-        "channelType": "to",
-        "channelExternalId": "TUI-2026-SEPT",
-        "allotmentType": "allotment",
-        "currency": "EUR",
-        "periodFrom": "2026-09-01",
-        "periodTo": "2026-09-07",
-        "unitAllocations": [{"unitTypeId": "dbl", "quantity": 10}],
-        "cutoffDate": "2026-08-01",
-        "releaseDays": 7,
-        "minimumPickupPercent": 70,
-        "penaltyPerRoomNightCents": "5000",
-        "complimentaryRooms": 1,
-        "contractualHeadcount": 20,
-        "invoicingMode": "master_single",
-        "billingFolioId": null
-    })
+    let sample = crate::TestRequest::event("create-allotment").body_json();
+    let contract = serde_json::json!({"establishmentId": est.to_string(), "allotmentType": "allotment",
+                                      "cutoffDate": "2026-08-01", "penaltyPerRoomNightCents": "5000"});
+    with(sample, contract)
 }
 
 /// A pickup body.
@@ -274,8 +256,19 @@ pub async fn acme() -> Acme {
 
 /// [`Acme`] on the table of `ctx`.
 pub async fn acme_on(ctx: Ctx) -> Acme {
+    let a = bare_acme_on(ctx).await;
+    a.inventory("dbl", "2026-09-01", "2026-09-30", 30).await;
+    a
+}
+
+/// [`Acme`] whose establishment has no rooms yet, on a fresh table.
+pub async fn bare_acme() -> Acme {
+    bare_acme_on(ctx().await).await
+}
+
+async fn bare_acme_on(ctx: Ctx) -> Acme {
     let key = key(&ctx.store, "acme").await;
-    let est = stocked_establishment(&ctx.store, "acme").await;
+    let est = establishment(&ctx.store, "acme").await;
     Acme { ctx, key, est }
 }
 
@@ -287,6 +280,28 @@ pub async fn acme_allotment() -> (Acme, String) {
 }
 
 impl Acme {
+    /// Sends `req` with the key of `acme` through `function`.
+    pub async fn call(
+        &self,
+        req: crate::TestRequest,
+        function: &shared::http::Function,
+    ) -> crate::TestResponse {
+        req.key(&self.key).send(function, &self.ctx).await
+    }
+
+    /// Asserts that another tenant's key gets `404 NOT_FOUND` for `req`, exactly like
+    /// an unknown id.
+    pub async fn assert_hidden(&self, req: crate::TestRequest, function: &shared::http::Function) {
+        let other = key(&self.ctx.store, "globex").await;
+        let resp = req.key(&other).send(function, &self.ctx).await;
+        resp.assert_error(404, "NOT_FOUND");
+    }
+
+    /// Sets the capacity of `unit` in the establishment from `from` to `to` (inclusive).
+    pub async fn inventory(&self, unit: &str, from: &str, to: &str, capacity: i64) {
+        inventory(&self.ctx.store, "acme", self.est, unit, from, to, capacity).await;
+    }
+
     /// Creates an allotment of [`allotment_body`] `with` `changes`; its id.
     pub async fn allotment(&self, changes: serde_json::Value) -> String {
         let body = with(allotment_body(self.est), changes);
@@ -297,6 +312,22 @@ impl Acme {
     /// The pool nights of the establishment from `from` to `to`.
     pub async fn pool(&self, from: &str, to: &str) -> Vec<(String, chrono::NaiveDate, PoolNight)> {
         pool_nights(&self.ctx.store, "acme", self.est, from, to).await
+    }
+
+    /// `field` of each pool night of `unit` from `from` to `to`.
+    pub async fn per_night(
+        &self,
+        unit: &str,
+        from: &str,
+        to: &str,
+        field: fn(&PoolNight) -> i64,
+    ) -> Vec<i64> {
+        let nights = self.pool(from, to).await;
+        nights
+            .iter()
+            .filter(|(u, _, _)| u == unit)
+            .map(|(_, _, n)| field(n))
+            .collect()
     }
 
     /// Every history entry of the allotment `id`, newest first.

@@ -16,6 +16,7 @@
 //!   the real service's `TransactionConflict` rule.
 
 mod commands;
+mod concurrent;
 mod fixtures;
 mod invariants;
 mod pool;
@@ -25,6 +26,7 @@ mod request;
 pub mod spec;
 
 pub use commands::*;
+pub use concurrent::concurrently;
 pub use fixtures::*;
 pub use invariants::check_invariants;
 pub use pool::{consistent, hold, plan_holds, NightHold};

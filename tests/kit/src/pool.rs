@@ -88,21 +88,19 @@ mod tests {
     use super::*;
     use crate::date as d;
 
+    /// `dbl` nights of `(day, capacity, allotted)`.
     fn pool_of(nights: &[(&str, i64, i64)]) -> PoolView {
-        nights
-            .iter()
-            .map(|(day, capacity, allotted)| {
-                (
-                    (UnitTypeId::parse("dbl").unwrap(), d(day)),
-                    PoolNight {
-                        capacity: *capacity,
-                        allotted: *allotted,
-                        picked_up: 0,
-                        available: capacity - allotted,
-                    },
-                )
-            })
-            .collect()
+        let dbl = UnitTypeId::parse("dbl").unwrap();
+        let night = |capacity: i64, allotted: i64| PoolNight {
+            capacity,
+            allotted,
+            picked_up: 0,
+            available: capacity - allotted,
+        };
+        let at = |(day, capacity, allotted): &(&str, i64, i64)| {
+            ((dbl.clone(), d(day)), night(*capacity, *allotted))
+        };
+        nights.iter().map(at).collect()
     }
 
     #[test]

@@ -37,6 +37,16 @@ impl TestResponse {
         &self.body["data"]
     }
 
+    /// The `field` of every item of a list's `data`, as text.
+    pub fn list(&self, field: &str) -> Vec<String> {
+        let items = self.data().as_array().expect("a list");
+        let text = |item: &serde_json::Value| item[field].as_str().map(str::to_string);
+        items
+            .iter()
+            .map(|i| text(i).expect("a text field"))
+            .collect()
+    }
+
     /// The `field` of every `details` entry.
     pub fn fields(&self) -> Vec<String> {
         self.body["details"]
@@ -58,6 +68,31 @@ impl TestResponse {
         assert_eq!(self.body["traceId"], trace);
         assert_eq!(self.body["origin"]["boundedContext"], "allotments");
         assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+
+    /// Asserts a `400 VALIDATION_ERROR` naming exactly `fields`, in order.
+    pub fn assert_invalid(&self, fields: &[&str]) {
+        self.assert_error(400, "VALIDATION_ERROR");
+        assert_eq!(self.fields(), fields, "body: {}", self.raw);
+    }
+
+    /// Asserts a `409` of `code` whose `details` are `details`.
+    pub fn assert_conflict(&self, code: &str, details: serde_json::Value) {
+        self.assert_error(409, code);
+        assert_eq!(self.body["details"], details, "body: {}", self.raw);
+    }
+
+    /// Asserts that the answer is one of `allowed`: `(status, code)`, an empty code
+    /// standing for any (a success has none). `what` names the request in the message.
+    pub fn assert_among(&self, allowed: &[(u16, &str)], what: &str) {
+        let ok = allowed.iter().any(|(status, code)| {
+            *status == self.status && (code.is_empty() || *code == self.code())
+        });
+        assert!(
+            ok,
+            "{what}: {} {} is not one of {allowed:?}",
+            self.status, self.raw
+        );
     }
 
     /// Asserts the status (the body in the message otherwise) and returns the data.
@@ -93,6 +128,14 @@ impl TestRequest {
             .headers_mut()
             .insert(name, http::HeaderValue::from_str(value).unwrap());
         self
+    }
+
+    /// The header `name: value` when there is a value.
+    pub fn header_opt(self, name: &'static str, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.header(name, v),
+            None => self,
+        }
     }
 
     pub fn without_header(mut self, name: &str) -> Self {

@@ -28,27 +28,17 @@ pub fn now() -> DateTime<Utc> {
 }
 
 /// The contract's example body: 10 `dbl` over 1–7 Sep 2026, cutoff 1 Aug, 7 release
-/// days, penalty 5000.
+/// days, penalty 5000 (the sample event's body as a contractual allotment).
 pub fn contract() -> Value {
-    json!({
-        "establishmentId": "2489e9ad-2ee2-8e00-8ec9-32d5f69181c0",
-        "ratePlanId": "2489e9ad-2ee2-8e00-8ec9-32d5f69181c1",
-        "channelType": "to",
-        "channelExternalId": "TUI-2026-SEPT",
-        "allotmentType": "allotment",
-        "currency": "EUR",
-        "periodFrom": "2026-09-01",
-        "periodTo": "2026-09-07",
-        "unitAllocations": [{"unitTypeId": "dbl", "quantity": 10}],
-        "cutoffDate": "2026-08-01",
-        "releaseDays": 7,
-        "minimumPickupPercent": 70,
-        "penaltyPerRoomNightCents": "5000",
-        "complimentaryRooms": 1,
-        "contractualHeadcount": 20,
-        "invoicingMode": "master_single",
-        "billingFolioId": null
-    })
+    let event: Value =
+        serde_json::from_str(include_str!("../../../../events/create-allotment.json")).unwrap();
+    let mut body: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    let contract = json!({"allotmentType": "allotment", "cutoffDate": "2026-08-01",
+                          "penaltyPerRoomNightCents": "5000"});
+    if let (Value::Object(b), Value::Object(c)) = (&mut body, contract) {
+        b.extend(c);
+    }
+    body
 }
 
 /// A creation body: the contract's example with some fields replaced.

@@ -32,7 +32,7 @@ pub struct AllotmentRecord {
     /// The establishment's zone when the allotment was created (frozen while it is
     /// held). Stored as its IANA name; a stored name that is no zone is refused when
     /// the record is read, never replaced by another zone.
-    #[serde(with = "tz_name")]
+    #[serde(with = "crate::domain::establishment::zone_name")]
     pub time_zone: Tz,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -48,22 +48,6 @@ pub struct AllotmentRecord {
     /// The capacity group it belongs to (kept in its own membership item).
     #[serde(skip)]
     pub group_id: Option<Uuid>,
-}
-
-/// A time zone as its IANA name.
-mod tz_name {
-    use chrono_tz::Tz;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(tz.name())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
-        let name = String::deserialize(d)?;
-        name.parse()
-            .map_err(|_| serde::de::Error::custom(format!("unknown time zone {name:?}")))
-    }
 }
 
 impl AllotmentRecord {

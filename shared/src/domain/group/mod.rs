@@ -50,29 +50,13 @@ pub struct GroupRecord {
     pub allotment_ids: Vec<Uuid>,
     pub version: i64,
     /// The establishment's zone, which its release moments follow (a stored name that
-    /// is no IANA zone does not load: see `zone`).
-    #[serde(with = "zone")]
+    /// is no IANA zone does not load).
+    #[serde(with = "super::establishment::zone_name")]
     pub time_zone: Tz,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Every night up to this one is released.
     pub released_through: Option<NaiveDate>,
-}
-
-/// A time zone stored by its IANA name; an unknown name is an error, never UTC.
-mod zone {
-    use chrono_tz::Tz;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(tz.name())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
-        let name = String::deserialize(d)?;
-        name.parse()
-            .map_err(|_| serde::de::Error::custom(format!("unknown time zone {name:?}")))
-    }
 }
 
 impl GroupRecord {
