@@ -170,6 +170,8 @@ pub struct TableDefinition {
     pub key_schema: Vec<(String, String)>,
     pub global_indexes: Vec<IndexDefinition>,
     pub ttl_attribute: Option<String>,
+    /// The stream's view type (`NEW_IMAGE`, ...), when the table has a stream.
+    pub stream_view_type: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,11 +240,17 @@ pub fn table_definition() -> TableDefinition {
         .and_then(|t| t.get("AttributeName"))
         .and_then(Value::as_str)
         .map(str::to_string);
+    let stream_view_type = props
+        .get("StreamSpecification")
+        .and_then(|s| s.get("StreamViewType"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
     TableDefinition {
         attributes,
         key_schema: key_schema(props.get("KeySchema")),
         global_indexes,
         ttl_attribute,
+        stream_view_type,
     }
 }
 
@@ -303,5 +311,6 @@ mod tests {
         );
         assert!(t.global_indexes.iter().any(|g| g.name == "GSI1"));
         assert_eq!(t.ttl_attribute.as_deref(), Some("expiresAt"));
+        assert_eq!(t.stream_view_type.as_deref(), Some("NEW_IMAGE"));
     }
 }

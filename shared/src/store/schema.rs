@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification,
 };
 
 use super::{sdk_error, Store};
@@ -72,6 +73,16 @@ impl Store {
                     .build()
                     .map_err(|e| ApiError::Internal(format!("index: {e}")))?,
             );
+        }
+        if let Some(view) = &def.stream_view_type {
+            // As deployed: the outbox's event items reach `publish-events` through it
+            // (its tests read DynamoDB Local's stream).
+            let stream = StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view.as_str()))
+                .build()
+                .map_err(super::expr::built("stream"))?;
+            req = req.stream_specification(stream);
         }
         match req.send().await {
             Ok(_) => {}
