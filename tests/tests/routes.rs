@@ -125,6 +125,7 @@ fn every_event_function_has_a_sample_event_of_its_trigger() {
                 .collect();
             Some((binary.as_str()?.to_string(), kinds.first()?.clone()))
         })
+        .chain(stream_mappings(&doc))
         .collect();
     let mut event_functions: Vec<String> = local_server::event_functions()
         .iter()
@@ -160,9 +161,36 @@ fn every_event_function_has_a_sample_event_of_its_trigger() {
                     assert!(r["messageId"].is_string() && r["body"].is_string());
                 }
             }
+            "DynamoDB" => {
+                let records = event["Records"].as_array().expect("stream records");
+                assert!(!records.is_empty());
+                for r in records {
+                    assert_eq!(r["eventSource"], "aws:dynamodb", "{}", path.display());
+                    assert!(r["dynamodb"]["SequenceNumber"].is_string());
+                    assert!(r["dynamodb"]["Keys"].is_object());
+                }
+            }
             other => panic!("{function}: no sample check for a {other} trigger"),
         }
     }
+}
+
+/// Functions fed by a DynamoDB stream through an `AWS::Lambda::EventSourceMapping` of
+/// their own (not a SAM event): `(binary, "DynamoDB")`.
+fn stream_mappings(doc: &serde_yaml::Value) -> Vec<(String, String)> {
+    let resources = doc["Resources"].as_mapping().unwrap();
+    resources
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Lambda::EventSourceMapping"))
+        .filter_map(|m| {
+            let serde_yaml::Value::Tagged(f) = &m["Properties"]["FunctionName"] else {
+                return None;
+            };
+            let function = &resources[f.value.as_str()?];
+            let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str()?;
+            Some((binary.to_string(), "DynamoDB".to_string()))
+        })
+        .collect()
 }
 
 #[test]

@@ -198,7 +198,7 @@ fn every_function_carries_the_operational_settings() {
         of_type(&doc, "AWS::Logs::LogGroup").into_iter().collect();
     let mut used_groups = BTreeSet::new();
     let fns = functions(&doc);
-    assert_eq!(fns.len(), 27, "one per function crate (routes.rs)");
+    assert_eq!(fns.len(), 28, "one per function crate (routes.rs)");
     for (name, f) in &fns {
         let logging = &f["LoggingConfig"];
         assert_eq!(logging["LogFormat"].as_str(), Some("JSON"), "{name}");
@@ -550,4 +550,159 @@ fn the_cutoff_reservation_is_a_parameter_defaulting_to_none() {
         "reserved only when the parameter says so"
     );
     assert_eq!(eval(&doc, v), None);
+}
+
+fn get_att<'a>(v: &'a Value) -> Option<&'a str> {
+    intrinsic(v, "GetAtt").and_then(Value::as_str)
+}
+
+fn actions(statement: &Value) -> Vec<&str> {
+    match &statement["Action"] {
+        Value::String(a) => vec![a.as_str()],
+        Value::Sequence(s) => s.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
+/// Push: the table's stream (new images) feeds publish-events through a mapping that
+/// lets only event items' INSERTs through, reports partial failures, bisects, retries a
+/// bounded number of times and then hands the position to a dead-letter queue; the
+/// function may put events on the stack's bus only and read this table's stream only;
+/// the bus is archived; errors, iterator age and dead letters alarm.
+#[test]
+fn events_are_pushed_from_the_table_stream_to_the_bus() {
+    let doc = doc();
+    let r = resources(&doc);
+    let table = &r["Table"]["Properties"];
+    assert_eq!(
+        table["StreamSpecification"]["StreamViewType"].as_str(),
+        Some("NEW_IMAGE")
+    );
+
+    let buses = of_type(&doc, "AWS::Events::EventBus");
+    assert_eq!(buses.len(), 1);
+    let (bus, bus_def) = &buses[0];
+    let name = intrinsic(&bus_def["Properties"]["Name"], "Sub").and_then(Value::as_str);
+    assert_eq!(
+        name,
+        Some("${AWS::StackName}-events"),
+        "allotments-events for the stack allotments"
+    );
+    let archives = of_type(&doc, "AWS::Events::Archive");
+    assert_eq!(archives.len(), 1);
+    let archive = &archives[0].1["Properties"];
+    assert_eq!(
+        get_att(&archive["SourceArn"]),
+        Some(format!("{bus}.Arn").as_str())
+    );
+    assert!(
+        archive["RetentionDays"].as_u64().is_some_and(|d| d >= 7),
+        "a stated retention"
+    );
+
+    let mappings = of_type(&doc, "AWS::Lambda::EventSourceMapping");
+    assert_eq!(mappings.len(), 1);
+    let m = &mappings[0].1["Properties"];
+    assert!(is_ref(&m["FunctionName"], "PublishEventsFunction"));
+    assert_eq!(get_att(&m["EventSourceArn"]), Some("Table.StreamArn"));
+    assert_eq!(m["StartingPosition"].as_str(), Some("TRIM_HORIZON"));
+    let filters = m["FilterCriteria"]["Filters"].as_sequence().unwrap();
+    assert_eq!(filters.len(), 1);
+    let pattern: serde_json::Value =
+        serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).expect("a JSON pattern");
+    assert_eq!(
+        pattern,
+        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EV#"}]}}}})
+    );
+    assert_eq!(
+        m["FunctionResponseTypes"].as_sequence().map(|s| s.len()),
+        Some(1)
+    );
+    assert_eq!(
+        m["FunctionResponseTypes"][0].as_str(),
+        Some("ReportBatchItemFailures")
+    );
+    assert_eq!(m["BisectBatchOnFunctionError"].as_bool(), Some(true));
+    let retries = m["MaximumRetryAttempts"].as_i64().expect("bounded retries");
+    assert!((0..=10_000).contains(&retries));
+    let age = m["MaximumRecordAgeInSeconds"]
+        .as_i64()
+        .expect("a maximum age");
+    assert!(
+        (60..86_400).contains(&age),
+        "to the dead-letter queue before the stream's 24 h retention drops a record"
+    );
+    let dlq = get_att(&m["DestinationConfig"]["OnFailure"]["Destination"])
+        .and_then(|a| a.strip_suffix(".Arn"))
+        .expect("an on-failure destination of the template");
+    assert_eq!(r[dlq]["Type"].as_str(), Some("AWS::SQS::Queue"));
+
+    // The function: the bus named, and a policy of exactly three statements.
+    let (_, f) = functions(&doc)
+        .into_iter()
+        .find(|(n, _)| n == "PublishEventsFunction")
+        .unwrap();
+    assert!(is_ref(
+        &f["Environment"]["Variables"]["EVENT_BUS_NAME"],
+        bus
+    ));
+    assert!(
+        f["Events"].is_null(),
+        "no SAM event: it would attach a policy on every stream"
+    );
+    let statements: Vec<&Value> = f["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["Statement"].as_sequence())
+        .flatten()
+        .collect();
+    assert_eq!(statements.len(), 3);
+    for s in statements {
+        let acts = actions(s);
+        let resource = &s["Resource"];
+        assert!(!resource.is_sequence(), "one resource per statement");
+        if acts == ["events:PutEvents"] {
+            assert_eq!(get_att(resource), Some(format!("{bus}.Arn").as_str()));
+        } else if acts.iter().all(|a| a.starts_with("dynamodb:")) {
+            let mut sorted = acts.clone();
+            sorted.sort();
+            assert_eq!(
+                sorted,
+                [
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams"
+                ]
+            );
+            let arn = intrinsic(resource, "Sub").and_then(Value::as_str);
+            assert_eq!(
+                arn,
+                Some("${Table.Arn}/stream/*"),
+                "this table's streams only"
+            );
+        } else {
+            assert_eq!(acts, ["sqs:SendMessage"]);
+            assert_eq!(get_att(resource), Some(format!("{dlq}.Arn").as_str()));
+        }
+    }
+
+    // Watched: whole-batch errors, events reaching the bus late, dead letters.
+    for metric in ["Errors", "IteratorAge"] {
+        let n = alarm_on(&doc, "AWS/Lambda", metric)
+            .into_iter()
+            .filter(|a| {
+                dimension(a, "FunctionName").is_some_and(|d| is_ref(d, "PublishEventsFunction"))
+            })
+            .count();
+        assert_eq!(n, 1, "{metric}");
+    }
+    let dead = alarm_on(&doc, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+        .into_iter()
+        .filter(|a| {
+            dimension(a, "QueueName").and_then(get_att) == Some(format!("{dlq}.QueueName").as_str())
+        })
+        .count();
+    assert_eq!(dead, 1);
 }

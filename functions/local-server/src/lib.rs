@@ -51,7 +51,11 @@ pub fn functions() -> Vec<Function> {
 
 /// Functions triggered by events (`POST /_local/events/{function}`).
 pub fn event_functions() -> Vec<&'static str> {
-    vec![cutoff_release::NAME, cutoff_release_worker::NAME]
+    vec![
+        cutoff_release::NAME,
+        cutoff_release_worker::NAME,
+        publish_events::NAME,
+    ]
 }
 
 struct App {
@@ -187,8 +191,11 @@ async fn local_event(ctx: &Ctx, name: &str, method: &http::Method, body: &[u8]) 
         }
     };
     // The scheduled run drains its queue in process through the worker's handler; the
-    // worker itself takes an SQS event.
-    let result = if name == cutoff_release_worker::NAME {
+    // worker itself takes an SQS event; the publisher a DynamoDB stream event, whose
+    // events it logs (no bus locally).
+    let result = if name == publish_events::NAME {
+        publish_stream_event(event).await
+    } else if name == cutoff_release_worker::NAME {
         let options = cutoff_release_worker::WorkerOptions::local();
         cutoff_release_worker::handle_event(&ctx.store, &event, &options).await
     } else {
@@ -205,4 +212,15 @@ async fn local_event(ctx: &Ctx, name: &str, method: &http::Method, body: &[u8]) 
             .expect("static response parts"),
         Err(e) => error_response(e, name),
     }
+}
+
+async fn publish_stream_event(event: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    let event: publish_events::aws_lambda_events::dynamodb::Event = serde_json::from_value(event)
+        .map_err(|_| {
+        ApiError::BadRequest("The event must be a DynamoDB stream event".into())
+    })?;
+    publish_events::handle(&publish_events::bus::LogBus, &event, None)
+        .await
+        .map(|outcome| publish_events::answer(&outcome))
+        .map_err(ApiError::Internal)
 }
