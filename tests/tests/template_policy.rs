@@ -552,7 +552,7 @@ fn the_cutoff_reservation_is_a_parameter_defaulting_to_none() {
     assert_eq!(eval(&doc, v), None);
 }
 
-fn get_att<'a>(v: &'a Value) -> Option<&'a str> {
+fn get_att(v: &Value) -> Option<&str> {
     intrinsic(v, "GetAtt").and_then(Value::as_str)
 }
 

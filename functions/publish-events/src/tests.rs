@@ -252,6 +252,15 @@ impl Table {
     async fn inserts(&self) -> Event {
         self.lambda_event(|r| r["eventName"] == "INSERT").await
     }
+
+    /// `n` event items of one pickup each: their events, and the stream's INSERTs.
+    async fn single_event_items(&self, n: u64) -> (Vec<Vec<Value>>, Event) {
+        let est = establishment();
+        let events: Vec<Vec<Value>> = (1..=n).map(|n| vec![pickup(&est, n)]).collect();
+        self.put_all(events.iter().map(|e| event_item(TENANT, &est, e)).collect())
+            .await;
+        (events, self.inserts().await)
+    }
 }
 
 fn streams_client() -> aws_sdk_dynamodbstreams::Client {
@@ -493,12 +502,7 @@ async fn more_than_ten_events_go_in_calls_of_ten_and_large_ones_within_256_kib()
 
 #[tokio::test]
 async fn a_refused_entry_makes_lambda_retry_from_its_record_and_nothing_after_is_lost() {
-    let t = Table::new().await;
-    let est = establishment();
-    let events: Vec<Vec<Value>> = (0..4).map(|n| vec![pickup(&est, n + 1)]).collect();
-    t.put_all(events.iter().map(|e| event_item(TENANT, &est, e)).collect())
-        .await;
-    let event = t.inserts().await;
+    let (events, event) = Table::new().await.single_event_items(4).await;
     let refused = events[1][0]["id"].as_str().unwrap();
     let bus = Recording::refusing(&[refused]);
     let outcome = handle(&bus, &event, None).await.unwrap();
@@ -530,12 +534,7 @@ async fn a_refused_entry_makes_lambda_retry_from_its_record_and_nothing_after_is
 
 #[tokio::test]
 async fn a_failed_call_stops_the_batch_at_its_first_record() {
-    let t = Table::new().await;
-    let est = establishment();
-    let events: Vec<Vec<Value>> = (0..12).map(|n| vec![pickup(&est, n + 1)]).collect();
-    t.put_all(events.iter().map(|e| event_item(TENANT, &est, e)).collect())
-        .await;
-    let event = t.inserts().await;
+    let (_, event) = Table::new().await.single_event_items(12).await;
     let bus = Recording::failing_call(1);
     let outcome = handle(&bus, &event, None).await.unwrap();
     assert_eq!(bus.sizes(), [10, 2]);
@@ -545,11 +544,7 @@ async fn a_failed_call_stops_the_batch_at_its_first_record() {
 
 #[tokio::test]
 async fn a_spent_budget_puts_nothing_and_retries_the_whole_batch() {
-    let t = Table::new().await;
-    let est = establishment();
-    t.put_all(vec![event_item(TENANT, &est, &[pickup(&est, 1)])])
-        .await;
-    let event = t.inserts().await;
+    let (_, event) = Table::new().await.single_event_items(1).await;
     let bus = Recording::default();
     let past = SystemTime::now() - std::time::Duration::from_secs(1);
     let outcome = handle(&bus, &event, Some(past)).await.unwrap();
