@@ -314,6 +314,18 @@ pub struct FeedEvent {
     pub data: Value,
 }
 
+/// `types` of `GET /v1/events`: a comma-separated list of event types.
+pub fn types_rule(v: &Value) -> Result<std::collections::BTreeSet<EventType>, String> {
+    let text = v.as_str().unwrap_or("");
+    text.split(',')
+        .map(EventType::parse)
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            let names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+            format!("must be a comma-separated list of {}", names.join(", "))
+        })
+}
+
 /// A fresh item id: a UUIDv7 of now (the host's clock) with its low 16 bits clear,
 /// so that [`event_id`] of each of its events is a UUIDv7 of the same instant.
 pub fn new_item_id() -> Uuid {
@@ -450,6 +462,14 @@ mod tests {
             );
         }
         assert_eq!(EventType::parse("pickup.deleted"), None);
+        let both = types_rule(&Value::String("pickup.created,allotment.released".into()));
+        assert_eq!(
+            both.unwrap().into_iter().collect::<Vec<_>>(),
+            [EventType::AllotmentReleased, EventType::PickupCreated]
+        );
+        for bad in ["", "pickup", "pickup.created,", "PICKUP.CREATED"] {
+            assert!(types_rule(&Value::String(bad.into())).is_err(), "{bad}");
+        }
         let s = Subject {
             kind: SubjectType::CapacityGroup,
             id: Uuid::nil(),

@@ -451,9 +451,13 @@ mod tests {
                 (got, want) => panic!("{change:?}: {got:?} vs {want:?}"),
             }
         }
-        let Err(ApiError::CapacityBelowAllotted(nights)) =
-            plan_capacity(est, 0, &capacity("2026-09-29", "2026-10-02", 3), Some(&pool), now())
-        else {
+        let Err(ApiError::CapacityBelowAllotted(nights)) = plan_capacity(
+            est,
+            0,
+            &capacity("2026-09-29", "2026-10-02", 3),
+            Some(&pool),
+            now(),
+        ) else {
             panic!()
         };
         assert_eq!(nights.len(), 1, "only 30 Sep has 4 allotted");

@@ -319,7 +319,10 @@ pub enum Change {
     },
     /// An establishment's version moved to `version` (it must exist and still have
     /// `version - 1`): an inventory change, the sequence of its event.
-    EstablishmentVersion { establishment_id: Uuid, version: i64 },
+    EstablishmentVersion {
+        establishment_id: Uuid,
+        version: i64,
+    },
     /// A domain event of the change (all the events of a plan are written as one
     /// item of its transaction: see `domain::event`).
     Event(Box<Event>),

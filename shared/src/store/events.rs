@@ -54,10 +54,7 @@ pub(super) fn events_item(
     let mut put = key(pk, sk);
     put.insert("events".into(), s(json));
     put.insert("tenant".into(), s(t.as_str()));
-    put.insert(
-        "expiresAt".into(),
-        n(millis / 1000 + EXPIRY_DAYS * 86_400),
-    );
+    put.insert("expiresAt".into(), n(millis / 1000 + EXPIRY_DAYS * 86_400));
     expr::put_new(table, put)
 }
 
@@ -130,7 +127,9 @@ impl Store {
         let mut read = 0;
         for d in first.iter_days().take_while(|d| *d <= last) {
             let lo = match (d == first, start) {
-                (true, FeedPosition::Within { item, .. }) => format!("{}{item}", keys::EVENT_PREFIX),
+                (true, FeedPosition::Within { item, .. }) => {
+                    format!("{}{item}", keys::EVENT_PREFIX)
+                }
                 (true, FeedPosition::Before(m)) => {
                     format!("{}{}", keys::EVENT_PREFIX, millis_prefix(m))
                 }

@@ -129,7 +129,10 @@ pub const EVENT_PREFIX: &str = "EV#";
 /// An event item: the events one command wrote, under the item's UUIDv7 id (sort
 /// keys sort by time).
 pub fn event_item(t: &TenantId, est: Uuid, day: chrono::NaiveDate, item: Uuid) -> (String, String) {
-    (events_partition(t, est, day), format!("{EVENT_PREFIX}{item}"))
+    (
+        events_partition(t, est, day),
+        format!("{EVENT_PREFIX}{item}"),
+    )
 }
 
 /// Splits a pool sort key back into unit type and month.

@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    allocations, announce, check_members, check_size, member_ids, Candidates, GroupDetails, GroupGrid,
-    GroupNight, GroupPlan, GroupRecord, LoadedGroup, MAX_NAME_CHARS,
+    allocations, announce, check_members, check_size, member_ids, Candidates, GroupDetails,
+    GroupGrid, GroupNight, GroupPlan, GroupRecord, LoadedGroup, MAX_NAME_CHARS,
 };
 use crate::domain::allotment::{MAX_PERIOD_NIGHTS, MAX_RELEASE_DAYS};
 use crate::domain::dates::NightRange;
@@ -198,7 +198,12 @@ pub fn plan_group_creation(
         establishment_id: new.establishment_id,
         nights: pool,
     });
-    plan.push(announce(EventType::CapacityGroupCreated, now, &record, &grid));
+    plan.push(announce(
+        EventType::CapacityGroupCreated,
+        now,
+        &record,
+        &grid,
+    ));
     check_size(
         &plan,
         "this group (its unit types × months and its members) does not fit one transaction; add members with PATCH",
@@ -385,7 +390,9 @@ mod tests {
                 (
                     crate::domain::event::EventType::CapacityGroupCreated,
                     1,
-                    &crate::domain::event::EventData::Group(Box::new(p.group.record.view(&p.group.grid)))
+                    &crate::domain::event::EventData::Group(Box::new(
+                        p.group.record.view(&p.group.grid)
+                    ))
                 )
             );
             assert_eq!(

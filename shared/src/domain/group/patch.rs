@@ -5,9 +5,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    announce,
-    check_members, check_size, member_ids, Candidates, GroupDetails, GroupGrid, GroupNight,
-    GroupPlan, LoadedGroup, MAX_NAME_CHARS,
+    announce, check_members, check_size, member_ids, Candidates, GroupDetails, GroupGrid,
+    GroupNight, GroupPlan, LoadedGroup, MAX_NAME_CHARS,
 };
 use crate::domain::allotment::UnitAllocation;
 use crate::domain::dates::NightRange;
@@ -654,7 +653,9 @@ mod tests {
                 (
                     crate::domain::event::EventType::CapacityGroupUpdated,
                     2,
-                    &crate::domain::event::EventData::Group(Box::new(p.group.record.view(&p.group.grid)))
+                    &crate::domain::event::EventData::Group(Box::new(
+                        p.group.record.view(&p.group.grid)
+                    ))
                 )
             );
             assert_eq!((old.as_str(), new.as_str()), ("Pool", "Summer"));

@@ -140,7 +140,10 @@ pub fn plan_pickup(
             })
             .collect(),
     });
-    plan.push(crate::domain::event::Event::pickup(&pickup, establishment_id));
+    plan.push(crate::domain::event::Event::pickup(
+        &pickup,
+        establishment_id,
+    ));
     Ok(PickupPlan { plan, pickup })
 }
 
