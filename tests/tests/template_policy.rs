@@ -198,7 +198,7 @@ fn every_function_carries_the_operational_settings() {
         of_type(&doc, "AWS::Logs::LogGroup").into_iter().collect();
     let mut used_groups = BTreeSet::new();
     let fns = functions(&doc);
-    assert_eq!(fns.len(), 27, "one per function crate (routes.rs)");
+    assert_eq!(fns.len(), 28, "one per function crate (routes.rs)");
     for (name, f) in &fns {
         let logging = &f["LoggingConfig"];
         assert_eq!(logging["LogFormat"].as_str(), Some("JSON"), "{name}");
@@ -290,7 +290,7 @@ fn api_functions_time_out_after_their_request_budget_and_before_api_gateway() {
             }
         }
     }
-    assert_eq!(api_functions, 25);
+    assert_eq!(api_functions, 26);
 }
 
 /// The scheduled function: one attempt per event (the watermark covers a missed run),
@@ -532,7 +532,7 @@ fn read_only_routes_write_only_under_a_leading_key_condition() {
             conditioned += 1;
         }
     }
-    assert_eq!(conditioned, 4, "the four list functions");
+    assert_eq!(conditioned, 5, "the four list functions and the event feed");
 }
 
 /// The cutoff's own reservation is a parameter that defaults to none.
