@@ -204,7 +204,7 @@ async fn every_write_endpoint_writes_its_events_once_with_its_answer() {
         released["version"].as_i64().unwrap(),
         "the version it leaves"
     );
-    let data = vec![got[0].3.clone()];
+    let data = [got[0].3.clone()];
     assert_eq!(data[0]["allotment"], released);
     assert_eq!(data[0]["reason"], "manual");
     let nights = data[0]["nights"].as_array().unwrap();
