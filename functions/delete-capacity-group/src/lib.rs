@@ -38,7 +38,10 @@ impl Command for DeleteGroup<'_> {
     }
 
     fn plan(&self, group: LoadedGroup) -> Result<Decision<()>, ApiError> {
-        Ok(Decision::Apply(plan_group_deletion(&group)?, ()))
+        Ok(Decision::Apply(
+            plan_group_deletion(&group, self.ctx.now_seconds())?,
+            (),
+        ))
     }
 }
 

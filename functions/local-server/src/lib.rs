@@ -35,6 +35,7 @@ pub fn functions() -> Vec<Function> {
         cancel_allotment::FUNCTION,
         create_allocation::FUNCTION,
         list_allocations::FUNCTION,
+        list_events::FUNCTION,
         create_pickup::FUNCTION,
         list_pickups::FUNCTION,
         cancel_pickup::FUNCTION,

@@ -1,9 +1,7 @@
 //! `PUT /v1/establishments/{establishmentId}/inventory`: sets the pool capacity of
 //! one unit type over a range of nights, all or nothing.
 
-use serde_json::json;
 use shared::command::{execute, Attempt, Command, Decision};
-use shared::domain::dates::format_date;
 use shared::domain::error::ApiError;
 use shared::domain::ids::TenantId;
 use shared::domain::inventory::{plan_capacity, InventoryChange, PoolView};
@@ -23,13 +21,7 @@ async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
         change: &change,
     };
     execute(&ctx.store, &command).await?;
-    ApiResponse::ok(json!({
-        "unitTypeId": change.unit_type_id.as_str(),
-        "from": format_date(change.range.from()),
-        "to": format_date(change.range.to()),
-        "capacity": change.capacity,
-        "nights": change.range.nights(),
-    }))
+    ApiResponse::ok(change.event())
 }
 
 struct SetCapacity<'a> {
@@ -40,22 +32,26 @@ struct SetCapacity<'a> {
 }
 
 impl Command for SetCapacity<'_> {
-    type State = Option<PoolView>;
+    /// The establishment's version, and the pool read after a refusal.
+    type State = (i64, Option<PoolView>);
     type Output = ();
 
     fn tenant(&self) -> &TenantId {
         &self.tenant
     }
 
-    /// The establishment must exist; after a refusal, the pool nights of the range
-    /// (which are allotted above the new capacity, which months have no bucket yet).
-    async fn load(&self, attempt: Attempt) -> Result<Option<PoolView>, ApiError> {
+    /// The establishment must exist (its version is the event's sequence); after a
+    /// refusal, the pool nights of the range too (which are allotted above the new
+    /// capacity, which months have no bucket yet).
+    async fn load(&self, attempt: Attempt) -> Result<Self::State, ApiError> {
         let store = &self.ctx.store;
+        let version = store
+            .load_establishment(&self.tenant, self.establishment_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("No such establishment".into()))?
+            .version;
         if !attempt.after_refusal {
-            store
-                .require_establishment(&self.tenant, self.establishment_id)
-                .await?;
-            return Ok(None);
+            return Ok((version, None));
         }
         let months: Vec<_> = self
             .change
@@ -67,11 +63,17 @@ impl Command for SetCapacity<'_> {
         let view = store
             .read_pool_view(&self.tenant, self.establishment_id, &months)
             .await?;
-        Ok(Some(view))
+        Ok((version, Some(view)))
     }
 
-    fn plan(&self, pool: Option<PoolView>) -> Result<Decision<()>, ApiError> {
-        let plan = plan_capacity(self.establishment_id, self.change, pool.as_ref())?;
+    fn plan(&self, (version, pool): Self::State) -> Result<Decision<()>, ApiError> {
+        let plan = plan_capacity(
+            self.establishment_id,
+            version,
+            self.change,
+            pool.as_ref(),
+            self.ctx.now_seconds(),
+        )?;
         Ok(Decision::Apply(plan, ()))
     }
 }

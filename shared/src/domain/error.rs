@@ -50,6 +50,8 @@ pub enum ApiError {
     PayloadTooLarge,
     UnsupportedMediaType,
     IdempotencyKeyReused,
+    /// A feed cursor older than what the feed keeps (`GET /v1/events`).
+    CursorExpired,
     /// The store is unreachable or throttling. The text is for logs only.
     Unavailable(String),
     /// A bug. The text is for logs only, never for the response.
@@ -80,6 +82,7 @@ impl ApiError {
             PreconditionFailed => 412,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
+            CursorExpired => 410,
             IdempotencyKeyReused => 422,
             Unavailable(_) => 503,
             Internal(_) => 500,
@@ -107,6 +110,7 @@ impl ApiError {
             PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            CursorExpired => "CURSOR_EXPIRED",
             Unavailable(_) => "UNAVAILABLE",
             Internal(_) => "INTERNAL_ERROR",
         }
@@ -162,6 +166,10 @@ impl ApiError {
             IdempotencyKeyReused => {
                 "This Idempotency-Key was used with a different request".to_string()
             }
+            CursorExpired => format!(
+                "This cursor is older than the {} days events are kept: read the feed from its start (no cursor)",
+                super::event::RETENTION_DAYS
+            ),
             Unavailable(_) => "The service is temporarily unavailable; retry later".to_string(),
             Internal(_) => "An internal error occurred".to_string(),
         }
@@ -228,6 +236,7 @@ mod tests {
                 422,
                 "IDEMPOTENCY_KEY_REUSED",
             ),
+            (ApiError::CursorExpired, 410, "CURSOR_EXPIRED"),
             (ApiError::Internal("secret".into()), 500, "INTERNAL_ERROR"),
             (ApiError::Unavailable("secret".into()), 503, "UNAVAILABLE"),
         ];

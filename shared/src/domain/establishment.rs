@@ -70,11 +70,14 @@ pub fn instant<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S
     s.serialize_str(&format_instant(t))
 }
 
-/// A stored establishment with the count of its active allotments and groups.
+/// A stored establishment with the count of its active allotments and groups, and
+/// its version (moved by every profile and inventory change: the sequence of its
+/// events).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEstablishment {
     pub establishment: Establishment,
     pub active_holds: i64,
+    pub version: i64,
 }
 
 /// What `PUT` does.
@@ -117,11 +120,22 @@ pub fn plan_put(
         created_at,
         updated_at: now,
     };
+    let version = current.map_or(0, |c| c.version) + 1;
+    use super::event::{Event, EventData, EventType};
     Ok(EstablishmentPlan {
-        plan: Plan::new().with(Change::Establishment {
-            record: establishment.clone(),
-            guard,
-        }),
+        plan: Plan::new()
+            .with(Change::Establishment {
+                record: establishment.clone(),
+                guard,
+                version,
+            })
+            .with(Event::establishment(
+                EventType::EstablishmentUpdated,
+                now,
+                establishment_id,
+                version,
+                EventData::Establishment(establishment.clone()),
+            )),
         establishment,
         created: current.is_none(),
     })
@@ -187,6 +201,7 @@ mod tests {
                 updated_at: t0,
             },
             active_holds: holds,
+            version: 4,
         };
         // (current, input, guard or refusal, created)
         let cases = [
@@ -211,9 +226,13 @@ mod tests {
                     assert_eq!(p.created, created);
                     assert_eq!(p.establishment.created_at, if created { t1 } else { t0 });
                     assert_eq!(p.establishment.updated_at, t1);
+                    let version = if created { 1 } else { 5 };
                     assert!(matches!(
                         &p.plan.changes[..],
-                        [Change::Establishment { guard: g, .. }] if *g == guard
+                        [Change::Establishment { guard: g, version: v, .. }, Change::Event(e)]
+                            if *g == guard && *v == version && e.sequence == version
+                                && e.event_type == crate::domain::event::EventType::EstablishmentUpdated
+                                && e.data == crate::domain::event::EventData::Establishment(p.establishment.clone())
                     ));
                 }
                 (Err(e), Err(code)) => assert_eq!(e.code(), code),

@@ -175,10 +175,14 @@ pub fn pool_conflicts(pool: &PoolView, deltas: &[super::plan::PoolDelta]) -> Vec
 /// Plans a capacity change: one `Capacity` change per month of the range. With the
 /// pool read (after a refused attempt) it refuses `CAPACITY_BELOW_ALLOTTED` (every
 /// night allotted above the new capacity) and creates the months that have no bucket.
+/// The establishment's version moves from `version` (the one read) to the next, the
+/// sequence of its `inventory.changed` event.
 pub fn plan_capacity(
     establishment_id: uuid::Uuid,
+    version: i64,
     change: &InventoryChange,
     pool: Option<&PoolView>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Plan, ApiError> {
     let ut = &change.unit_type_id;
     if let Some(pool) = pool {
@@ -206,7 +210,32 @@ pub fn plan_capacity(
             new_bucket,
         });
     }
+    use super::event::{Event, EventData, EventType};
+    plan.push(Change::EstablishmentVersion {
+        establishment_id,
+        version: version + 1,
+    });
+    plan.push(Event::establishment(
+        EventType::InventoryChanged,
+        now,
+        establishment_id,
+        version + 1,
+        EventData::Inventory(change.event()),
+    ));
     Ok(plan)
+}
+
+impl InventoryChange {
+    /// `data` of its `inventory.changed` event (the answer of `PUT .../inventory`).
+    pub fn event(&self) -> super::event::InventoryChanged {
+        super::event::InventoryChanged {
+            unit_type_id: self.unit_type_id.to_string(),
+            from: self.range.from(),
+            to: self.range.to(),
+            capacity: self.capacity,
+            nights: self.range.nights(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -215,6 +244,10 @@ mod tests {
     use crate::domain::dates::parse_date;
     use crate::domain::plan::PoolDelta;
     use serde_json::json;
+
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap()
+    }
 
     fn d(s: &str) -> NaiveDate {
         parse_date(s).unwrap()
@@ -389,10 +422,16 @@ mod tests {
             ),
         ];
         for (change, pool, want) in cases {
-            match (plan_capacity(est, &change, pool), want) {
+            match (plan_capacity(est, 2, &change, pool, now()), want) {
                 (Ok(plan), Ok(flags)) => {
-                    let got: Vec<bool> = plan
-                        .changes
+                    let n = plan.changes.len();
+                    assert!(matches!(
+                        &plan.changes[n - 2..],
+                        [Change::EstablishmentVersion { version: 3, .. }, Change::Event(e)]
+                            if e.sequence == 3 && e.occurred_at == now()
+                                && e.data == super::super::event::EventData::Inventory(change.event())
+                    ));
+                    let got: Vec<bool> = plan.changes[..n - 2]
                         .iter()
                         .map(|c| match c {
                             Change::Capacity {
@@ -412,9 +451,13 @@ mod tests {
                 (got, want) => panic!("{change:?}: {got:?} vs {want:?}"),
             }
         }
-        let Err(ApiError::CapacityBelowAllotted(nights)) =
-            plan_capacity(est, &capacity("2026-09-29", "2026-10-02", 3), Some(&pool))
-        else {
+        let Err(ApiError::CapacityBelowAllotted(nights)) = plan_capacity(
+            est,
+            0,
+            &capacity("2026-09-29", "2026-10-02", 3),
+            Some(&pool),
+            now(),
+        ) else {
             panic!()
         };
         assert_eq!(nights.len(), 1, "only 30 Sep has 4 allotted");

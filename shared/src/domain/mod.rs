@@ -7,6 +7,7 @@ pub mod cutoff;
 pub mod dates;
 pub mod error;
 pub mod establishment;
+pub mod event;
 pub mod group;
 pub mod idempotency;
 pub mod ids;

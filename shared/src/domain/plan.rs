@@ -25,6 +25,7 @@ use uuid::Uuid;
 use super::allotment::{AllocationEntry, AllotmentRecord, GridNight};
 use super::dates::Month;
 use super::establishment::Establishment;
+use super::event::Event;
 use super::group::{GroupNight, GroupRecord};
 use super::idempotency::{Intent, StoredResponse};
 use super::ids::UnitTypeId;
@@ -60,9 +61,18 @@ impl Plan {
     }
 
     /// How many transaction items the plan becomes (see `Store::apply`), for a rule
-    /// that must keep a command within one transaction.
+    /// that must keep a command within one transaction. Its events are one item.
     pub fn items(&self) -> usize {
-        self.changes.iter().map(Change::items).sum()
+        let events = self.events().next().is_some();
+        self.changes.iter().map(Change::items).sum::<usize>() + usize::from(events)
+    }
+
+    /// The events the plan writes (with its changes, in one item).
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.changes.iter().filter_map(|c| match c {
+            Change::Event(e) => Some(e.as_ref()),
+            _ => None,
+        })
     }
 }
 
@@ -246,10 +256,12 @@ pub enum Change {
         capacity: i64,
         new_bucket: bool,
     },
-    /// An establishment's profile.
+    /// An establishment's profile, written as its `version` (the one read + 1: it
+    /// must still have the one read).
     Establishment {
         record: Establishment,
         guard: EstablishmentGuard,
+        version: i64,
     },
     /// The count of an establishment's active allotments and groups (which freezes its
     /// time zone); also requires the establishment to exist.
@@ -305,6 +317,15 @@ pub enum Change {
         intent: Intent,
         response: StoredResponse,
     },
+    /// An establishment's version moved to `version` (it must exist and still have
+    /// `version - 1`): an inventory change, the sequence of its event.
+    EstablishmentVersion {
+        establishment_id: Uuid,
+        version: i64,
+    },
+    /// A domain event of the change (all the events of a plan are written as one
+    /// item of its transaction: see `domain::event`).
+    Event(Box<Event>),
 }
 
 /// What a pickup write requires of the stored pickup.
@@ -354,6 +375,8 @@ impl Change {
                 .collect::<BTreeSet<_>>()
                 .len(),
             Change::DeleteGroup { months, .. } => 1 + months.len(),
+            // Counted once per plan (`Plan::items`).
+            Change::Event(_) => 0,
             _ => 1,
         }
     }

@@ -20,20 +20,28 @@ pub const MAX_LIMIT: i64 = 100;
 pub struct Paging {
     pub limit: usize,
     cursor: Option<String>,
+    /// The parameter the cursor comes in (`cursor`; the event feed's `after`).
+    cursor_name: &'static str,
 }
 
 impl Paging {
     /// Takes `limit` and `cursor` from the query (issues recorded on `q`).
     pub fn take(q: &mut QueryParams) -> Paging {
+        Paging::take_named(q, "cursor")
+    }
+
+    /// Takes `limit` and the cursor named `cursor_name` from the query.
+    pub fn take_named(q: &mut QueryParams, cursor_name: &'static str) -> Paging {
         let limit = q
             .optional("limit", &integer_text(1, MAX_LIMIT))
             .unwrap_or(DEFAULT_LIMIT);
-        let cursor = q.optional("cursor", &|v: &Value| {
+        let cursor = q.optional(cursor_name, &|v: &Value| {
             Ok(v.as_str().unwrap_or("").to_string())
         });
         Paging {
             limit: limit as usize,
             cursor,
+            cursor_name,
         }
     }
 
@@ -77,9 +85,41 @@ impl Paging {
             None => Ok(None),
             Some(c) => {
                 let secret = ctx.store.cursor_secret().await?;
-                cursor::verify(&secret, tenant.as_str(), query_id, c).map(Some)
+                cursor::verify(&secret, tenant.as_str(), query_id, c)
+                    .map(Some)
+                    .map_err(|e| match e {
+                        ApiError::Validation(_) => ApiError::validation(
+                            self.cursor_name,
+                            "is not a cursor issued for this query",
+                        ),
+                        other => other,
+                    })
             }
         }
+    }
+
+    /// Serves one page of a feed (`GET /v1/events`): like [`Self::serve`], but
+    /// `read(limit, after)` always returns the position to resume from, and the
+    /// answer always carries it: `{"data": [...], "nextCursor": "...", "hasMore": b}`.
+    pub async fn feed<T, F, Fut>(
+        &self,
+        ctx: &Ctx,
+        tenant: &TenantId,
+        query_id: &str,
+        read: F,
+    ) -> ApiResult
+    where
+        T: Serialize,
+        F: FnOnce(usize, Option<String>) -> Fut,
+        Fut: Future<Output = Result<(Vec<T>, String, bool), ApiError>>,
+    {
+        let after = self.position(ctx, tenant, query_id).await?;
+        let (data, next, has_more) = read(self.limit, after).await?;
+        let mut resp = Paging::response(ctx, tenant, query_id, data, Some(next)).await?;
+        if let Some(body) = resp.body.as_mut() {
+            body["hasMore"] = json!(has_more);
+        }
+        Ok(resp)
     }
 
     /// `{"data": [...], "nextCursor": ...}`.

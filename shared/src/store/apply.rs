@@ -41,7 +41,19 @@ impl Store {
     /// Applies a plan as one conditional transaction: all of it, or (on a false
     /// condition) nothing.
     pub async fn apply(&self, t: &TenantId, plan: &Plan) -> Result<Applied, ApiError> {
-        let items = self.plan_items(t, plan)?;
+        self.apply_with_item_id(t, plan, crate::domain::event::new_item_id())
+            .await
+    }
+
+    /// [`Self::apply`], its events written under the item id `item` (a UUIDv7 of now:
+    /// the feed's order; a test backdates it to play a transaction that commits late).
+    pub async fn apply_with_item_id(
+        &self,
+        t: &TenantId,
+        plan: &Plan,
+        item: Uuid,
+    ) -> Result<Applied, ApiError> {
+        let items = self.plan_items(t, plan, item)?;
         if items.is_empty() {
             return Ok(Applied::Done);
         }
@@ -71,11 +83,17 @@ impl Store {
     /// How many items a plan's transaction holds.
     #[cfg(test)]
     fn plan_size(&self, t: &TenantId, plan: &Plan) -> Result<usize, ApiError> {
-        Ok(self.items(t, plan)?.len())
+        let item = crate::domain::event::new_item_id();
+        Ok(self.items(t, plan, item)?.len())
     }
 
-    fn plan_items(&self, t: &TenantId, plan: &Plan) -> Result<Vec<TransactWriteItem>, ApiError> {
-        let items = self.items(t, plan)?;
+    fn plan_items(
+        &self,
+        t: &TenantId,
+        plan: &Plan,
+        item: Uuid,
+    ) -> Result<Vec<TransactWriteItem>, ApiError> {
+        let items = self.items(t, plan, item)?;
         if items.len() > MAX_TRANSACTION_ITEMS {
             return Err(ApiError::Internal(format!(
                 "a plan of {} items does not fit one transaction",
@@ -85,11 +103,24 @@ impl Store {
         Ok(items)
     }
 
-    fn items(&self, t: &TenantId, plan: &Plan) -> Result<Vec<TransactWriteItem>, ApiError> {
+    fn items(
+        &self,
+        t: &TenantId,
+        plan: &Plan,
+        event_item: Uuid,
+    ) -> Result<Vec<TransactWriteItem>, ApiError> {
         let table = self.table();
         let mut items = Vec::new();
+        let events: Vec<_> = plan.events().collect();
+        let mut events_written = false;
         for change in &plan.changes {
             match change {
+                // Every event of the plan in one item, where its first event is.
+                Change::Event(_) if !events_written => {
+                    items.push(super::events::events_item(table, t, &events, event_item)?);
+                    events_written = true;
+                }
+                Change::Event(_) => {}
                 Change::Allotment { record, guard } => {
                     let item = super::allotments::header_item(t, record)?;
                     items.push(guarded_put(table, item, *guard)?);
@@ -170,7 +201,11 @@ impl Store {
                         capacity_update(nights, *capacity).update(table, key(pk, sk))?
                     });
                 }
-                Change::Establishment { record, guard } => {
+                Change::Establishment {
+                    record,
+                    guard,
+                    version,
+                } => {
                     let (pk, sk) = keys::establishment(t, record.establishment_id);
                     let mut e = Expr::new();
                     for (name, value) in [
@@ -184,6 +219,7 @@ impl Store {
                     let created = e.name("createdAt");
                     let at = e.value(s(format_instant(&record.created_at)));
                     e.set(&created, &format!("if_not_exists({created}, {at})"));
+                    establishment_version(&mut e, *version);
                     match guard {
                         EstablishmentGuard::New => e.require("attribute_not_exists(PK)"),
                         EstablishmentGuard::Exists => e.require("attribute_exists(PK)"),
@@ -201,6 +237,16 @@ impl Store {
                     establishment_id,
                     delta,
                 } => items.push(establishment_holds(table, t, *establishment_id, *delta)?),
+                Change::EstablishmentVersion {
+                    establishment_id,
+                    version,
+                } => {
+                    let (pk, sk) = keys::establishment(t, *establishment_id);
+                    let mut e = Expr::new();
+                    e.require("attribute_exists(PK)");
+                    establishment_version(&mut e, *version);
+                    items.push(e.update(table, key(pk, sk))?);
+                }
                 Change::Pickup { pickup, guard } => {
                     let item = super::pickups::pickup_item(t, pickup)?;
                     let mut e = Expr::new();
@@ -314,6 +360,18 @@ pub(super) fn establishment_holds(
     let holds = e.name("activeHolds");
     e.add(&holds, delta);
     e.update(table, key(pk, sk))
+}
+
+/// Sets an establishment's `version` to `version`, requiring the one before
+/// (none stored reads as 0).
+fn establishment_version(e: &mut Expr, version: i64) {
+    let v = e.name("version");
+    if version <= 1 {
+        e.require(format!("attribute_not_exists({v})"));
+    } else {
+        e.require_equal(&v, n(version - 1));
+    }
+    e.set_value(&v, n(version));
 }
 
 /// A record written whole under its guard.
@@ -620,7 +678,7 @@ mod tests {
             .unwrap()
             .with_timezone(&chrono::Utc);
         plans.push(group::plan_group_release(&g, cutoff).unwrap().plan);
-        plans.push(group::plan_group_deletion(&g).unwrap());
+        plans.push(group::plan_group_deletion(&g, p::now()).unwrap());
         for plan in plans {
             assert_eq!(
                 plan.items(),

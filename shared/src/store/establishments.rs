@@ -39,6 +39,10 @@ impl Store {
                     Some(_) => get_n(&item, "activeHolds")?,
                     None => 0,
                 },
+                version: match item.get("version") {
+                    Some(_) => get_n(&item, "version")?,
+                    None => 0,
+                },
             })
         })
         .transpose()

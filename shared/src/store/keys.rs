@@ -16,6 +16,7 @@
 //! | group header | `T#<t>#G#<id>` | `G` | `T#<t>#E#<est>#G` / `<name>#<id>` |
 //! | group grid month | `T#<t>#G#<id>` | `M#<YYYY-MM>` | |
 //! | group name | `T#<t>#E#<est>` | `GNAME#<name>` | |
+//! | event item (the events of one command) | `T#<t>#EV#<est>#<YYYY-MM-DD>` (UTC day of the id) | `EV#<itemId (UUIDv7)>` | |
 
 use uuid::Uuid;
 
@@ -115,6 +116,22 @@ pub fn group_index(t: &TenantId, est: Uuid, name: &str, id: Uuid) -> (String, St
     (
         format!("{}#G", establishment_pk(t, est)),
         format!("{name}#{id}"),
+    )
+}
+
+/// The partition of an establishment's events of one UTC day (the day of their id).
+pub fn events_partition(t: &TenantId, est: Uuid, day: chrono::NaiveDate) -> String {
+    format!("T#{t}#EV#{est}#{day}")
+}
+
+pub const EVENT_PREFIX: &str = "EV#";
+
+/// An event item: the events one command wrote, under the item's UUIDv7 id (sort
+/// keys sort by time).
+pub fn event_item(t: &TenantId, est: Uuid, day: chrono::NaiveDate, item: Uuid) -> (String, String) {
+    (
+        events_partition(t, est, day),
+        format!("{EVENT_PREFIX}{item}"),
     )
 }
 

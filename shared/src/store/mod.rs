@@ -8,6 +8,7 @@ mod api_keys;
 mod apply;
 mod attr;
 mod establishments;
+mod events;
 mod expr;
 mod grid;
 pub mod groups;
@@ -32,6 +33,7 @@ use uuid::Uuid;
 pub use allotments::AllotmentFilter;
 pub use api_keys::StoredKey;
 pub use apply::{Applied, MAX_TRANSACTION_ITEMS};
+pub use events::FeedPage;
 
 /// Default table and endpoint of the local setup (`make dev`, the admin tool).
 pub const LOCAL_TABLE: &str = "allotments";
@@ -46,6 +48,8 @@ pub struct Store {
     /// The establishment of each allotment this process has read (it never changes),
     /// so a warm process can write a pickup without reading the allotment first.
     establishments_of: std::sync::Arc<std::sync::Mutex<HashMap<(String, Uuid), Uuid>>>,
+    /// How old an event item must be before the feed serves it.
+    event_settle: Duration,
 }
 
 /// How many allotments [`Store::known_establishment`] remembers (then it starts over).
@@ -58,6 +62,7 @@ impl Store {
             table: table.into(),
             cursor_secret: Default::default(),
             establishments_of: Default::default(),
+            event_settle: Duration::from_secs(crate::domain::event::DEFAULT_SETTLE_SECONDS),
         }
     }
 

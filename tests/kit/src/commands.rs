@@ -130,10 +130,16 @@ pub async fn set_capacity(
     run(
         store,
         t,
-        |_| async move { store.read_pool_view(t, est, months).await },
-        |view| {
+        |_| async move {
+            let version = match store.load_establishment(t, est).await? {
+                Some(e) => e.version,
+                None => return Err(ApiError::NotFound("No such establishment".into())),
+            };
+            Ok((version, store.read_pool_view(t, est, months).await?))
+        },
+        |(version, view)| {
             Ok(Decision::Apply(
-                plan_capacity(est, change, Some(&view))?,
+                plan_capacity(est, version, change, Some(&view), crate::now())?,
                 (),
             ))
         },

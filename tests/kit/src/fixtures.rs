@@ -33,10 +33,12 @@ pub fn client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(Store::local_config(endpoint).build())
 }
 
-/// A store on a new table with a random name, created from the template.
+/// A store on a new table with a random name, created from the template. Its event
+/// feed serves what has committed (no settle delay: a test's writes are over when it
+/// reads; the delay itself is tested with a store of its own).
 pub async fn store() -> Store {
     let table = format!("test-{}", Uuid::new_v4().simple());
-    let store = Store::local(&endpoint(), &table);
+    let store = Store::local(&endpoint(), &table).with_event_settle(std::time::Duration::ZERO);
     store.ensure_table().await.expect("create test table");
     store
 }
@@ -88,7 +90,8 @@ pub async fn counting_ctx() -> (Ctx, RequestCounter) {
             .interceptor(counter.clone())
             .build(),
     );
-    let ctx = Ctx::with_now(Store::new(client, plain.table()), now());
+    let store = Store::new(client, plain.table()).with_event_settle(plain.event_settle());
+    let ctx = Ctx::with_now(store, now());
     counter.take();
     (ctx, counter)
 }

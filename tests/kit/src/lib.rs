@@ -17,6 +17,7 @@
 
 mod commands;
 mod concurrent;
+mod feed;
 mod fixtures;
 mod invariants;
 mod pool;
@@ -27,6 +28,7 @@ pub mod spec;
 
 pub use commands::*;
 pub use concurrent::concurrently;
+pub use feed::{assert_rebuilds, feed, follow, replay, Rebuilt};
 pub use fixtures::*;
 pub use invariants::check_invariants;
 pub use pool::{consistent, hold, plan_holds, NightHold};

@@ -158,7 +158,13 @@ pub fn plan_allocation(
             nights: pool_deltas,
         },
     ];
-    let plan = AllotmentPlan::change(record, next, grid, nights, other).plan;
+    let plan = AllotmentPlan::change(record, next, grid, nights, other)
+        .announce_with(
+            crate::domain::event::EventType::AllocationChanged,
+            now,
+            crate::domain::event::EventData::Allocation(entry.clone()),
+        )
+        .plan;
     Ok(AllocationPlan { plan, entry })
 }
 
@@ -301,10 +307,19 @@ mod allocation_plan_tests {
                     guard,
                 }, Change::AllotmentNights { months, .. }, Change::History {
                     version, entries, ..
-                }, Change::Pool { nights, .. }] = &p.plan.changes[..]
+                }, Change::Pool { nights, .. }, Change::Event(event)] = &p.plan.changes[..]
                 else {
                     panic!("unexpected plan {:?}", p.plan)
                 };
+                assert_eq!(
+                    (event.event_type, event.sequence, &event.data),
+                    (
+                        crate::domain::event::EventType::AllocationChanged,
+                        2,
+                        &crate::domain::event::EventData::Allocation(p.entry.clone())
+                    ),
+                    "the change is the event's data"
+                );
                 assert_eq!(*guard, Guard::Version(1));
                 assert_eq!(
                     (next.version, *version),

@@ -58,9 +58,10 @@ pub fn plan_cancel(
             delta: -1,
         },
     ];
-    Ok(Some(AllotmentPlan::change(
-        record, next, grid, nights, other,
-    )))
+    Ok(Some(
+        AllotmentPlan::change(record, next, grid, nights, other)
+            .announce(crate::domain::event::EventType::AllotmentCancelled, now),
+    ))
 }
 
 #[cfg(test)]

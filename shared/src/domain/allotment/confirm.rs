@@ -35,7 +35,8 @@ pub fn plan_confirm(
     next.terms.penalty_per_room_night_cents = Some(penalty);
     next.allotment_type = AllotmentType::Allotment;
     next.confirmed_at = Some(now);
-    Ok(AllotmentPlan::change(record, next, grid, Grid::new(), []))
+    Ok(AllotmentPlan::change(record, next, grid, Grid::new(), [])
+        .announce(crate::domain::event::EventType::AllotmentConfirmed, now))
 }
 
 #[cfg(test)]
@@ -87,7 +88,15 @@ mod tests {
         for (r, penalty, kept) in cases {
             let p = plan_confirm(r, &grid, penalty, now()).unwrap();
             let (next, guard) = read::header(&p.plan).unwrap();
-            assert_eq!(p.plan.changes.len(), 1, "the header only");
+            assert_eq!(p.plan.changes.len(), 2, "the header and its event");
+            assert_eq!(
+                read::event(&p.plan),
+                Some((
+                    crate::domain::event::EventType::AllotmentConfirmed,
+                    2,
+                    now()
+                ))
+            );
             assert_eq!(guard, Guard::Version(1));
             assert_eq!(next, &p.record);
             assert_eq!(next.version, 2);

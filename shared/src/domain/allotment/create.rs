@@ -12,6 +12,7 @@ use super::record::AllotmentRecord;
 use super::terms::NewAllotment;
 use crate::domain::dates::Month;
 use crate::domain::error::ApiError;
+use crate::domain::event::EventType;
 use crate::domain::ids::UnitTypeId;
 use crate::domain::inventory::{pool_conflicts, PoolView};
 use crate::domain::plan::{month_writes, Change, Guard, Plan, PoolDelta};
@@ -84,7 +85,7 @@ pub fn plan_create(
         establishment_id: record.establishment_id,
         nights: taken,
     });
-    Ok(AllotmentPlan { plan, record, grid })
+    Ok(AllotmentPlan { plan, record, grid }.announce(EventType::AllotmentCreated, now))
 }
 
 #[cfg(test)]

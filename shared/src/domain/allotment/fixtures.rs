@@ -83,6 +83,20 @@ pub mod read {
         })
     }
 
+    /// The event written: its type, sequence and instant.
+    pub fn event(
+        plan: &Plan,
+    ) -> Option<(
+        crate::domain::event::EventType,
+        i64,
+        chrono::DateTime<chrono::Utc>,
+    )> {
+        let mut events = plan.events();
+        let e = events.next()?;
+        assert!(events.next().is_none(), "one event per command");
+        Some((e.event_type, e.sequence, e.occurred_at))
+    }
+
     /// The history item written: its version and entries.
     pub fn history(plan: &Plan) -> Option<(i64, &[AllocationEntry])> {
         plan.changes.iter().find_map(|c| match c {

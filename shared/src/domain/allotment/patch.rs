@@ -37,7 +37,8 @@ pub fn plan_patch(
     }
     let mut next = record.next_version(now);
     next.terms = terms;
-    Ok(AllotmentPlan::change(record, next, grid, Grid::new(), []))
+    Ok(AllotmentPlan::change(record, next, grid, Grid::new(), [])
+        .announce(crate::domain::event::EventType::AllotmentUpdated, now))
 }
 
 #[cfg(test)]
@@ -158,7 +159,11 @@ mod tests {
             };
             let p = plan_patch(&record, &grid, &body(b.clone()), if_match, refused, later).unwrap();
             let (next, guard) = read::header(&p.plan).unwrap();
-            assert_eq!(p.plan.changes.len(), 1, "the header only");
+            assert_eq!(p.plan.changes.len(), 2, "the header and its event");
+            assert_eq!(
+                read::event(&p.plan),
+                Some((crate::domain::event::EventType::AllotmentUpdated, 2, later))
+            );
             assert_eq!(guard, Guard::Version(1));
             assert_eq!(next, &p.record);
             assert_eq!((next.version, next.updated_at), (2, later));

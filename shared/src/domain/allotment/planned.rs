@@ -2,6 +2,9 @@
 
 use super::grid::Grid;
 use super::record::AllotmentRecord;
+use chrono::{DateTime, Utc};
+
+use crate::domain::event::{Event, EventData, EventType};
 use crate::domain::plan::{month_writes, Change, Guard, Plan};
 
 /// A command's plan and the record and grid it leaves once applied: the command
@@ -43,5 +46,24 @@ impl AllotmentPlan {
             record: next,
             grid: next_grid,
         }
+    }
+
+    /// The plan with its event `event_type`, whose `data` is the representation the
+    /// plan leaves.
+    pub fn announce(self, event_type: EventType, occurred_at: DateTime<Utc>) -> Self {
+        let data = EventData::Allotment(Box::new(self.record.representation(&self.grid)));
+        self.announce_with(event_type, occurred_at, data)
+    }
+
+    /// The plan with its event `event_type` carrying `data`.
+    pub fn announce_with(
+        mut self,
+        event_type: EventType,
+        occurred_at: DateTime<Utc>,
+        data: EventData,
+    ) -> Self {
+        let event = Event::allotment(event_type, occurred_at, &self.record, data);
+        self.plan.push(event);
+        self
     }
 }

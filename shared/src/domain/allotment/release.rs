@@ -13,6 +13,7 @@ use super::planned::AllotmentPlan;
 use super::record::AllotmentRecord;
 use super::terms::Status;
 use crate::domain::error::ApiError;
+use crate::domain::event::{AllotmentReleased, EventData, EventType, ReleasedNight};
 use crate::domain::ids::UnitTypeId;
 use crate::domain::plan::{Change, PoolDelta};
 
@@ -123,11 +124,53 @@ pub fn plan_release(
         });
     }
     let released_nights = nights.len() as u64;
+    let (occurred_at, why, released) = released_event(grid, &nights, reason, now);
+    let allotment = AllotmentPlan::change(record, next, grid, nights, other);
+    let data = AllotmentReleased {
+        reason: why,
+        nights: released,
+        allotment: allotment.record.representation(&allotment.grid),
+    };
+    let allotment = allotment.announce_with(
+        EventType::AllotmentReleased,
+        occurred_at,
+        EventData::Released(Box::new(data)),
+    );
     Ok(ReleasePlan {
-        allotment: AllotmentPlan::change(record, next, grid, nights, other),
+        allotment,
         released_nights,
         finished,
     })
+}
+
+/// The `allotment.released` of the nights `released` (of `grid` before): each
+/// night's rooms given back and kept; it occurs at `now` for a manual release, at
+/// the latest release moment of its nights at cutoff (the moment they were all due,
+/// whenever the run came).
+fn released_event(
+    grid: &Grid,
+    released: &Grid,
+    reason: &ReleaseReason,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, &'static str, Vec<ReleasedNight>) {
+    let nights: Vec<ReleasedNight> = released
+        .iter()
+        .map(|((unit, date), n)| ReleasedNight {
+            unit_type_id: unit.to_string(),
+            date: *date,
+            quantity: grid.get(&(unit.clone(), *date)).map_or(0, |b| b.allocated) - n.allocated,
+            allocated: n.allocated,
+            released_at: n.released_at.unwrap_or(now),
+        })
+        .collect();
+    let (why, at) = match reason {
+        ReleaseReason::Manual(_) => ("manual", now),
+        ReleaseReason::Cutoff => (
+            "cutoff",
+            nights.iter().map(|n| n.released_at).max().unwrap_or(now),
+        ),
+    };
+    (at, why, nights)
 }
 
 /// `POST .../release`: every unreleased night now. `None` when it is already

@@ -24,7 +24,8 @@ pub const MAX_COMPLIMENTARY_ROOMS: i64 = 10_000;
 pub const MAX_HEADCOUNT: i64 = 1_000_000;
 pub const MAX_PENALTY_DIGITS: usize = 18;
 /// A transaction holds at most 100 items: one pool bucket per unit type and month,
-/// one grid item per month, the header, the history entry and the establishment.
+/// one grid item per month, the header, the history entry, the establishment and
+/// the events.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
 macro_rules! string_enum {
@@ -358,7 +359,7 @@ impl NewAllotment {
         let needed = transaction_items(units, &self.period);
         if needed > MAX_TRANSACTION_ITEMS {
             let months = self.period.by_month().len();
-            let max_units = (MAX_TRANSACTION_ITEMS - 3 - months) / months;
+            let max_units = (MAX_TRANSACTION_ITEMS - 4 - months) / months;
             return Err(FieldIssue::new(
                 "unitAllocations",
                 format!(
@@ -373,7 +374,7 @@ impl NewAllotment {
 /// Items of the transaction that creates, releases or cancels an allotment.
 pub fn transaction_items(unit_types: usize, period: &NightRange) -> usize {
     let months = period.by_month().len();
-    unit_types * months + months + 3
+    unit_types * months + months + 4
 }
 
 pub(crate) fn parse_unit_allocations(f: &mut Fields<'_>) -> Option<Vec<(UnitTypeId, i64)>> {

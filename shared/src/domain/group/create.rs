@@ -6,12 +6,13 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    allocations, check_members, check_size, member_ids, Candidates, GroupDetails, GroupGrid,
-    GroupNight, GroupPlan, GroupRecord, LoadedGroup, MAX_NAME_CHARS,
+    allocations, announce, check_members, check_size, member_ids, Candidates, GroupDetails,
+    GroupGrid, GroupNight, GroupPlan, GroupRecord, LoadedGroup, MAX_NAME_CHARS,
 };
 use crate::domain::allotment::{MAX_PERIOD_NIGHTS, MAX_RELEASE_DAYS};
 use crate::domain::dates::NightRange;
 use crate::domain::error::{ApiError, FieldIssue};
+use crate::domain::event::EventType;
 use crate::domain::ids::UnitTypeId;
 use crate::domain::inventory::pool_conflicts;
 use crate::domain::plan::{month_writes, Change, Guard, Plan, PoolDelta};
@@ -197,6 +198,12 @@ pub fn plan_group_creation(
         establishment_id: new.establishment_id,
         nights: pool,
     });
+    plan.push(announce(
+        EventType::CapacityGroupCreated,
+        now,
+        &record,
+        &grid,
+    ));
     check_size(
         &plan,
         "this group (its unit types × months and its members) does not fit one transaction; add members with PATCH",
@@ -305,7 +312,7 @@ mod tests {
                 "INSUFFICIENT_CAPACITY",
             ),
         ];
-        // 95 items fit: 4 + 90 members + 1 pool bucket.
+        // 96 items fit: 4 + 90 members + 1 pool bucket + the event.
         let fits: Vec<Uuid> = many[..90].to_vec();
         let fits_candidates: Candidates = fits.iter().map(|id| (*id, eligible())).collect();
         let p = plan_group_creation(
@@ -316,7 +323,7 @@ mod tests {
             None,
             now(),
         );
-        assert_eq!(p.map(|p| p.plan.items()).ok(), Some(95));
+        assert_eq!(p.map(|p| p.plan.items()).ok(), Some(96));
         for (case, new, candidates, details, code) in cases {
             let got = plan_group_creation(
                 &new,
@@ -374,10 +381,20 @@ mod tests {
                 allotment_id: MEMBER,
                 group_id: GROUP,
                 claim: true,
-            }, Change::Pool { nights, .. }] = &p.plan.changes[..]
+            }, Change::Pool { nights, .. }, Change::Event(event)] = &p.plan.changes[..]
             else {
                 panic!("unexpected plan {:?}", p.plan)
             };
+            assert_eq!(
+                (event.event_type, event.sequence, &event.data),
+                (
+                    crate::domain::event::EventType::CapacityGroupCreated,
+                    1,
+                    &crate::domain::event::EventData::Group(Box::new(
+                        p.group.record.view(&p.group.grid)
+                    ))
+                )
+            );
             assert_eq!(
                 (record.version, record.time_zone),
                 (1, chrono_tz::Europe::Paris)

@@ -20,9 +20,10 @@ use uuid::Uuid;
 use super::allotment::{Status, UnitAllocation, MAX_TRANSACTION_ITEMS};
 use super::cutoff::CutoffRule;
 use super::error::{ApiError, FieldIssue};
+use super::event::{Event, EventData, EventType};
 use super::ids::UnitTypeId;
 use super::inventory::PoolView;
-use super::plan::{Nights, Plan};
+use super::plan::{Change, Nights, Plan};
 use super::validate::{uuid, Fields};
 
 pub use create::{plan_group_creation, NewGroup};
@@ -281,6 +282,18 @@ fn check_members(
     } else {
         Err(ApiError::Validation(issues))
     }
+}
+
+/// The event `event_type` of the group `record` with the nights `grid` it leaves
+/// (its representation is the data; its version the sequence).
+fn announce(
+    event_type: EventType,
+    now: DateTime<Utc>,
+    record: &GroupRecord,
+    grid: &GroupGrid,
+) -> Change {
+    let data = EventData::Group(Box::new(record.view(grid)));
+    Event::group(event_type, now, record, record.version, data)
 }
 
 /// `400` naming `allotmentIds` when a plan does not fit one transaction.

@@ -5,12 +5,13 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    check_members, check_size, member_ids, Candidates, GroupDetails, GroupGrid, GroupNight,
-    GroupPlan, LoadedGroup, MAX_NAME_CHARS,
+    announce, check_members, check_size, member_ids, Candidates, GroupDetails, GroupGrid,
+    GroupNight, GroupPlan, LoadedGroup, MAX_NAME_CHARS,
 };
 use crate::domain::allotment::UnitAllocation;
 use crate::domain::dates::NightRange;
 use crate::domain::error::{ApiError, FieldIssue, NightConflict};
+use crate::domain::event::EventType;
 use crate::domain::ids::UnitTypeId;
 use crate::domain::inventory::pool_conflicts;
 use crate::domain::plan::{month_writes, Change, Guard, Plan, PoolDelta};
@@ -240,12 +241,13 @@ pub fn plan_group_patch(
             claim: false,
         });
     }
+    let mut grid = current.grid.clone();
+    grid.extend(changed);
+    plan.push(announce(EventType::CapacityGroupUpdated, now, &next, &grid));
     check_size(
         &plan,
         "this change does not fit one transaction: change fewer members or unit types at a time",
     )?;
-    let mut grid = current.grid.clone();
-    grid.extend(changed);
     Ok(GroupPlan {
         plan,
         group: LoadedGroup {
@@ -642,10 +644,20 @@ mod tests {
                 allotment_id: MEMBER,
                 claim: false,
                 ..
-            }] = &p.plan.changes[..]
+            }, Change::Event(event)] = &p.plan.changes[..]
             else {
                 panic!("unexpected plan {:?}", p.plan)
             };
+            assert_eq!(
+                (event.event_type, event.sequence, &event.data),
+                (
+                    crate::domain::event::EventType::CapacityGroupUpdated,
+                    2,
+                    &crate::domain::event::EventData::Group(Box::new(
+                        p.group.record.view(&p.group.grid)
+                    ))
+                )
+            );
             assert_eq!((old.as_str(), new.as_str()), ("Pool", "Summer"));
             assert_eq!((record.version, record.updated_at), (2, now()));
             assert_eq!(record.allotment_ids, [OTHER]);
@@ -653,14 +665,15 @@ mod tests {
             assert_eq!(p.group.record, **record);
             assert_eq!(p.group.grid, g.grid, "nothing resized");
         }
-        // The same name, the same members: only the header moves.
+        // The same name, the same members: only the header moves (and says so).
         let same = GroupPatch {
             name: Some("Pool".into()),
             members: Some(vec![MEMBER]),
             ..GroupPatch::default()
         };
         let p = plan_group_patch(&g, &same, None, &Candidates::new(), None, now()).unwrap();
-        assert_eq!(p.plan.changes.len(), 1);
+        assert_eq!(p.plan.changes.len(), 2);
+        assert!(matches!(&p.plan.changes[1], Change::Event(e) if e.sequence == 2));
         assert!(matches!(
             p.plan.changes[0],
             Change::Group {

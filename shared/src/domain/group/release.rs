@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 use super::{GroupGrid, GroupNight, GroupPlan, LoadedGroup};
 use crate::domain::dates::Month;
 use crate::domain::error::ApiError;
+use crate::domain::event::{
+    Event, EventData, EventType, GroupDeleted, GroupReleased, GroupReleasedNight,
+};
 use crate::domain::plan::{month_writes, Change, Guard, Plan, PoolDelta};
 
 /// Plans the release of every night of the group due at `now` (`None`: nothing is
@@ -54,8 +57,32 @@ pub fn plan_group_release(g: &LoadedGroup, now: DateTime<Utc>) -> Option<GroupPl
         establishment_id: record.establishment_id,
         nights: pool,
     });
+    let nights = changed
+        .iter()
+        .map(|((ut, d), n)| GroupReleasedNight {
+            unit_type_id: ut.to_string(),
+            date: *d,
+            quantity: g.grid.get(&(ut.clone(), *d)).map_or(0, |o| o.shared) - n.shared,
+            shared: n.shared,
+        })
+        .collect();
     let mut grid = g.grid.clone();
     grid.extend(changed);
+    // At the moment its last night released became due, whenever the run came.
+    let occurred_at = next
+        .released_through
+        .map_or(now, |t| next.cutoff_rule().night_moment(t).min(now));
+    let data = GroupReleased {
+        nights,
+        capacity_group: next.view(&grid),
+    };
+    plan.push(Event::group(
+        EventType::CapacityGroupReleased,
+        occurred_at,
+        &next,
+        next.version,
+        EventData::GroupReleased(Box::new(data)),
+    ));
     Some(GroupPlan {
         plan,
         group: LoadedGroup {
@@ -68,8 +95,9 @@ pub fn plan_group_release(g: &LoadedGroup, now: DateTime<Utc>) -> Option<GroupPl
 
 /// Plans the delete of a group: refused while pickups draw on it (`409
 /// ALLOTMENT_HAS_PICKUPS`). Its unused rooms go back to the pool; its header (at the
-/// version read) and nights, its name and its members' claims are removed.
-pub fn plan_group_deletion(g: &LoadedGroup) -> Result<Plan, ApiError> {
+/// version read) and nights, its name and its members' claims are removed; its
+/// `capacity_group.deleted` occurs `now`.
+pub fn plan_group_deletion(g: &LoadedGroup, now: DateTime<Utc>) -> Result<Plan, ApiError> {
     if g.active_draws > 0 {
         return Err(ApiError::AllotmentHasPickups);
     }
@@ -106,6 +134,17 @@ pub fn plan_group_deletion(g: &LoadedGroup) -> Result<Plan, ApiError> {
             .map(|((ut, d), n)| PoolDelta::allot(ut, *d, -n.available()))
             .collect(),
     });
+    let data = EventData::GroupDeleted(GroupDeleted {
+        capacity_group_id: id,
+        name: record.name.clone(),
+    });
+    plan.push(Event::group(
+        EventType::CapacityGroupDeleted,
+        now,
+        record,
+        record.version + 1,
+        data,
+    ));
     Ok(plan)
 }
 
@@ -113,6 +152,7 @@ pub fn plan_group_deletion(g: &LoadedGroup) -> Result<Plan, ApiError> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
+    use crate::domain::event::{EventData, EventType};
     use chrono::NaiveDate;
 
     fn at(instant: &str) -> DateTime<Utc> {
@@ -220,6 +260,19 @@ mod tests {
                     Change::Pool { nights, .. } => {
                         returned = nights.iter().map(|n| n.allotted).collect()
                     }
+                    Change::Event(e) => {
+                        assert_eq!(e.event_type, EventType::CapacityGroupReleased);
+                        assert_eq!(e.sequence, 2);
+                        // At its last released night's moment (a late run included).
+                        let through = p.group.record.released_through.unwrap();
+                        let moment = p.group.record.cutoff_rule().night_moment(through);
+                        assert_eq!(e.occurred_at, moment.min(at(now)), "{case}");
+                        let EventData::GroupReleased(data) = &e.data else {
+                            panic!("{case}: {e:?}")
+                        };
+                        let back: i64 = data.nights.iter().map(|n| n.quantity).sum();
+                        assert_eq!(back, -pool.iter().sum::<i64>(), "{case}");
+                    }
                     other => panic!("{case}: unexpected {other:?}"),
                 }
             }
@@ -247,13 +300,13 @@ mod tests {
     #[test]
     fn a_delete_waits_for_pickups_and_returns_the_unused_rooms() {
         assert_eq!(
-            plan_group_deletion(&loaded(2)).unwrap_err().code(),
+            plan_group_deletion(&loaded(2), now()).unwrap_err().code(),
             "ALLOTMENT_HAS_PICKUPS"
         );
         let mut g = loaded(0);
         g.record.released_through = Some(d("2026-09-01"));
         g.grid.get_mut(&(u("dbl"), d("2026-09-01"))).unwrap().shared = 0;
-        let plan = plan_group_deletion(&g).unwrap();
+        let plan = plan_group_deletion(&g, now()).unwrap();
         let [Change::DeleteGroup {
             group_id: GROUP,
             version: 1,
@@ -266,11 +319,15 @@ mod tests {
             allotment_id: MEMBER,
             group_id: GROUP,
             claim: false,
-        }, Change::EstablishmentHolds { delta: -1, .. }, Change::Pool { nights, .. }] =
+        }, Change::EstablishmentHolds { delta: -1, .. }, Change::Pool { nights, .. }, Change::Event(event)] =
             &plan.changes[..]
         else {
             panic!("unexpected plan {plan:?}")
         };
+        assert_eq!(
+            (event.event_type, event.sequence, event.occurred_at),
+            (EventType::CapacityGroupDeleted, 2, now())
+        );
         assert_eq!(months, &[Month::of(d("2026-09-01"))]);
         assert_eq!(name, "Pool");
         assert_eq!(

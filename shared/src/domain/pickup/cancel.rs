@@ -117,6 +117,10 @@ pub fn plan_pickup_cancel(
         establishment_id: record.establishment_id,
         nights: pool,
     });
+    plan.push(crate::domain::event::Event::pickup(
+        &cancelled,
+        record.establishment_id,
+    ));
     Ok(PickupPlan {
         plan,
         pickup: cancelled,

@@ -140,6 +140,10 @@ pub fn plan_pickup(
             })
             .collect(),
     });
+    plan.push(crate::domain::event::Event::pickup(
+        &pickup,
+        establishment_id,
+    ));
     Ok(PickupPlan { plan, pickup })
 }
 
@@ -225,6 +229,7 @@ mod tests {
     use super::super::fixtures::*;
     use super::*;
     use crate::domain::allotment::Status;
+    use crate::domain::event::{EventData, EventType};
 
     fn loaded(record: &AllotmentRecord, grid: &Grid, group: Option<LoadedGroup>) -> PickupState {
         PickupState::Loaded {
@@ -504,6 +509,15 @@ mod tests {
                         assert_eq!(nights.len(), own.len());
                         "pool"
                     }
+                    Change::Event(e) => {
+                        assert_eq!(
+                            (e.event_type, e.sequence, e.subject.id),
+                            (EventType::PickupCreated, 1, PICKUP)
+                        );
+                        assert_eq!(e.establishment_id, ESTABLISHMENT, "also blind");
+                        assert_eq!(e.data, EventData::Pickup(Box::new(p.pickup.view())));
+                        "event"
+                    }
                     other => panic!("{case}: unexpected {other:?}"),
                 })
                 .collect();
@@ -515,9 +529,10 @@ mod tests {
                     "group",
                     "group nights",
                     "pool",
+                    "event",
                 ]
             } else {
-                &["pickup", "counters", "nights", "pool"]
+                &["pickup", "counters", "nights", "pool", "event"]
             };
             assert_eq!(kinds, want, "{case}");
         }
