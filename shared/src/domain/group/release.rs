@@ -52,6 +52,7 @@ pub fn plan_group_release(g: &LoadedGroup, now: DateTime<Utc>) -> Option<GroupPl
     });
     plan.push(Change::Pool {
         establishment_id: record.establishment_id,
+        holder: None,
         nights: pool,
     });
     let mut grid = g.grid.clone();
@@ -100,6 +101,7 @@ pub fn plan_group_deletion(g: &LoadedGroup) -> Result<Plan, ApiError> {
     });
     plan.push(Change::Pool {
         establishment_id: record.establishment_id,
+        holder: None,
         nights: g
             .grid
             .iter()
