@@ -96,5 +96,13 @@ async fn pickups_of_a_hotels_allotments_never_conflict_and_a_burst_keeps_every_i
         "the burst must meet the rule"
     );
     assert_eq!(pool_picked_up(&a).await, 20 + taken);
-    kit::check_invariants(&a.ctx.store, "acme", a.est, None, "2026-09-01", "2026-09-30").await;
+    kit::check_invariants(
+        &a.ctx.store,
+        "acme",
+        a.est,
+        None,
+        "2026-09-01",
+        "2026-09-30",
+    )
+    .await;
 }

@@ -242,7 +242,10 @@ async fn random_interleavings_keep_every_invariant_under_the_conflict_rule() {
     workload(kit::acme_on(ctx).await).await;
     let stats = proxy.stats();
     println!("{stats}");
-    assert!(stats.conflicts_total() > 0, "the rule must have met conflicts");
+    assert!(
+        stats.conflicts_total() > 0,
+        "the rule must have met conflicts"
+    );
 }
 
 async fn workload(a: kit::Acme) {

@@ -151,7 +151,9 @@ impl Store {
                     for ((unit, month), deltas) in buckets {
                         let (pk, sk) = keys::pool(t, *establishment_id, unit, month);
                         let mut e = pool_deltas(&deltas);
-                        if let Some(holder) = holder.filter(|_| deltas.iter().any(|d| d.allotted > 0)) {
+                        if let Some(holder) =
+                            holder.filter(|_| deltas.iter().any(|d| d.allotted > 0))
+                        {
                             let al = e.name(super::pool::HOLDERS);
                             e.add_member(&al, &holder.to_string());
                         }

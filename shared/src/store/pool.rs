@@ -66,9 +66,7 @@ fn parse_holders(item: &Item) -> Result<Vec<Uuid>, ApiError> {
         None => Ok(Vec::new()),
         Some(AttributeValue::Ss(ids)) => ids
             .iter()
-            .map(|id| {
-                Uuid::parse_str(id).map_err(|_| ApiError::Internal("pool holder id".into()))
-            })
+            .map(|id| Uuid::parse_str(id).map_err(|_| ApiError::Internal("pool holder id".into())))
             .collect(),
         Some(_) => Err(ApiError::Internal("pool holders of the wrong type".into())),
     }

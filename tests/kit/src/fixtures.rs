@@ -111,8 +111,11 @@ pub async fn conflicting_ctx() -> (Ctx, crate::proxy::Proxy) {
     let upstream = crate::proxy::upstream_of(&crate::endpoint())
         .await
         .expect("DYNAMODB_ENDPOINT resolves");
-    let proxy = Proxy::spawn(upstream, Config::default().with_conflicts(ConflictRule::default()))
-        .expect("the proxy starts");
+    let proxy = Proxy::spawn(
+        upstream,
+        Config::default().with_conflicts(ConflictRule::default()),
+    )
+    .expect("the proxy starts");
     let store = Store::local(&proxy.endpoint(), base.store.table());
     (Ctx::with_now(store, now()), proxy)
 }

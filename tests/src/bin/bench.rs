@@ -1096,7 +1096,9 @@ async fn hot_items(b: &Bench, out: &mut Out) -> Res<()> {
     let alone = burst(
         &ctx,
         &b.key,
-        vec![(0..60).map(|i| (alone_a.clone(), one_night("2027-02", i))).collect()],
+        vec![(0..60)
+            .map(|i| (alone_a.clone(), one_night("2027-02", i)))
+            .collect()],
     )
     .await?;
     let alone_p99 = pct(&alone.latencies, 0.99);
@@ -1108,7 +1110,9 @@ async fn hot_items(b: &Bench, out: &mut Out) -> Res<()> {
         ms(alone_p99),
         ms(alone_p99 * 3)
     ));
-    out.line("| burst | clients | rule | 201 | 503 | other | pickups/s | p50 | p99 | p99 / alone |");
+    out.line(
+        "| burst | clients | rule | 201 | 503 | other | pickups/s | p50 | p99 | p99 / alone |",
+    );
     out.line("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for clients in sizes {
         for on in [true, false] {
@@ -1128,7 +1132,11 @@ async fn hot_items(b: &Bench, out: &mut Out) -> Res<()> {
             let mut jobs = Vec::new();
             for c in 0..clients {
                 let a = allotment(&["dbl"], "2027-04").await;
-                jobs.push((0..10).map(|i| (a.clone(), one_night("2027-04", c + i))).collect());
+                jobs.push(
+                    (0..10)
+                        .map(|i| (a.clone(), one_night("2027-04", c + i)))
+                        .collect(),
+                );
             }
             let hotel = burst(&ctx, &b.key, jobs).await?;
             // 3. a 150-reservation rooming list on one allotment, shared by the clients.
@@ -1137,10 +1145,8 @@ async fn hot_items(b: &Bench, out: &mut Out) -> Res<()> {
             for r in 0..150usize {
                 let (arrival, departure) = stay("2027-05", r * 7 % 26, 1 + r % 3);
                 let unit = if r % 4 == 0 { "sgl" } else { "dbl" };
-                jobs[r % clients].push((
-                    a.clone(),
-                    kit::pickup_body(unit, &arrival, &departure, 1),
-                ));
+                jobs[r % clients]
+                    .push((a.clone(), kit::pickup_body(unit, &arrival, &departure, 1)));
             }
             let list = burst(&ctx, &b.key, jobs).await?;
             for (name, r) in [

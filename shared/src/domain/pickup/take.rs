@@ -9,9 +9,7 @@ use crate::domain::allotment::{AllotmentRecord, AllotmentType, Grid};
 use crate::domain::dates::NightRange;
 use crate::domain::error::{ApiError, FieldIssue, NightConflict};
 use crate::domain::group::LoadedGroup;
-use crate::domain::plan::{
-    Change, CounterGuard, GridDelta, GroupDelta, PickupGuard, Plan,
-};
+use crate::domain::plan::{Change, CounterGuard, GridDelta, GroupDelta, PickupGuard, Plan};
 
 /// Where one night's rooms of a pickup come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
