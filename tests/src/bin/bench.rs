@@ -9,7 +9,7 @@
 //!    write is replayed there too), so each condition finds the same state.
 //! 3. Contention: concurrent pickups on one allotment vs a bare conditional
 //!    `UpdateItem` on one item.
-//! 3b. Hot items (`BENCH_ONLY=hot`): the bursts of issue 17 (one allotment, one
+//!    Section 3b (`BENCH_ONLY=hot`): the bursts of issue 17 (one allotment, one
 //!    hotel, a rooming list; 8/32/64 clients) through `kit::proxy`'s conflict rule
 //!    and without it.
 //! 4. Cold start: the release `create-allotment` and `hello-lambda` binaries under a
