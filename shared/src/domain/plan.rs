@@ -240,9 +240,13 @@ pub enum Change {
         version: i64,
         entries: Vec<AllocationEntry>,
     },
-    /// Pool nights of an establishment.
+    /// Pool nights of an establishment. `holder`: the allotment these rooms are
+    /// allotted to, listed in every bucket where it takes rooms (`al`), so a read of
+    /// the pool finds the grids whose `pickedUp` it sums (pickups never write the
+    /// pool: see `Store::read_pool`).
     Pool {
         establishment_id: Uuid,
+        holder: Option<Uuid>,
         nights: Vec<PoolDelta>,
     },
     /// The capacity of one unit type on some nights of one month, never below what is
@@ -423,6 +427,7 @@ mod tests {
         let mut p = Plan::new();
         p.push(Change::Pool {
             establishment_id: Uuid::nil(),
+            holder: None,
             nights: vec![PoolDelta::allot(&u("dbl"), d("2026-09-01"), 0)],
         });
         p.push(Change::History {

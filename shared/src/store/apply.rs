@@ -166,6 +166,7 @@ impl Store {
                 }
                 Change::Pool {
                     establishment_id,
+                    holder,
                     nights,
                 } => {
                     let mut buckets: BTreeMap<(&UnitTypeId, Month), Vec<&PoolDelta>> =
@@ -180,7 +181,14 @@ impl Store {
                     }
                     for ((unit, month), deltas) in buckets {
                         let (pk, sk) = keys::pool(t, *establishment_id, unit, month);
-                        items.push(pool_deltas(&deltas).update(table, key(pk, sk))?);
+                        let mut e = pool_deltas(&deltas);
+                        if let Some(holder) =
+                            holder.filter(|_| deltas.iter().any(|d| d.allotted > 0))
+                        {
+                            let al = e.name(super::pool::HOLDERS);
+                            e.add_member(&al, &holder.to_string());
+                        }
+                        items.push(e.update(table, key(pk, sk))?);
                     }
                 }
                 Change::Capacity {

@@ -91,6 +91,13 @@ impl Expr {
         self.adds.push(format!("{path} {v}"));
     }
 
+    /// `ADD <path> <{member}>` on a top-level string set (created if absent; a member
+    /// already there stays once).
+    pub fn add_member(&mut self, path: &str, member: &str) {
+        let v = self.value(AttributeValue::Ss(vec![member.to_string()]));
+        self.adds.push(format!("{path} {v}"));
+    }
+
     /// One more clause of the condition (all are required).
     pub fn require(&mut self, condition: impl Into<String>) {
         self.conditions.push(condition.into());

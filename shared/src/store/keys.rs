@@ -135,6 +135,12 @@ pub fn event_item(t: &TenantId, est: Uuid, day: chrono::NaiveDate, item: Uuid) -
     )
 }
 
+/// The allotment id of an allotment partition key (`T#<tenant>#A#<id>`).
+pub fn parse_allotment_pk(pk: &str) -> Option<Uuid> {
+    let (_, id) = pk.rsplit_once("#A#")?;
+    Uuid::parse_str(id).ok()
+}
+
 /// Splits a pool sort key back into unit type and month.
 pub fn parse_pool_sk(sk: &str) -> Option<(UnitTypeId, Month)> {
     let rest = sk.strip_prefix(POOL_PREFIX)?;
@@ -160,5 +166,7 @@ mod tests {
         let (_, b) = pool(&t, e, &dblx, m);
         assert!(a < b, "all months of `dbl` sort before `dbl-x`");
         assert_eq!(parse_pool_sk(&a), Some((dbl, m.next())));
+        let id = Uuid::from_u128(7);
+        assert_eq!(parse_allotment_pk(&allotment_grid(&t, id, m).0), Some(id));
     }
 }

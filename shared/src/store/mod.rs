@@ -289,7 +289,21 @@ pub(crate) fn classify_cancellation<'a>(
     }
 }
 
-const TX_ATTEMPTS: u32 = 5;
+/// How long one transaction keeps retrying conflicts and throttling before it gives
+/// up with `503` (the command's answer says `Retry-After`). Sized for the conflict
+/// rule of the real service (a transaction holds its items ~10 ms; one on an item in
+/// flight is cancelled at once): 64 pickups queued on one item take ~0.7 s to drain at
+/// its ceiling, and the budget leaves a pickup well inside its 9.5 s request budget
+/// (with the SDK's own 4 s per call and the command's refused-condition rounds).
+pub const CONFLICT_BUDGET: std::time::Duration = std::time::Duration::from_millis(3_000);
+
+/// The pause before retry `attempt` (from 0) of a transaction that met a conflict:
+/// full jitter in `[0, min(200 ms, 10 ms · 2^attempt))`, so contenders spread over
+/// windows about as long as the item's queue, never synchronised.
+pub fn conflict_pause(attempt: u32, unit: f64) -> std::time::Duration {
+    let ceiling_ms = (10u64 << attempt.min(5)).min(200);
+    std::time::Duration::from_micros((ceiling_ms as f64 * 1_000.0 * unit.clamp(0.0, 1.0)) as u64)
+}
 
 impl Store {
     /// Every item a query matches, following `LastEvaluatedKey` page by page.
@@ -453,7 +467,7 @@ impl Store {
 
 impl Store {
     /// Runs one `TransactWriteItems`, retrying conflicts and throttling with jittered
-    /// backoff. A transaction is all-or-nothing: on any outcome but `Done` nothing
+    /// backoff ([`conflict_pause`]) for at most [`CONFLICT_BUDGET`]. A transaction is all-or-nothing: on any outcome but `Done` nothing
     /// was written. Every send carries the same `ClientRequestToken`, so a send whose
     /// answer was lost and that is sent again is not applied twice (DynamoDB answers
     /// the repeat as a success for 10 minutes).
@@ -463,7 +477,9 @@ impl Store {
     ) -> Result<TxResult, ApiError> {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         let token = Uuid::new_v4().to_string();
-        for attempt in 0..TX_ATTEMPTS {
+        let deadline = tokio::time::Instant::now() + CONFLICT_BUDGET;
+        let mut attempt = 0u32;
+        loop {
             let result = self
                 .client()
                 .transact_write_items()
@@ -498,17 +514,36 @@ impl Store {
             if !retry {
                 return Err(sdk_error("transact_write_items", err));
             }
-            tokio::time::sleep(crate::command::pause(attempt, rand::random::<f64>())).await;
+            let wait = conflict_pause(attempt, rand::random::<f64>());
+            if tokio::time::Instant::now() + wait >= deadline {
+                tracing::warn!(attempts = attempt + 1, "transaction conflicts persisted");
+                return Err(ApiError::Unavailable(format!(
+                    "transact_write_items: conflicts persisted for {} ms ({} attempts)",
+                    CONFLICT_BUDGET.as_millis(),
+                    attempt + 1
+                )));
+            }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
-        Err(ApiError::Unavailable(
-            "transact_write_items: conflicts persisted".into(),
-        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conflict_pauses_are_jittered_short_and_capped() {
+        use std::time::Duration;
+        assert_eq!(conflict_pause(0, 0.0), Duration::ZERO);
+        assert_eq!(conflict_pause(0, 1.0), Duration::from_millis(10));
+        assert_eq!(conflict_pause(2, 0.5), Duration::from_millis(20));
+        assert_eq!(conflict_pause(40, 1.0), Duration::from_millis(200));
+        // Within the budget, a transaction gets dozens of attempts.
+        let worst: Duration = (0..15).map(|a| conflict_pause(a, 1.0)).sum();
+        assert!(worst < CONFLICT_BUDGET, "{worst:?}");
+    }
 
     #[test]
     fn cancellation_reasons_decide_the_outcome() {

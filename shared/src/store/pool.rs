@@ -7,6 +7,16 @@
 //! which reads exactly like a night never set); writes to buckets are planned in the
 //! domain and mapped in `apply.rs` (one conditional update checks and changes up to 31
 //! nights, so a change over any range is one item per month and unit type).
+//!
+//! **`pickedUp` is summed on read, never written by a pickup.** A pickup writes only
+//! items of its own allotment (no item shared by a hotel's allotments, which would
+//! make every pickup of a hotel-month conflict with every other on the real service),
+//! so a bucket's stored `p` is not maintained. Each bucket lists in `al` (a string
+//! set) every allotment that took rooms in it (added by its creation or an allocation
+//! change, never removed); [`Store::read_pool`] reads those allotments' grid months
+//! (strongly consistent, 100 a request) and sums their `pickedUp` per night, which is
+//! exactly Σ active pickups (the grids' invariant), at the same instant as the
+//! buckets' other counters up to the reads in between.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,6 +30,9 @@ use crate::domain::dates::{Month, NightRange};
 use crate::domain::error::ApiError;
 use crate::domain::ids::{TenantId, UnitTypeId};
 use crate::domain::inventory::PoolNight;
+
+/// The attribute of a bucket listing the allotments holding rooms in it.
+pub(crate) const HOLDERS: &str = "al";
 
 /// The nights of one pool bucket, by day of month.
 pub type MonthNights = BTreeMap<u32, PoolNight>;
@@ -45,6 +58,18 @@ fn parse_nights(item: &Item) -> Result<MonthNights, ApiError> {
         );
     }
     Ok(out)
+}
+
+/// The allotments a bucket lists (none before the first took rooms in it).
+fn parse_holders(item: &Item) -> Result<Vec<Uuid>, ApiError> {
+    match item.get(HOLDERS) {
+        None => Ok(Vec::new()),
+        Some(AttributeValue::Ss(ids)) => ids
+            .iter()
+            .map(|id| Uuid::parse_str(id).map_err(|_| ApiError::Internal("pool holder id".into())))
+            .collect(),
+        Some(_) => Err(ApiError::Internal("pool holders of the wrong type".into())),
+    }
 }
 
 impl Store {
@@ -128,9 +153,11 @@ impl Store {
                 .expression_attribute_values(":hi", s(last.key())),
         };
         let mut rows = Vec::new();
+        let mut holders: BTreeMap<(UnitTypeId, Month), Vec<Uuid>> = BTreeMap::new();
         for item in self.query_all("read_pool", query).await? {
             let (ut, month) = keys::parse_pool_sk(get_s(&item, keys::SK)?)
                 .ok_or_else(|| ApiError::Internal("pool sort key".into()))?;
+            holders.insert((ut.clone(), month), parse_holders(&item)?);
             for (day, night) in parse_nights(&item)? {
                 let Some(date) = NaiveDate::from_ymd_opt(month.year, month.month, day) else {
                     continue;
@@ -140,6 +167,47 @@ impl Store {
                 }
             }
         }
+        let picked = self.picked_up(t, &holders).await?;
+        for (ut, date, night) in &mut rows {
+            night.picked_up = picked.get(&(ut.clone(), *date)).copied().unwrap_or(0);
+        }
         Ok(rows)
+    }
+
+    /// `pickedUp` per unit type and night: the sum over the grid months of the
+    /// allotments each bucket lists (one strongly consistent read per allotment and
+    /// month, 100 a request).
+    async fn picked_up(
+        &self,
+        t: &TenantId,
+        holders: &BTreeMap<(UnitTypeId, Month), Vec<Uuid>>,
+    ) -> Result<BTreeMap<(UnitTypeId, NaiveDate), i64>, ApiError> {
+        let grids: std::collections::BTreeSet<(Uuid, Month)> = holders
+            .iter()
+            .flat_map(|((_, m), ids)| ids.iter().map(move |id| (*id, *m)))
+            .collect();
+        let wanted = grids
+            .iter()
+            .map(|(id, m)| {
+                let (pk, sk) = keys::allotment_grid(t, *id, *m);
+                key(pk, sk)
+            })
+            .collect();
+        let mut sums = BTreeMap::new();
+        for item in self.batch_get("read_pool_grids", wanted).await? {
+            let id = keys::parse_allotment_pk(get_s(&item, keys::PK)?)
+                .ok_or_else(|| ApiError::Internal("grid partition key".into()))?;
+            let mut grid = crate::domain::allotment::Grid::new();
+            super::grid::decode_month(&item, &mut grid)?;
+            for ((ut, date), night) in grid {
+                let listed = holders
+                    .get(&(ut.clone(), Month::of(date)))
+                    .is_some_and(|ids| ids.contains(&id));
+                if listed {
+                    *sums.entry((ut, date)).or_default() += night.picked_up;
+                }
+            }
+        }
+        Ok(sums)
     }
 }

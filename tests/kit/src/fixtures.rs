@@ -105,6 +105,24 @@ pub async fn ctx() -> Ctx {
     Ctx::with_now(store().await, now())
 }
 
+/// A context on a fresh table whose store reaches DynamoDB Local through the fault
+/// proxy with the real service's transaction conflict rule on (10 ms hold, no
+/// faults): keep the proxy for as long as the context is used.
+pub async fn conflicting_ctx() -> (Ctx, crate::proxy::Proxy) {
+    use crate::proxy::{Config, ConflictRule, Proxy};
+    let base = ctx().await;
+    let upstream = crate::proxy::upstream_of(&crate::endpoint())
+        .await
+        .expect("DYNAMODB_ENDPOINT resolves");
+    let proxy = Proxy::spawn(
+        upstream,
+        Config::default().with_conflicts(ConflictRule::default()),
+    )
+    .expect("the proxy starts");
+    let store = Store::local(&proxy.endpoint(), base.store.table());
+    (Ctx::with_now(store, now()), proxy)
+}
+
 /// A context whose store cannot be reached (nothing listens on the port).
 pub fn unreachable_ctx() -> Ctx {
     Ctx::with_now(Store::local("http://127.0.0.1:9", "unreachable"), now())

@@ -41,6 +41,7 @@ pub fn plan_holds(
     }
     Ok(Plan::new().with(Change::Pool {
         establishment_id,
+        holder: None,
         nights,
     }))
 }

@@ -9,6 +9,9 @@
 //!    write is replayed there too), so each condition finds the same state.
 //! 3. Contention: concurrent pickups on one allotment vs a bare conditional
 //!    `UpdateItem` on one item.
+//!    Section 3b (`BENCH_ONLY=hot`): the bursts of issue 17 (one allotment, one
+//!    hotel, a rooming list; 8/32/64 clients) through `kit::proxy`'s conflict rule
+//!    and without it.
 //! 4. Cold start: the release `create-allotment` and `hello-lambda` binaries under a
 //!    minimal Lambda Runtime API served here, and the zipped size of the function.
 //!
@@ -983,6 +986,213 @@ async fn contention(b: &Bench, out: &mut Out) -> Res<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------- hot items
+
+/// What one burst of pickups answered.
+struct Burst {
+    created: u64,
+    unavailable: u64,
+    other: u64,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+/// Runs `jobs` (one list of pickups per client, each client sending its list one
+/// after the other, all clients at once) through the handler on `ctx`.
+async fn burst(ctx: &Ctx, key: &str, jobs: Vec<Vec<(String, Value)>>) -> Res<Burst> {
+    let started = Instant::now();
+    let handles: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            let (ctx, key) = (ctx.clone(), key.to_string());
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                for (allotment, body) in job {
+                    let req = TestRequest::event("create-pickup")
+                        .path_param("allotmentId", &allotment)
+                        .json(body)
+                        .key(&key)
+                        .into_request();
+                    let t = Instant::now();
+                    let status = dispatch(&create_pickup::FUNCTION, &ctx, req)
+                        .await
+                        .status()
+                        .as_u16();
+                    out.push((status, t.elapsed()));
+                }
+                out
+            })
+        })
+        .collect();
+    let mut b = Burst {
+        created: 0,
+        unavailable: 0,
+        other: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
+    for h in handles {
+        for (status, latency) in h.await? {
+            match status {
+                201 => b.created += 1,
+                503 => b.unavailable += 1,
+                _ => b.other += 1,
+            }
+            b.latencies.push(latency);
+        }
+    }
+    b.elapsed = started.elapsed();
+    b.latencies.sort();
+    Ok(b)
+}
+
+/// `BENCH_ONLY=hot`: the bursts of issue 17 through the fault proxy's conflict rule
+/// (the real service's: a transaction in flight ≥ 10 ms, one meeting it cancelled at
+/// once) and without it, at 8, 32 and 64 clients.
+async fn hot_items(b: &Bench, out: &mut Out) -> Res<()> {
+    use kit::proxy::{Config, ConflictRule, Proxy};
+    let hold = Duration::from_millis(env_usize("BENCH_HOT_HOLD_MS", 10) as u64);
+    let rule = Config::default().with_conflicts(ConflictRule { hold });
+    let proxy = Proxy::spawn(kit::proxy::upstream_of(&b.endpoint).await?, rule.clone())?;
+    let ctx = Ctx::with_now(
+        Store::local(&proxy.endpoint(), b.store().table()),
+        kit::now(),
+    );
+    b.rec.set_capture(false);
+    let sizes = [8usize, 32, 64];
+    let night = |month: &str, d: usize| format!("{month}-{:02}", d % 28 + 1);
+    let stay = |month: &str, d: usize, n: usize| {
+        let arrival = night(month, d);
+        let departure = chrono::NaiveDate::parse_from_str(&arrival, "%Y-%m-%d").unwrap()
+            + chrono::Duration::days(n as i64);
+        (arrival, departure.to_string())
+    };
+    let one_night = |month: &str, d: usize| {
+        let (a, dep) = stay(month, d, 1);
+        kit::pickup_body("dbl", &a, &dep, 1)
+    };
+    // One allotment per burst size and kind (fresh counters), 100 rooms a night.
+    let mut made = 0usize;
+    let mut allotment = |units: &'static [&'static str], month: &'static str| {
+        made += 1;
+        let body = b.body(
+            &format!("{month}-01"),
+            &format!("{month}-28"),
+            units,
+            100,
+            "2026-08-01",
+        );
+        let ctx = b.ctx.clone();
+        let key = b.key.clone();
+        async move {
+            kit::create_allotment(&ctx, &key, body).await["allotmentId"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    // A pickup alone, with the rule on: the p99 the bursts are held to (≤ 3×).
+    let alone_a = allotment(&["dbl"], "2027-02").await;
+    let alone = burst(
+        &ctx,
+        &b.key,
+        vec![(0..60)
+            .map(|i| (alone_a.clone(), one_night("2027-02", i)))
+            .collect()],
+    )
+    .await?;
+    let alone_p99 = pct(&alone.latencies, 99.0);
+    out.line("\n## 3b. Hot items: pickup bursts under the real service's conflict rule\n");
+    out.line(format!(
+        "Through `kit::proxy` in front of DynamoDB Local: with the rule on, a `TransactWriteItems` is in flight from its arrival until its answer and at least {} ms; one touching an item in flight is cancelled at once (`TransactionConflict`), a single write of such an item gets `TransactionConflictException`. Each client sends its pickups one after the other (1 room; the list's stays 1–3 nights), all clients at once; one warm process (one store client). A pickup alone, rule on: p50 {}, p99 {} (the bursts' target: p99 ≤ 3× = {}).\n",
+        hold.as_millis(),
+        ms(pct(&alone.latencies, 50.0)),
+        ms(alone_p99),
+        ms(alone_p99 * 3)
+    ));
+    out.line(
+        "| burst | clients | rule | 201 | 503 | other | cancelled by the rule | pickups/s | p50 | p99 | p99 / alone |",
+    );
+    out.line("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for clients in sizes {
+        for on in [true, false] {
+            proxy.set_config(if on { rule.clone() } else { Config::default() });
+            let label = if on { "on" } else { "off" };
+            // 1. clients × 10 pickups on one allotment.
+            let a = allotment(&["dbl"], "2027-03").await;
+            let jobs = (0..clients)
+                .map(|c| {
+                    (0..10)
+                        .map(|i| (a.clone(), one_night("2027-03", c * 10 + i)))
+                        .collect()
+                })
+                .collect();
+            proxy.reset_stats();
+            let one = burst(&ctx, &b.key, jobs).await?;
+            let one_conflicts = proxy.stats().conflicts_total();
+            // 2. clients allotments of one hotel, one client each × 10.
+            let mut jobs = Vec::new();
+            for c in 0..clients {
+                let a = allotment(&["dbl"], "2027-04").await;
+                jobs.push(
+                    (0..10)
+                        .map(|i| (a.clone(), one_night("2027-04", c + i)))
+                        .collect(),
+                );
+            }
+            proxy.reset_stats();
+            let hotel = burst(&ctx, &b.key, jobs).await?;
+            let hotel_conflicts = proxy.stats().conflicts_total();
+            // 3. a 150-reservation rooming list on one allotment, shared by the clients.
+            let a = allotment(&["dbl", "sgl"], "2027-05").await;
+            let mut jobs: Vec<Vec<(String, Value)>> = vec![Vec::new(); clients];
+            for r in 0..150usize {
+                let (arrival, departure) = stay("2027-05", r * 7 % 26, 1 + r % 3);
+                let unit = if r % 4 == 0 { "sgl" } else { "dbl" };
+                jobs[r % clients]
+                    .push((a.clone(), kit::pickup_body(unit, &arrival, &departure, 1)));
+            }
+            proxy.reset_stats();
+            let list = burst(&ctx, &b.key, jobs).await?;
+            let list_conflicts = proxy.stats().conflicts_total();
+            for (name, r, conflicts) in [
+                (
+                    format!("{clients} clients × 10 on one allotment"),
+                    one,
+                    one_conflicts,
+                ),
+                (
+                    format!("{clients} allotments of one hotel × 10"),
+                    hotel,
+                    hotel_conflicts,
+                ),
+                (
+                    "150-reservation rooming list".to_string(),
+                    list,
+                    list_conflicts,
+                ),
+            ] {
+                let p99 = pct(&r.latencies, 99.0);
+                out.line(format!(
+                    "| {name} | {clients} | {label} | {} | {} | {} | {conflicts} | {:.0} | {} | {} | {:.1} |",
+                    r.created,
+                    r.unavailable,
+                    r.other,
+                    r.created as f64 / r.elapsed.as_secs_f64(),
+                    ms(pct(&r.latencies, 50.0)),
+                    ms(p99),
+                    p99.as_secs_f64() / alone_p99.as_secs_f64().max(1e-9),
+                ));
+            }
+        }
+    }
+    out.line(format!(
+        "\n{made} allotments created for the bursts (each burst on fresh ones)."
+    ));
+    b.rec.set_capture(true);
+    Ok(())
+}
+
 // ---------------------------------------------------------------- cold start
 
 mod runtime_api {
@@ -1611,7 +1821,7 @@ async fn main_inner() -> Res<()> {
     ));
     machine(&mut out);
     let b = Bench::new(&endpoint).await?;
-    let sections: [&str; 4] = ["overhead", "contention", "cold", "cutoff"];
+    let sections: [&str; 5] = ["overhead", "contention", "hot", "cold", "cutoff"];
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     for s in sections {
         if !only.is_empty() && !only.split(',').any(|o| o == s) {
@@ -1620,6 +1830,7 @@ async fn main_inner() -> Res<()> {
         match s {
             "overhead" => overhead_and_round_trips(&b, &mut out).await?,
             "contention" => contention(&b, &mut out).await?,
+            "hot" => hot_items(&b, &mut out).await?,
             "cutoff" => cutoff_at_scale(&b, &mut out).await?,
             _ => cold_starts(&b, &bin_dir, &mut out).await?,
         }

@@ -155,6 +155,7 @@ pub fn plan_allocation(
         },
         Change::Pool {
             establishment_id: record.establishment_id,
+            holder: Some(record.allotment_id),
             nights: pool_deltas,
         },
     ];

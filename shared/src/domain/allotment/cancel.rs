@@ -51,6 +51,7 @@ pub fn plan_cancel(
     let other = [
         Change::Pool {
             establishment_id: record.establishment_id,
+            holder: None,
             nights: returned,
         },
         Change::EstablishmentHolds {

@@ -83,6 +83,7 @@ pub fn plan_create(
     });
     plan.push(Change::Pool {
         establishment_id: record.establishment_id,
+        holder: Some(allotment_id),
         nights: taken,
     });
     Ok(AllotmentPlan { plan, record, grid }.announce(EventType::AllotmentCreated, now))

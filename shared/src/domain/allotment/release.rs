@@ -114,6 +114,7 @@ pub fn plan_release(
         },
         Change::Pool {
             establishment_id: record.establishment_id,
+            holder: None,
             nights: returned,
         },
     ];

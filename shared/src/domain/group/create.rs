@@ -196,6 +196,7 @@ pub fn plan_group_creation(
     }
     plan.push(Change::Pool {
         establishment_id: new.establishment_id,
+        holder: None,
         nights: pool,
     });
     plan.push(announce(

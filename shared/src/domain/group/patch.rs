@@ -225,6 +225,7 @@ pub fn plan_group_patch(
     });
     plan.push(Change::Pool {
         establishment_id: g.establishment_id,
+        holder: None,
         nights: pool,
     });
     for a in &added {

@@ -55,6 +55,7 @@ pub fn plan_group_release(g: &LoadedGroup, now: DateTime<Utc>) -> Option<GroupPl
     });
     plan.push(Change::Pool {
         establishment_id: record.establishment_id,
+        holder: None,
         nights: pool,
     });
     let nights = changed
@@ -128,6 +129,7 @@ pub fn plan_group_deletion(g: &LoadedGroup, now: DateTime<Utc>) -> Result<Plan, 
     });
     plan.push(Change::Pool {
         establishment_id: record.establishment_id,
+        holder: None,
         nights: g
             .grid
             .iter()

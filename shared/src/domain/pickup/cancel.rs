@@ -21,7 +21,8 @@ use crate::domain::plan::{
 /// A cancelled pickup plans nothing (a repeat answers it as it is). The plan: the
 /// pickup (guarded: still active), the header counters (`activePickups - 1`, guarded
 /// by the released nights read), the allotment's night deltas, the group's counters
-/// and nights, the pool's `allotted` and `pickedUp`.
+/// and nights, and the pool's `allotted` on released nights only (rooms going back to
+/// it; nothing else of the pool, whose `pickedUp` is summed from the grids on read).
 pub fn plan_pickup_cancel(
     record: &AllotmentRecord,
     pickup: &Pickup,
@@ -79,7 +80,7 @@ pub fn plan_pickup_cancel(
             unit: unit.clone(),
             date,
             allotted: -to_pool,
-            picked_up: -q,
+            picked_up: 0,
         });
     }
     let cancelled = Pickup {
@@ -113,8 +114,11 @@ pub fn plan_pickup_cancel(
             nights: group_nights,
         });
     }
+    // Only rooms returned to the pool (released nights) touch it: its `pickedUp`
+    // is summed from the grids on read.
     plan.push(Change::Pool {
         establishment_id: record.establishment_id,
+        holder: None,
         nights: pool,
     });
     plan.push(crate::domain::event::Event::pickup(
@@ -177,7 +181,7 @@ mod tests {
         grid: Vec<(i64, i64, i64)>,
         /// Per night: (used, shared) of the group.
         group: Vec<(i64, i64)>,
-        /// Per night: (allotted, pickedUp) of the pool.
+        /// Per night: (allotted, pickedUp) of the pool (none when nothing goes back to it).
         pool: Vec<(i64, i64)>,
     }
 
@@ -238,7 +242,7 @@ mod tests {
                 Moves {
                     grid: vec![(-3, 0, 0); 3],
                     group: vec![],
-                    pool: vec![(0, -3); 3],
+                    pool: vec![],
                 },
             ),
             (
@@ -249,7 +253,7 @@ mod tests {
                 Moves {
                     grid: vec![(-3, 0, -3), (-3, 0, -3), (-3, 0, 0)],
                     group: vec![],
-                    pool: vec![(-3, -3), (-3, -3), (0, -3)],
+                    pool: vec![(-3, 0), (-3, 0), (0, 0)],
                 },
             ),
             (
@@ -260,7 +264,7 @@ mod tests {
                 Moves {
                     grid: vec![(-3, -2, 0); 3],
                     group: vec![(-2, 0); 3],
-                    pool: vec![(0, -3); 3],
+                    pool: vec![],
                 },
             ),
             (
@@ -271,7 +275,7 @@ mod tests {
                 Moves {
                     grid: vec![(-3, -2, -1), (-3, -2, 0), (-3, -2, 0)],
                     group: vec![(-2, 0); 3],
-                    pool: vec![(-1, -3), (0, -3), (0, -3)],
+                    pool: vec![(-1, 0), (0, 0), (0, 0)],
                 },
             ),
             (
@@ -282,7 +286,7 @@ mod tests {
                 Moves {
                     grid: vec![(-3, -2, 0); 3],
                     group: vec![(-2, -2), (-2, -2), (-2, 0)],
-                    pool: vec![(-2, -3), (-2, -3), (0, -3)],
+                    pool: vec![(-2, 0), (-2, 0), (0, 0)],
                 },
             ),
             (
@@ -293,7 +297,7 @@ mod tests {
                 Moves {
                     grid: vec![(-3, -2, -1); 3],
                     group: vec![(-2, -2); 3],
-                    pool: vec![(-3, -3); 3],
+                    pool: vec![(-3, 0); 3],
                 },
             ),
         ];

@@ -9,9 +9,7 @@ use crate::domain::allotment::{AllotmentRecord, AllotmentType, Grid};
 use crate::domain::dates::NightRange;
 use crate::domain::error::{ApiError, FieldIssue, NightConflict};
 use crate::domain::group::LoadedGroup;
-use crate::domain::plan::{
-    Change, CounterGuard, GridDelta, GroupDelta, PickupGuard, Plan, PoolDelta,
-};
+use crate::domain::plan::{Change, CounterGuard, GridDelta, GroupDelta, PickupGuard, Plan};
 
 /// Where one night's rooms of a pickup come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +48,8 @@ pub enum PickupState {
 ///
 /// The plan: the new pickup, the header counters (`activePickups + 1`, guarded by
 /// [`CounterGuard::TakesPickups`]), the night deltas of the allotment, the group's
-/// counters and nights when it supplies rooms, and the pool's `pickedUp`.
+/// counters and nights when it supplies rooms. Nothing of the pool: no item a pickup
+/// writes is shared by other allotments (the pool's `pickedUp` is summed on read).
 pub fn plan_pickup(
     new: &NewPickup,
     allotment_id: Uuid,
@@ -128,18 +127,8 @@ pub fn plan_pickup(
                 .collect(),
         });
     }
-    plan.push(Change::Pool {
-        establishment_id,
-        nights: nights
-            .iter()
-            .map(|date| PoolDelta {
-                unit: unit.clone(),
-                date,
-                allotted: 0,
-                picked_up: new.quantity,
-            })
-            .collect(),
-    });
+    // The pool is not written: its `pickedUp` is summed from the grids on read, so
+    // no item of the hotel is shared by the pickups of its allotments.
     plan.push(crate::domain::event::Event::pickup(
         &pickup,
         establishment_id,
@@ -392,7 +381,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pickup_plans_its_item_counters_nights_group_and_pool() {
+    fn a_pickup_plans_its_item_counters_nights_and_group_never_the_pool() {
         /// (case, state, pickup, own rooms per night, group rooms per night)
         type Case = (&'static str, PickupState, NewPickup, Vec<i64>, Vec<i64>);
         let (record, mut grid) = allotment();
@@ -498,17 +487,6 @@ mod tests {
                         );
                         "group nights"
                     }
-                    Change::Pool {
-                        establishment_id,
-                        nights,
-                    } => {
-                        assert_eq!(*establishment_id, ESTABLISHMENT);
-                        assert!(nights
-                            .iter()
-                            .all(|n| n.allotted == 0 && n.picked_up == new.quantity));
-                        assert_eq!(nights.len(), own.len());
-                        "pool"
-                    }
                     Change::Event(e) => {
                         assert_eq!(
                             (e.event_type, e.sequence, e.subject.id),
@@ -528,11 +506,10 @@ mod tests {
                     "nights",
                     "group",
                     "group nights",
-                    "pool",
                     "event",
                 ]
             } else {
-                &["pickup", "counters", "nights", "pool", "event"]
+                &["pickup", "counters", "nights", "event"]
             };
             assert_eq!(kinds, want, "{case}");
         }
