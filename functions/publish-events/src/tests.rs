@@ -160,7 +160,7 @@ struct Table {
 impl Table {
     async fn new() -> Table {
         Table {
-            store: kit::store().await,
+            store: kit::store_with_stream().await,
             client: kit::client(),
         }
     }

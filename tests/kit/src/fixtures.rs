@@ -43,6 +43,18 @@ pub async fn store() -> Store {
     store
 }
 
+/// [`store`] with the table's stream (NEW_IMAGE, as deployed), for the tests that read it:
+/// the stream slows DynamoDB Local's writes, so other tables have none.
+pub async fn store_with_stream() -> Store {
+    let table = format!("test-{}", Uuid::new_v4().simple());
+    let store = Store::local(&endpoint(), &table);
+    store
+        .ensure_table_with_stream()
+        .await
+        .expect("create test table");
+    store
+}
+
 /// A fixed "now" for handler tests: 2026-06-01T10:00:00Z.
 pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 10, 0, 0).unwrap()
