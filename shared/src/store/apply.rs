@@ -37,7 +37,38 @@ pub enum Applied {
     KeyTaken(Recorded),
 }
 
+/// How applying a merged plan of several parts ended (see [`Store::apply_merged`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppliedParts {
+    Done,
+    /// A condition was false: nothing was written. The positions of the plan's changes
+    /// whose condition DynamoDB named (its `CancellationReasons`).
+    Refused(Vec<usize>),
+}
+
 impl Store {
+    /// Applies a plan merged of several parts (`domain::plan::merge`) as one
+    /// conditional transaction, saying which changes were refused, so the caller can
+    /// tell the parts that moved from those that did not.
+    pub async fn apply_merged(&self, t: &TenantId, plan: &Plan) -> Result<AppliedParts, ApiError> {
+        let (items, changes) = self.items(t, plan)?;
+        check_size(items.len())?;
+        if items.is_empty() {
+            return Ok(AppliedParts::Done);
+        }
+        Ok(match self.transact(items).await? {
+            TxResult::Done => AppliedParts::Done,
+            TxResult::ConditionFailed(failed) => {
+                let mut refused: Vec<usize> = failed
+                    .iter()
+                    .filter_map(|(item, _)| changes.get(*item).copied())
+                    .collect();
+                refused.dedup();
+                AppliedParts::Refused(refused)
+            }
+        })
+    }
+
     /// Applies a plan as one conditional transaction: all of it, or (on a false
     /// condition) nothing.
     pub async fn apply(&self, t: &TenantId, plan: &Plan) -> Result<Applied, ApiError> {
@@ -71,24 +102,26 @@ impl Store {
     /// How many items a plan's transaction holds.
     #[cfg(test)]
     fn plan_size(&self, t: &TenantId, plan: &Plan) -> Result<usize, ApiError> {
-        Ok(self.items(t, plan)?.len())
+        Ok(self.items(t, plan)?.0.len())
     }
 
     fn plan_items(&self, t: &TenantId, plan: &Plan) -> Result<Vec<TransactWriteItem>, ApiError> {
-        let items = self.items(t, plan)?;
-        if items.len() > MAX_TRANSACTION_ITEMS {
-            return Err(ApiError::Internal(format!(
-                "a plan of {} items does not fit one transaction",
-                items.len()
-            )));
-        }
+        let (items, _) = self.items(t, plan)?;
+        check_size(items.len())?;
         Ok(items)
     }
 
-    fn items(&self, t: &TenantId, plan: &Plan) -> Result<Vec<TransactWriteItem>, ApiError> {
+    /// The items of a plan, and for each the position of the change it came from.
+    fn items(
+        &self,
+        t: &TenantId,
+        plan: &Plan,
+    ) -> Result<(Vec<TransactWriteItem>, Vec<usize>), ApiError> {
         let table = self.table();
         let mut items = Vec::new();
-        for change in &plan.changes {
+        let mut changes = Vec::new();
+        for (position, change) in plan.changes.iter().enumerate() {
+            changes.resize(items.len(), position.saturating_sub(1));
             match change {
                 Change::Allotment { record, guard } => {
                     let item = super::allotments::header_item(t, record)?;
@@ -297,8 +330,19 @@ impl Store {
                 }
             }
         }
-        Ok(items)
+        changes.resize(items.len(), plan.changes.len().saturating_sub(1));
+        Ok((items, changes))
     }
+}
+
+/// The one check of DynamoDB's limit on the items of a transaction.
+fn check_size(items: usize) -> Result<(), ApiError> {
+    if items > MAX_TRANSACTION_ITEMS {
+        return Err(ApiError::Internal(format!(
+            "a plan of {items} items does not fit one transaction"
+        )));
+    }
+    Ok(())
 }
 
 /// The establishment's count of active holds moved by `delta` (it must exist).

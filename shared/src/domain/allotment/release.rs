@@ -12,9 +12,10 @@ use super::history::{AllocationEntry, NightChange};
 use super::planned::AllotmentPlan;
 use super::record::AllotmentRecord;
 use super::terms::Status;
+use super::terms::MAX_TRANSACTION_ITEMS;
 use crate::domain::error::ApiError;
 use crate::domain::ids::UnitTypeId;
-use crate::domain::plan::{Change, PoolDelta};
+use crate::domain::plan::{pack, Change, Plan, PoolDelta};
 
 /// Why nights are released.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +164,46 @@ pub fn plan_cutoff_release(
         None => Ok(None),
         Some(through) => plan_release(record, grid, through, &ReleaseReason::Cutoff, now).map(Some),
     }
+}
+
+/// Items of one transaction the cutoff keeps for an item every batch writes once
+/// (the domain events of the releases it carries).
+pub const BATCH_RESERVE: usize = 1;
+/// At most this many items of releases in one transaction.
+pub const BATCH_ITEMS: usize = MAX_TRANSACTION_ITEMS - BATCH_RESERVE;
+
+/// The cutoff releases of several allotments of one tenant, cut into transactions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Batches {
+    /// Each transaction's releases, as positions in the plans given: those of one
+    /// establishment side by side, so they share its pool buckets and holds.
+    pub batches: Vec<Vec<usize>>,
+    /// Releases that do not fit a batch (a release too large to share a transaction):
+    /// each goes alone, the way one allotment is released.
+    pub alone: Vec<usize>,
+}
+
+/// Cuts cutoff releases (of one tenant) into transactions of at most [`BATCH_ITEMS`]
+/// items, merged by [`crate::domain::plan::merge`]: each release's header (guarded by the version read),
+/// grid months and history entry, the pool deltas summed per bucket and the holds per
+/// establishment.
+pub fn batch_releases(plans: &[&ReleasePlan]) -> Batches {
+    let mut out = Batches::default();
+    let mut fits = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        if p.allotment.plan.items() <= BATCH_ITEMS {
+            fits.push(i);
+        } else {
+            out.alone.push(i);
+        }
+    }
+    fits.sort_by_key(|i| (plans[*i].allotment.record.establishment_id, *i));
+    let parts: Vec<&Plan> = fits.iter().map(|i| &plans[*i].allotment.plan).collect();
+    out.batches = pack(&parts, BATCH_ITEMS)
+        .into_iter()
+        .map(|run| fits[run].to_vec())
+        .collect();
+    out
 }
 
 #[cfg(test)]
