@@ -671,6 +671,12 @@ mod tests {
                 store.plan_size(&t, &plan).unwrap(),
                 "{plan:?}"
             );
+            // Each item names the change it came from (how a refusal is attributed).
+            let (_, changes) = store.items(&t, &plan).unwrap();
+            for (position, change) in plan.changes.iter().enumerate() {
+                let of = changes.iter().filter(|c| **c == position).count();
+                assert_eq!(of, change.items(), "{change:?}");
+            }
         }
     }
 }
