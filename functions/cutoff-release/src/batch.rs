@@ -6,8 +6,8 @@
 //! transactions of up to 99 items, one establishment's side by side so they share its
 //! pool buckets and holds (`batch_releases`), each applied by `apply_together`. A
 //! release that moved since it was read (its header's version guard is named in the
-//! refusal), a release too large to share a transaction, a group, or anything the
-//! batched reads could not decode goes the way of one release: [`crate::release_due`]
+//! refusal), a release too large to share a transaction, a group, or a batch whose
+//! reads returned what they could not decode goes the way of one release: [`crate::release_due`]
 //! (its own load → plan → apply, so a changed allotment is read again).
 
 use std::collections::BTreeMap;
@@ -67,9 +67,16 @@ async fn release_allotments(
     ids: &[(usize, Uuid)],
     now: DateTime<Utc>,
 ) -> Vec<(usize, Option<Outcome>)> {
+    // A store that is unavailable (throttled, timing out) fails the entries: they are
+    // handed over or retried, not multiplied into one read each. Anything else (an
+    // item the batch cannot decode) leaves each to go alone, so only that one fails.
     let alone = |why: &ApiError| -> Vec<(usize, Option<Outcome>)> {
-        tracing::warn!(error = %why, "batched read failed; releasing one by one");
-        ids.iter().map(|(i, _)| (*i, None)).collect()
+        let outcome = match why {
+            ApiError::Unavailable(_) => Some(Err(why.clone())),
+            _ => None,
+        };
+        tracing::warn!(error = %why, releases = ids.len(), "batched read failed");
+        ids.iter().map(|(i, _)| (*i, outcome.clone())).collect()
     };
     let just_ids: Vec<Uuid> = ids.iter().map(|(_, id)| *id).collect();
     let headers = match store.allotment_headers(tenant, &just_ids).await {

@@ -414,13 +414,9 @@ impl Change {
 /// not move are left out.
 pub fn merge(parts: &[&Plan]) -> Merged {
     let mut out = Merged::default();
-    let mut pools: BTreeMap<
-        Uuid,
-        (
-            BTreeMap<(UnitTypeId, NaiveDate), PoolDelta>,
-            BTreeSet<usize>,
-        ),
-    > = BTreeMap::new();
+    /// Per establishment: its summed pool nights, and the parts that moved them.
+    type Pools = BTreeMap<Uuid, (Nights<PoolDelta>, BTreeSet<usize>)>;
+    let mut pools = Pools::new();
     let mut holds: BTreeMap<Uuid, (i64, BTreeSet<usize>)> = BTreeMap::new();
     for (i, part) in parts.iter().enumerate() {
         for change in &part.changes {
