@@ -4,10 +4,11 @@
 //! the grid months holding their due nights (`AllotmentRecord::due_months`) the same
 //! way; each release planned as on its own (`plan_cutoff_release`); the plans cut into
 //! transactions of up to 99 items, one establishment's side by side so they share its
-//! pool buckets and holds (`batch_releases`), each applied by `apply_together`. A
+//! pool buckets and holds (`batch_releases`), each applied by `apply_together`, at most
+//! [`DEFAULT_TRANSACTIONS`] at once in a process. A
 //! release that moved since it was read (its header's version guard is named in the
-//! refusal), a release too large to share a transaction, a group, or a batch whose
-//! reads returned what they could not decode goes the way of one release: [`crate::release_due`]
+//! refusal), a release too large to share a transaction, a group, or a batch whose reads
+//! or transaction failed (a timeout, an item it cannot decode) goes the way of one release: [`crate::release_due`]
 //! (its own load → plan → apply, so a changed allotment is read again).
 
 use std::collections::BTreeMap;
@@ -25,6 +26,18 @@ use crate::release_due;
 
 /// Due entries a releasing task takes at once (the queue's messages hold as many).
 pub const BATCH_ENTRIES: usize = crate::MESSAGE_DUES;
+
+/// Batched transactions in flight at once in this process (`CUTOFF_TRANSACTIONS`):
+/// a transaction of 32 releases is large, and a store that serializes transactions
+/// (DynamoDB Local, one hotel's pool bucket) makes each wait for those before it; more
+/// in flight adds waiting, not throughput, until an attempt times out (2 s).
+static IN_FLIGHT: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(crate::env_number(
+        "CUTOFF_TRANSACTIONS",
+        DEFAULT_TRANSACTIONS,
+    ))
+});
+pub const DEFAULT_TRANSACTIONS: usize = 8;
 
 /// What releasing one entry did: `(nights released, allotment became released)`.
 pub type Outcome = Result<(u64, bool), ApiError>;
@@ -67,16 +80,11 @@ async fn release_allotments(
     ids: &[(usize, Uuid)],
     now: DateTime<Utc>,
 ) -> Vec<(usize, Option<Outcome>)> {
-    // A store that is unavailable (throttled, timing out) fails the entries: they are
-    // handed over or retried, not multiplied into one read each. Anything else (an
-    // item the batch cannot decode) leaves each to go alone, so only that one fails.
+    // A batched read that failed (timing out, or an item it cannot decode) leaves each
+    // entry to go alone, so only what fails alone fails.
     let alone = |why: &ApiError| -> Vec<(usize, Option<Outcome>)> {
-        let outcome = match why {
-            ApiError::Unavailable(_) => Some(Err(why.clone())),
-            _ => None,
-        };
-        tracing::warn!(error = %why, releases = ids.len(), "batched read failed");
-        ids.iter().map(|(i, _)| (*i, outcome.clone())).collect()
+        tracing::warn!(error = %why, releases = ids.len(), "batched read failed; releasing one by one");
+        ids.iter().map(|(i, _)| (*i, None)).collect()
     };
     let just_ids: Vec<Uuid> = ids.iter().map(|(_, id)| *id).collect();
     let headers = match store.allotment_headers(tenant, &just_ids).await {
@@ -122,7 +130,11 @@ async fn release_allotments(
     out.extend(cut.alone.iter().map(|k| (planned[*k].0, None)));
     for batch in cut.batches {
         let parts: Vec<_> = batch.iter().map(|k| &plans[*k].allotment.plan).collect();
-        match apply_together(store, tenant, &parts).await {
+        let applied = match IN_FLIGHT.acquire().await {
+            Ok(_permit) => apply_together(store, tenant, &parts).await,
+            Err(e) => Err(ApiError::Internal(format!("transaction permits: {e}"))),
+        };
+        match applied {
             Ok(done) => {
                 for (k, committed) in batch.iter().zip(done) {
                     let (i, p) = &planned[*k];
@@ -130,9 +142,11 @@ async fn release_allotments(
                     out.push((*i, outcome));
                 }
             }
+            // Timing out or throttled, a large transaction leaves its releases to go
+            // alone (small transactions); what still fails is handed over or retried.
             Err(e) => {
-                tracing::error!(error = %e, releases = batch.len(), "release batch failed");
-                out.extend(batch.iter().map(|k| (planned[*k].0, Some(Err(e.clone())))));
+                tracing::warn!(error = %e, releases = batch.len(), "release batch failed; releasing one by one");
+                out.extend(batch.iter().map(|k| (planned[*k].0, None)));
             }
         }
     }

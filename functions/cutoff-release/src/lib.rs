@@ -3,9 +3,10 @@
 //! A run reads the release index from its watermark to the event's time (one query per
 //! shard of the day, pages read side by side), releases the first [`DEFAULT_INLINE`]
 //! due entries itself with bounded concurrency, and hands the rest to the release queue
-//! for `cutoff-release-worker` (SQS deployed, an in-process queue locally). Each release
-//! is one conditional transaction guarded by the version it read, so repeated and
-//! concurrent runs, and duplicated messages, end in the state of one. Then the watermark
+//! for `cutoff-release-worker` (SQS deployed, an in-process queue locally). Releases go
+//! several to a transaction ([`release_many`]), each guarded by the version it read, so
+//! repeated and concurrent runs, and duplicated messages, end in the state of one. Then
+//! the watermark
 //! moves to the event's time, or to just before the first entry the run could neither
 //! release nor hand over (its time budget ran out, the queue refused it, or, without a
 //! queue, its release failed): the next run starts there.
@@ -37,7 +38,8 @@ pub mod metrics;
 pub const NAME: &str = "cutoff-release";
 /// A deployed run refuses an event `time` further ahead of its clock than this.
 pub const MAX_AHEAD: Duration = Duration::minutes(5);
-/// Releases in flight at once in one run (and in one worker invocation).
+/// Releasing tasks of one run (and of one worker invocation), each releasing up to
+/// [`BATCH_ENTRIES`] entries at a time.
 pub const DEFAULT_CONCURRENCY: usize = 32;
 /// Due entries a run releases itself when it has a queue; the rest fan out at once.
 pub const DEFAULT_INLINE: usize = 1_000;
