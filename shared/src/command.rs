@@ -11,14 +11,15 @@
 //! next `plan` refuses with the precise error, or succeeds on the fresh state.
 //! Retries pause with full jitter; [`MAX_ATTEMPTS`] bounds them, then `503`.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
 use crate::domain::error::ApiError;
 use crate::domain::idempotency::{Intent, StoredResponse, Verdict};
 use crate::domain::ids::TenantId;
-use crate::domain::plan::{Change, Plan};
-use crate::store::{Applied, Store};
+use crate::domain::plan::{merge, Change, Plan};
+use crate::store::{Applied, AppliedParts, Store};
 
 /// Load → plan → apply rounds before a command gives up with `503 UNAVAILABLE`.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -153,6 +154,49 @@ where
             after_refusal: true,
         };
     }
+}
+
+/// Applies the plans of several commands of one tenant as ONE transaction (merged by
+/// [`merge`]), for a caller that does many at once (the cutoff): per part, whether it
+/// committed. When a condition is false, the parts whose changes DynamoDB names moved
+/// since they were read: they are left out (`false`: the caller runs each as its own
+/// command, which reads it again) and the others are tried again together, at most
+/// once per part left out. A refusal no single part owns (a shared pool bucket or
+/// holds counter) leaves every part still in to the caller.
+pub async fn apply_together(
+    store: &Store,
+    tenant: &TenantId,
+    parts: &[&Plan],
+) -> Result<Vec<bool>, ApiError> {
+    let mut done = vec![false; parts.len()];
+    let mut left: Vec<usize> = (0..parts.len()).collect();
+    while !left.is_empty() {
+        let plans: Vec<&Plan> = left.iter().map(|i| parts[*i]).collect();
+        let merged = merge(&plans);
+        let refused = match store.apply_merged(tenant, &merged.plan).await? {
+            AppliedParts::Done => {
+                for i in left {
+                    done[i] = true;
+                }
+                break;
+            }
+            AppliedParts::Refused(changes) => changes,
+        };
+        let moved: Option<BTreeSet<usize>> = refused
+            .iter()
+            .map(|c| merged.owners.get(*c).copied().flatten())
+            .collect();
+        match moved {
+            Some(moved) if !moved.is_empty() => {
+                left = (0..left.len())
+                    .filter(|k| !moved.contains(k))
+                    .map(|k| left[k])
+                    .collect();
+            }
+            _ => break,
+        }
+    }
+    Ok(done)
 }
 
 /// Full-jitter exponential backoff: a random wait in `[0, min(1 s, 25 ms · 2^n))`.

@@ -2,8 +2,9 @@
 //! handed to its queue (SQS event source mapping, batches of up to ten messages of up
 //! to [`MESSAGE_DUES`] entries).
 //!
-//! Each entry is released as the scheduled run would (one conditional transaction
-//! guarded by the version it read, through [`cutoff_release::release_due`]), so a
+//! The entries of a message are released together as the scheduled run releases them
+//! ([`cutoff_release::release_many`]: batched reads, several releases per conditional
+//! transaction, each guarded by the version it read), so a
 //! duplicate message, or one delivered after the allotment was released, cancelled or
 //! PATCHed to a later cutoff, is a no-op. Deployed, "now" is the worker's clock (what is
 //! due when it runs, never before its moment); locally, the message's time. A message
@@ -18,7 +19,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use cutoff_release::{parse_message, release_due, Budget, Options, Queue, Report};
+use cutoff_release::{parse_message, release_many, Budget, Options, Queue, Report, BATCH_ENTRIES};
 use serde_json::{json, Value};
 use shared::domain::error::ApiError;
 use shared::store::releases::Due;
@@ -80,11 +81,11 @@ pub fn batch_response(failed: &BTreeSet<String>) -> Value {
     json!({"batchItemFailures": failed.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>()})
 }
 
-/// One entry of a batch: the message it came in, its time and what is due.
+/// Entries of one message released together: the message, its time and what is due.
 struct Work {
     message: usize,
     time: DateTime<Utc>,
-    due: Due,
+    dues: Vec<Due>,
 }
 
 /// Releases every entry of the batch: the ids of the messages to deliver again, and
@@ -101,6 +102,7 @@ pub async fn process(
     let mut ids = Vec::with_capacity(records.len());
     let mut failed = BTreeSet::new();
     let mut work = VecDeque::new();
+    let mut entries = 0;
     for (i, record) in records.iter().enumerate() {
         let id = record
             .get("messageId")
@@ -109,18 +111,20 @@ pub async fn process(
         ids.push(id.to_string());
         let body = record.get("body").and_then(Value::as_str).unwrap_or("");
         match parse_message(body) {
-            Ok((time, dues)) => work.extend(dues.into_iter().map(|due| Work {
-                message: i,
-                time,
-                due,
-            })),
+            Ok((time, dues)) => {
+                entries += dues.len();
+                work.extend(dues.chunks(BATCH_ENTRIES).map(|dues| Work {
+                    message: i,
+                    time,
+                    dues: dues.to_vec(),
+                }))
+            }
             Err(e) => {
                 tracing::error!(function = NAME, message = id, error = %e, "malformed release message");
                 failed.insert(id.to_string());
             }
         }
     }
-    let entries = work.len();
     let work = Arc::new(Mutex::new(work));
     let mut tasks: JoinSet<(Report, BTreeSet<usize>)> = (0..options.concurrency.max(1))
         .map(|_| release_from(store.clone(), work.clone(), options.clone()))
@@ -153,26 +157,28 @@ async fn release_from(
     let mut report = Report::default();
     let mut failed = BTreeSet::new();
     while let Some(w) = next(&work).await {
-        if failed.contains(&w.message) || !options.budget.take() {
-            failed.insert(w.message);
+        if failed.contains(&w.message) {
             continue;
+        }
+        // Entries the budget does not allow fail their message (delivered again).
+        let given = w.dues.len();
+        let dues: Vec<Due> = w
+            .dues
+            .into_iter()
+            .filter(|_| options.budget.take())
+            .collect();
+        if dues.len() < given {
+            failed.insert(w.message);
         }
         let now = if options.live_clock {
             Utc::now()
         } else {
             w.time
         };
-        match release_due(&store, &w.due, now).await {
-            Ok((nights, finished)) => {
-                report.released_nights += nights;
-                report.allotments_released += u64::from(finished);
-            }
-            Err(e) => {
-                report.failures += 1;
-                tracing::error!(function = NAME, allotment = %w.due.allotment_id, error = %e, "release failed; the message is delivered again");
-                failed.insert(w.message);
-            }
-        }
+        let outcomes = release_many(&store, &dues, now).await;
+        report.count(outcomes.into_iter().map(|o| (w.message, o)), |m| {
+            failed.insert(m);
+        });
     }
     (report, failed)
 }

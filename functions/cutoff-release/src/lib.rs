@@ -3,9 +3,10 @@
 //! A run reads the release index from its watermark to the event's time (one query per
 //! shard of the day, pages read side by side), releases the first [`DEFAULT_INLINE`]
 //! due entries itself with bounded concurrency, and hands the rest to the release queue
-//! for `cutoff-release-worker` (SQS deployed, an in-process queue locally). Each release
-//! is one conditional transaction guarded by the version it read, so repeated and
-//! concurrent runs, and duplicated messages, end in the state of one. Then the watermark
+//! for `cutoff-release-worker` (SQS deployed, an in-process queue locally). Releases go
+//! several to a transaction ([`release_many`]), each guarded by the version it read, so
+//! repeated and concurrent runs, and duplicated messages, end in the state of one. Then
+//! the watermark
 //! moves to the event's time, or to just before the first entry the run could neither
 //! release nor hand over (its time budget ran out, the queue refused it, or, without a
 //! queue, its release failed): the next run starts there.
@@ -24,9 +25,11 @@ use shared::store::Store;
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinSet;
 
+mod batch;
 mod budget;
 mod queue;
 
+pub use batch::{release_many, Outcome, BATCH_ENTRIES};
 pub use budget::Budget;
 pub use queue::{message, parse_message, Queue, MESSAGES_PER_SEND, MESSAGE_DUES};
 
@@ -35,7 +38,8 @@ pub mod metrics;
 pub const NAME: &str = "cutoff-release";
 /// A deployed run refuses an event `time` further ahead of its clock than this.
 pub const MAX_AHEAD: Duration = Duration::minutes(5);
-/// Releases in flight at once in one run (and in one worker invocation).
+/// Releasing tasks of one run (and of one worker invocation), each releasing up to
+/// [`BATCH_ENTRIES`] entries at a time.
 pub const DEFAULT_CONCURRENCY: usize = 32;
 /// Due entries a run releases itself when it has a queue; the rest fan out at once.
 pub const DEFAULT_INLINE: usize = 1_000;
@@ -62,6 +66,27 @@ pub struct Report {
 }
 
 impl Report {
+    /// Counts the outcomes of releases; `failed` gets each one that failed (logged).
+    pub fn count<T>(
+        &mut self,
+        outcomes: impl IntoIterator<Item = (T, batch::Outcome)>,
+        mut failed: impl FnMut(T),
+    ) {
+        for (what, outcome) in outcomes {
+            match outcome {
+                Ok((nights, finished)) => {
+                    self.released_nights += nights;
+                    self.allotments_released += u64::from(finished);
+                }
+                Err(e) => {
+                    self.failures += 1;
+                    tracing::error!(error = %e, "release failed; handed over, delivered again or retried next run");
+                    failed(what);
+                }
+            }
+        }
+    }
+
     pub fn add(&mut self, other: &Report) {
         self.released_nights += other.released_nights;
         self.allotments_released += other.allotments_released;
@@ -310,32 +335,39 @@ async fn hand_over(run: &Run, outbox: &mut Vec<DueEntry>, read: &mut ShardRead) 
         .fold(read.bound, DateTime::min);
 }
 
-/// A releasing task: takes entries until the readers are done, releasing while the
-/// budget allows.
+/// A releasing task: takes up to [`BATCH_ENTRIES`] entries at a time until the
+/// readers are done, releasing them together while the budget allows.
 async fn release_from(run: Arc<Run>, entries: Arc<Mutex<mpsc::Receiver<DueEntry>>>) -> Released {
     let mut out = Released::default();
-    while let Some(entry) = next(&entries).await {
-        if !run.options.budget.take() {
-            out.left.push(entry);
-            continue;
-        }
-        match release_due(&run.store, &entry.due, run.release_now()).await {
-            Ok((nights, finished)) => {
-                out.report.released_nights += nights;
-                out.report.allotments_released += u64::from(finished);
-            }
-            Err(e) => {
-                out.report.failures += 1;
-                tracing::error!(allotment = %entry.due.allotment_id, error = %e, "release failed; handed over or retried next run");
-                out.left.push(entry);
-            }
-        }
+    let mut taken = next(&entries).await;
+    while !taken.is_empty() {
+        let (kept, spent): (Vec<DueEntry>, Vec<DueEntry>) =
+            taken.into_iter().partition(|_| run.options.budget.take());
+        out.left.extend(spent);
+        let dues: Vec<Due> = kept.iter().map(|e| e.due.clone()).collect();
+        let outcomes = release_many(&run.store, &dues, run.release_now()).await;
+        out.report
+            .count(kept.into_iter().zip(outcomes), |entry| out.left.push(entry));
+        taken = next(&entries).await;
     }
     out
 }
 
-async fn next(entries: &Mutex<mpsc::Receiver<DueEntry>>) -> Option<DueEntry> {
-    entries.lock().await.recv().await
+/// The next entries for a releasing task: at least one (none once the readers are
+/// done), and what else is waiting, up to [`BATCH_ENTRIES`].
+async fn next(entries: &Mutex<mpsc::Receiver<DueEntry>>) -> Vec<DueEntry> {
+    let mut rx = entries.lock().await;
+    let mut taken = Vec::new();
+    if let Some(first) = rx.recv().await {
+        taken.push(first);
+    }
+    while !taken.is_empty() && taken.len() < BATCH_ENTRIES {
+        match rx.try_recv() {
+            Ok(entry) => taken.push(entry),
+            Err(_) => break,
+        }
+    }
+    taken
 }
 
 /// Releases what is due of one allotment or group at `now`: `(nights released,
@@ -370,7 +402,7 @@ pub async fn run(store: &Store, now: DateTime<Utc>, options: &Options) -> Result
     let capacity = if options.queue.fans_out() {
         options.inline.min(100_000) + concurrency
     } else {
-        concurrency * 2
+        concurrency * BATCH_ENTRIES
     };
     let (pool_tx, pool_rx) = mpsc::channel(capacity);
     let pool_rx = Arc::new(Mutex::new(pool_rx));

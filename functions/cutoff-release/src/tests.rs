@@ -681,3 +681,153 @@ async fn counts_are_per_release() {
     assert_eq!(status(&ctx, tally[&5]).await.0, Status::Released);
     assert_eq!(status(&ctx, tally[&3]).await.0, Status::Active);
 }
+
+/// `n` allotments of one room for 1-2 Sep in a new hotel (rooms for them), due at
+/// [`MIDNIGHT`]: the hotel and the allotments.
+async fn hotel_with_due(ctx: &Ctx, k: &str, n: usize) -> (Uuid, Vec<Uuid>) {
+    let est = kit::establishment(&ctx.store, "acme").await;
+    kit::inventory(
+        &ctx.store,
+        "acme",
+        est,
+        "dbl",
+        "2026-09-01",
+        "2026-09-02",
+        10,
+    )
+    .await;
+    let mut b = allotment_body(est);
+    b["periodTo"] = json!("2026-09-02");
+    b["releaseDays"] = json!(null);
+    b["unitAllocations"] = json!([{"unitTypeId": "dbl", "quantity": 1}]);
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        ids.push(allotment(ctx, k, b.clone()).await);
+    }
+    (est, ids)
+}
+
+fn dues(ids: &[Uuid]) -> Vec<Due> {
+    ids.iter()
+        .map(|id| Due {
+            tenant: tenant("acme"),
+            kind: DueKind::Allotment,
+            allotment_id: *id,
+        })
+        .collect()
+}
+
+/// Each allotment released with one "released at cutoff" entry, its hotel's
+/// invariants whole.
+async fn released_once(ctx: &Ctx, est: Uuid, ids: &[Uuid]) {
+    for id in ids {
+        assert_eq!(status(ctx, *id).await.0, Status::Released, "{id}");
+        let cutoffs = kit::allocation_history(&ctx.store, &tenant("acme"), *id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.memo.as_deref() == Some("released at cutoff"))
+            .count();
+        assert_eq!(cutoffs, 1, "{id}");
+    }
+    kit::check_invariants(&ctx.store, "acme", est, None, "2026-09-01", "2026-09-02").await;
+}
+
+/// Releases planned together when one of them moved since it was read (a pickup
+/// here): the transaction names that one; the others commit together without it, and
+/// it, read again, is released alone, keeping its pickup.
+#[tokio::test]
+async fn a_batch_where_one_allotment_moved_releases_the_others_then_it() {
+    let ctx = ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let (est, ids) = hotel_with_due(&ctx, &k, 5).await;
+    let t = tenant("acme");
+    let headers = ctx.store.allotment_headers(&t, &ids).await.unwrap();
+    let wanted: Vec<_> = headers
+        .iter()
+        .map(|r| (r.allotment_id, r.due_months(at(MIDNIGHT))))
+        .collect();
+    let mut grids = ctx.store.allotment_months(&t, &wanted).await.unwrap();
+    let plans: Vec<_> = headers
+        .iter()
+        .map(|r| {
+            let grid = grids.remove(&r.allotment_id).unwrap();
+            plan_cutoff_release(r, &grid, at(MIDNIGHT))
+                .unwrap()
+                .unwrap()
+        })
+        .collect();
+    let moved = headers[2].allotment_id;
+    kit::pickup(
+        &ctx,
+        &k,
+        &moved.to_string(),
+        pickup_body("dbl", "2026-09-01", "2026-09-02", 1),
+    )
+    .await;
+
+    let parts: Vec<_> = plans.iter().map(|p| &p.allotment.plan).collect();
+    let done = shared::command::apply_together(&ctx.store, &t, &parts)
+        .await
+        .unwrap();
+    assert_eq!(done, [true, true, false, true, true]);
+    assert_eq!(status(&ctx, moved).await, (Status::Active, vec![1, 1]));
+
+    // The run's path: the released four are no-ops, the moved one goes now.
+    let outcomes = release_many(&ctx.store, &dues(&ids), at(MIDNIGHT)).await;
+    let of_moved = ids.iter().position(|id| *id == moved).unwrap();
+    for (i, o) in outcomes.iter().enumerate() {
+        let want = if i == of_moved { (2, true) } else { (0, false) };
+        assert_eq!(o, &Ok(want), "{i}");
+    }
+    released_once(&ctx, est, &ids).await;
+    assert_eq!(
+        status(&ctx, moved).await.1,
+        [1, 0],
+        "its picked-up room kept"
+    );
+    let pool = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-02").await;
+    assert_eq!(
+        pool.iter().map(|(_, _, n)| n.allotted).collect::<Vec<_>>(),
+        [1, 0]
+    );
+}
+
+/// Allotments of two hotels due at one moment: one transaction releases them all (each
+/// hotel's pool bucket and holds written once, summed), after one batched read of the
+/// headers and one of the grid months; a repeat is a no-op.
+#[tokio::test]
+async fn a_batch_of_two_hotels_is_one_transaction() {
+    let (ctx, counter) = kit::counting_ctx().await;
+    let k = key(&ctx.store, "acme").await;
+    let (a, of_a) = hotel_with_due(&ctx, &k, 3).await;
+    let (b, of_b) = hotel_with_due(&ctx, &k, 2).await;
+    // Interleaved, as the index might name them.
+    let ids = [of_a[0], of_b[0], of_a[1], of_b[1], of_a[2]];
+    counter.take();
+    let outcomes = release_many(&ctx.store, &dues(&ids), at(MIDNIGHT)).await;
+    assert!(outcomes.iter().all(|o| o == &Ok((2, true))), "{outcomes:?}");
+    assert_eq!(
+        counter.take(),
+        BTreeMap::from([
+            ("BatchGetItem".to_string(), 2),
+            ("TransactWriteItems".to_string(), 1)
+        ])
+    );
+    released_once(&ctx, a, &of_a).await;
+    released_once(&ctx, b, &of_b).await;
+    for est in [a, b] {
+        let pool = pool_nights(&ctx.store, "acme", est, "2026-09-01", "2026-09-02").await;
+        assert!(pool
+            .iter()
+            .all(|(_, _, n)| n.allotted == 0 && n.available == 10));
+    }
+    counter.take();
+    let again = release_many(&ctx.store, &dues(&ids), at(MIDNIGHT)).await;
+    assert!(again.iter().all(|o| o == &Ok((0, false))));
+    assert_eq!(
+        counter.take(),
+        BTreeMap::from([("BatchGetItem".to_string(), 1)]),
+        "nothing due: no grid read, no write"
+    );
+}

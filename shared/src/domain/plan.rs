@@ -61,10 +61,15 @@ impl Plan {
     }
 
     /// How many transaction items the plan becomes (see `Store::apply`), for a rule
-    /// that must keep a command within one transaction. Its events are one item.
+    /// that must keep a command within one transaction. Its events are one item per
+    /// establishment (each establishment's feed has its own partitions).
     pub fn items(&self) -> usize {
-        let events = self.events().next().is_some();
-        self.changes.iter().map(Change::items).sum::<usize>() + usize::from(events)
+        let feeds = self
+            .events()
+            .map(|e| e.establishment_id)
+            .collect::<BTreeSet<_>>()
+            .len();
+        self.changes.iter().map(Change::items).sum::<usize>() + feeds
     }
 
     /// The events the plan writes (with its changes, in one item).
@@ -384,6 +389,160 @@ impl Change {
             _ => 1,
         }
     }
+}
+
+/// Plans of several commands (of one tenant) applied as ONE transaction: each part's
+/// own changes, in order, then the changes parts share merged into one per item — the
+/// pool nights of an establishment summed per night (one bucket item per unit type and
+/// month), its holds summed. Two changes of one item cannot share a transaction, and
+/// summed deltas keep their meaning: every part's guard still holds or the whole
+/// transaction is refused (see [`Merged::owners`] to tell which part moved).
+///
+/// A kind of change that several parts write to one item (a per-transaction item such
+/// as an event log) is merged here: add it to [`SharedItem`] and [`merge`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Merged {
+    pub plan: Plan,
+    /// For each change of `plan`, the part it came from; `None` for a merged change
+    /// several parts wrote to.
+    pub owners: Vec<Option<usize>>,
+}
+
+/// An item several parts of a [`Merged`] plan may write: it is written once.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SharedItem {
+    /// A pool bucket: establishment, unit type, month.
+    Pool(Uuid, UnitTypeId, Month),
+    /// An establishment's holds counter.
+    Holds(Uuid),
+    /// The item holding the transaction's events of an establishment.
+    Events(Uuid),
+}
+
+impl Change {
+    /// The items a change writes that other parts of a merged plan may write too
+    /// (`None`: the change is the part's own, counted by [`Change::items`]).
+    pub fn shared_items(&self) -> Option<Vec<SharedItem>> {
+        match self {
+            Change::Pool {
+                establishment_id,
+                nights,
+                ..
+            } => Some(
+                nights
+                    .iter()
+                    .filter(|n| n.allotted != 0 || n.picked_up != 0)
+                    .map(|n| SharedItem::Pool(*establishment_id, n.unit.clone(), Month::of(n.date)))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+            ),
+            Change::EstablishmentHolds {
+                establishment_id, ..
+            } => Some(vec![SharedItem::Holds(*establishment_id)]),
+            Change::Event(e) => Some(vec![SharedItem::Events(e.establishment_id)]),
+            _ => None,
+        }
+    }
+}
+
+/// Merges `parts` (see [`Merged`]). Pool deltas that sum to nothing and holds that do
+/// not move are left out.
+pub fn merge(parts: &[&Plan]) -> Merged {
+    let mut out = Merged::default();
+    /// Per establishment: its summed pool nights, and the parts that moved them.
+    type Pools = BTreeMap<Uuid, (Nights<PoolDelta>, BTreeSet<usize>)>;
+    let mut pools = Pools::new();
+    let mut holds: BTreeMap<Uuid, (i64, BTreeSet<usize>)> = BTreeMap::new();
+    for (i, part) in parts.iter().enumerate() {
+        for change in &part.changes {
+            match change {
+                // A delta that lists its allotment in the bucket stays the part's own.
+                Change::Pool {
+                    establishment_id,
+                    nights,
+                    holder: None,
+                } => {
+                    let (sum, by) = pools.entry(*establishment_id).or_default();
+                    by.insert(i);
+                    for n in nights {
+                        let d = sum
+                            .entry((n.unit.clone(), n.date))
+                            .or_insert_with(|| PoolDelta::allot(&n.unit, n.date, 0));
+                        d.allotted += n.allotted;
+                        d.picked_up += n.picked_up;
+                    }
+                }
+                Change::EstablishmentHolds {
+                    establishment_id,
+                    delta,
+                } => {
+                    let (sum, by) = holds.entry(*establishment_id).or_default();
+                    *sum += delta;
+                    by.insert(i);
+                }
+                own => {
+                    out.plan.changes.push(own.clone());
+                    out.owners.push(Some(i));
+                }
+            }
+        }
+    }
+    let owner = |by: &BTreeSet<usize>| match (by.len(), by.first()) {
+        (1, Some(i)) => Some(*i),
+        _ => None,
+    };
+    for (establishment_id, (nights, by)) in pools {
+        let change = Change::Pool {
+            establishment_id,
+            nights: nights.into_values().collect(),
+            holder: None,
+        };
+        if !change.is_empty() {
+            out.plan.changes.push(change);
+            out.owners.push(owner(&by));
+        }
+    }
+    for (establishment_id, (delta, by)) in holds {
+        if delta != 0 {
+            out.plan.changes.push(Change::EstablishmentHolds {
+                establishment_id,
+                delta,
+            });
+            out.owners.push(owner(&by));
+        }
+    }
+    out
+}
+
+/// Cuts `parts`, in their order, into consecutive runs whose merged plan holds at most
+/// `limit` items (a part that alone holds more is a run of its own): the caller orders
+/// the parts so that those sharing items (one establishment's) are neighbours.
+pub fn pack(parts: &[&Plan], limit: usize) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let (mut start, mut own, mut shared) = (0, 0, BTreeSet::new());
+    for (i, part) in parts.iter().enumerate() {
+        let mut part_own = 0;
+        let mut part_shared = Vec::new();
+        for change in &part.changes {
+            match change.shared_items() {
+                Some(items) => part_shared.extend(items),
+                None => part_own += change.items(),
+            }
+        }
+        let added = part_shared.iter().filter(|s| !shared.contains(*s)).count();
+        if i > start && own + shared.len() + part_own + added > limit {
+            runs.push(start..i);
+            (start, own) = (i, 0);
+            shared.clear();
+        }
+        own += part_own;
+        shared.extend(part_shared);
+    }
+    if start < parts.len() {
+        runs.push(start..parts.len());
+    }
+    runs
 }
 
 #[cfg(test)]

@@ -37,7 +37,39 @@ pub enum Applied {
     KeyTaken(Recorded),
 }
 
+/// How applying a merged plan of several parts ended (see [`Store::apply_merged`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppliedParts {
+    Done,
+    /// A condition was false: nothing was written. The positions of the plan's changes
+    /// whose condition DynamoDB named (its `CancellationReasons`).
+    Refused(Vec<usize>),
+}
+
 impl Store {
+    /// Applies a plan merged of several parts (`domain::plan::merge`) as one
+    /// conditional transaction, saying which changes were refused, so the caller can
+    /// tell the parts that moved from those that did not.
+    pub async fn apply_merged(&self, t: &TenantId, plan: &Plan) -> Result<AppliedParts, ApiError> {
+        let item = crate::domain::event::new_item_id();
+        let (items, changes) = self.items(t, plan, item)?;
+        check_size(items.len())?;
+        if items.is_empty() {
+            return Ok(AppliedParts::Done);
+        }
+        Ok(match self.transact(items).await? {
+            TxResult::Done => AppliedParts::Done,
+            TxResult::ConditionFailed(failed) => {
+                let mut refused: Vec<usize> = failed
+                    .iter()
+                    .filter_map(|(item, _)| changes.get(*item).copied())
+                    .collect();
+                refused.dedup();
+                AppliedParts::Refused(refused)
+            }
+        })
+    }
+
     /// Applies a plan as one conditional transaction: all of it, or (on a false
     /// condition) nothing.
     pub async fn apply(&self, t: &TenantId, plan: &Plan) -> Result<Applied, ApiError> {
@@ -84,7 +116,7 @@ impl Store {
     #[cfg(test)]
     fn plan_size(&self, t: &TenantId, plan: &Plan) -> Result<usize, ApiError> {
         let item = crate::domain::event::new_item_id();
-        Ok(self.items(t, plan, item)?.len())
+        Ok(self.items(t, plan, item)?.0.len())
     }
 
     fn plan_items(
@@ -93,32 +125,39 @@ impl Store {
         plan: &Plan,
         item: Uuid,
     ) -> Result<Vec<TransactWriteItem>, ApiError> {
-        let items = self.items(t, plan, item)?;
-        if items.len() > MAX_TRANSACTION_ITEMS {
-            return Err(ApiError::Internal(format!(
-                "a plan of {} items does not fit one transaction",
-                items.len()
-            )));
-        }
+        let (items, _) = self.items(t, plan, item)?;
+        check_size(items.len())?;
         Ok(items)
     }
 
+    /// The items of a plan, and for each the position of the change it came from.
+    /// The events of each establishment go in one item, where its first event is
+    /// (the first establishment's under `event_item`, the others under new ids).
     fn items(
         &self,
         t: &TenantId,
         plan: &Plan,
         event_item: Uuid,
-    ) -> Result<Vec<TransactWriteItem>, ApiError> {
+    ) -> Result<(Vec<TransactWriteItem>, Vec<usize>), ApiError> {
         let table = self.table();
         let mut items = Vec::new();
-        let events: Vec<_> = plan.events().collect();
-        let mut events_written = false;
-        for change in &plan.changes {
+        let mut changes = Vec::new();
+        let mut feeds: Vec<Uuid> = Vec::new();
+        for (position, change) in plan.changes.iter().enumerate() {
+            changes.resize(items.len(), position.saturating_sub(1));
             match change {
-                // Every event of the plan in one item, where its first event is.
-                Change::Event(_) if !events_written => {
-                    items.push(super::events::events_item(table, t, &events, event_item)?);
-                    events_written = true;
+                Change::Event(e) if !feeds.contains(&e.establishment_id) => {
+                    let est = e.establishment_id;
+                    let events: Vec<_> = plan
+                        .events()
+                        .filter(|e| e.establishment_id == est)
+                        .collect();
+                    let id = match feeds.is_empty() {
+                        true => event_item,
+                        false => crate::domain::event::new_item_id(),
+                    };
+                    items.push(super::events::events_item(table, t, &events, id)?);
+                    feeds.push(est);
                 }
                 Change::Event(_) => {}
                 Change::Allotment { record, guard } => {
@@ -351,8 +390,19 @@ impl Store {
                 }
             }
         }
-        Ok(items)
+        changes.resize(items.len(), plan.changes.len().saturating_sub(1));
+        Ok((items, changes))
     }
+}
+
+/// The one check of DynamoDB's limit on the items of a transaction.
+fn check_size(items: usize) -> Result<(), ApiError> {
+    if items > MAX_TRANSACTION_ITEMS {
+        return Err(ApiError::Internal(format!(
+            "a plan of {items} items does not fit one transaction"
+        )));
+    }
+    Ok(())
 }
 
 /// The establishment's count of active holds moved by `delta` (it must exist).
@@ -693,6 +743,23 @@ mod tests {
                 store.plan_size(&t, &plan).unwrap(),
                 "{plan:?}"
             );
+            // Each item names the change it came from (how a refusal is attributed).
+            let (_, changes) = store
+                .items(&t, &plan, crate::domain::event::new_item_id())
+                .unwrap();
+            let mut feeds = Vec::new();
+            for (position, change) in plan.changes.iter().enumerate() {
+                let of = changes.iter().filter(|c| **c == position).count();
+                let want = match change {
+                    // An establishment's events: one item, at its first event.
+                    Change::Event(e) if !feeds.contains(&e.establishment_id) => {
+                        feeds.push(e.establishment_id);
+                        1
+                    }
+                    other => other.items(),
+                };
+                assert_eq!(of, want, "{change:?}");
+            }
         }
     }
 }

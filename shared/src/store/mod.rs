@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 pub use allotments::AllotmentFilter;
 pub use api_keys::StoredKey;
-pub use apply::{Applied, MAX_TRANSACTION_ITEMS};
+pub use apply::{Applied, AppliedParts, MAX_TRANSACTION_ITEMS};
 pub use events::FeedPage;
 
 /// Default table and endpoint of the local setup (`make dev`, the admin tool).

@@ -1,7 +1,10 @@
 //! The release index: a sparse GSI (`GSI2`) holding every active allotment (and
 //! capacity group) that still has nights to release, partitioned by day and shard
-//! (`REL#<YYYY-MM-DD>#<0..7>`) and sorted by the moment its entry becomes eligible
-//! (`<instant>#<id>`).
+//! (`REL#<YYYY-MM-DD>#<0..7>`) and sorted by the moment its entry becomes eligible,
+//! then its establishment (`<instant>#<establishment>#<id>`): a shard's entries due at
+//! one moment come hotel by hotel, so the releases the cutoff takes together share
+//! their establishment's pool buckets (an entry of the earlier `<instant>#<id>` form
+//! reads the same way).
 //!
 //! An entry is eligible at its next release moment, but never sooner than
 //! [`INDEX_SETTLE`] after the write that put it there: an entry written with a moment
@@ -58,23 +61,31 @@ pub fn eligible_at(due: DateTime<Utc>, written: DateTime<Utc>) -> DateTime<Utc> 
 
 /// The index keys of an allotment, or `None` when it has nothing left to release.
 pub fn index_keys(r: &AllotmentRecord) -> Option<(String, String)> {
-    Some(keys_for(r.allotment_id, r.next_release_at()?, r.updated_at))
+    Some(keys_for(
+        (r.establishment_id, r.allotment_id),
+        r.next_release_at()?,
+        r.updated_at,
+    ))
 }
 
 /// The index keys of a capacity group (its unused rooms go back at its own cutoff).
 pub fn group_index_keys(g: &crate::domain::group::GroupRecord) -> Option<(String, String)> {
     Some(keys_for(
-        g.capacity_group_id,
+        (g.establishment_id, g.capacity_group_id),
         g.next_release_at()?,
         g.updated_at,
     ))
 }
 
-fn keys_for(id: Uuid, due: DateTime<Utc>, written: DateTime<Utc>) -> (String, String) {
+fn keys_for(
+    (establishment, id): (Uuid, Uuid),
+    due: DateTime<Utc>,
+    written: DateTime<Utc>,
+) -> (String, String) {
     let at = eligible_at(due, written);
     (
         partition(at.date_naive(), shard(id)),
-        format!("{}#{id}", format_instant(&at)),
+        format!("{}#{establishment}#{id}", format_instant(&at)),
     )
 }
 
@@ -326,10 +337,16 @@ mod tests {
             at("2026-08-03T08:01:00Z"),
             "a moment already past when written"
         );
-        let id = Uuid::new_v4();
-        let (pk, sk) = keys_for(id, due, at("2026-08-01T23:59:30Z"));
+        let (est, id) = (Uuid::new_v4(), Uuid::new_v4());
+        let (pk, sk) = keys_for((est, id), due, at("2026-08-01T23:59:30Z"));
         assert_eq!(pk, partition(parse_date("2026-08-02").unwrap(), shard(id)));
-        assert_eq!(sk, format!("2026-08-02T00:00:30Z#{id}"));
+        assert_eq!(sk, format!("2026-08-02T00:00:30Z#{est}#{id}"));
+        assert_eq!(parse_at(&sk), Some(at("2026-08-02T00:00:30Z")));
+        assert_eq!(
+            parse_at(&format!("2026-08-02T00:00:30Z#{id}")),
+            Some(at("2026-08-02T00:00:30Z")),
+            "the earlier form"
+        );
         assert!(sk < above(&at("2026-08-02T00:00:30Z")));
         assert!(sk > above(&at("2026-08-02T00:00:29Z")));
         assert!(shard(Uuid::new_v4()) < SHARDS);

@@ -10,7 +10,7 @@ use super::terms::{
     AllotmentType, ChannelType, Currency, NewAllotment, Status, Terms, UnitAllocation,
 };
 use crate::domain::cutoff::CutoffRule;
-use crate::domain::dates::NightRange;
+use crate::domain::dates::{Month, NightRange};
 use crate::domain::error::ApiError;
 
 /// The stored allotment (without its nights, which live in the grid).
@@ -133,6 +133,20 @@ impl AllotmentRecord {
             .due_through(self.period_from, self.period_to, self.released_through, now)
     }
 
+    /// The grid months holding the nights due at `now` (what a cutoff release reads of
+    /// the grid: [`super::plan_cutoff_release`] on those months plans what it would on
+    /// the whole grid). Empty when nothing is due.
+    pub fn due_months(&self, now: DateTime<Utc>) -> Vec<Month> {
+        let Some(through) = self.due_through(now) else {
+            return Vec::new();
+        };
+        let first = self
+            .released_through
+            .and_then(|t| t.succ_opt())
+            .map_or(self.period_from, |n| n.max(self.period_from));
+        Month::range(first, through).collect()
+    }
+
     /// When the next unreleased night is due (`None` once nothing is left).
     pub fn next_release_at(&self) -> Option<DateTime<Utc>> {
         if self.status != Status::Active {
@@ -198,6 +212,27 @@ mod tests {
         for (time, through) in cases {
             assert_eq!(r.due_through(at(time)), through.map(d), "{time}");
         }
+        let months = |r: &AllotmentRecord, time| {
+            r.due_months(at(time))
+                .iter()
+                .map(|m| m.key())
+                .collect::<Vec<_>>()
+        };
+        assert!(months(&r, "2026-08-11T21:59:00Z").is_empty(), "nothing due");
+        assert_eq!(months(&r, "2026-08-20T22:00:00Z"), ["2026-09"]);
+        let mut across = r.clone();
+        across.period_from = d("2026-08-30");
+        across.released_through = Some(d("2026-08-31"));
+        assert_eq!(
+            months(&across, "2026-08-20T22:00:00Z"),
+            ["2026-09"],
+            "only the months of unreleased nights"
+        );
+        across.released_through = None;
+        assert_eq!(
+            months(&across, "2026-08-20T22:00:00Z"),
+            ["2026-08", "2026-09"]
+        );
         r.released_through = Some(d("2026-09-03"));
         assert_eq!(r.next_release_at(), Some(at("2026-08-14T22:00:00Z")));
         r.status = Status::Cancelled;

@@ -12,10 +12,11 @@ use super::history::{AllocationEntry, NightChange};
 use super::planned::AllotmentPlan;
 use super::record::AllotmentRecord;
 use super::terms::Status;
+use super::terms::MAX_TRANSACTION_ITEMS;
 use crate::domain::error::ApiError;
 use crate::domain::event::{AllotmentReleased, EventData, EventType, ReleasedNight};
 use crate::domain::ids::UnitTypeId;
-use crate::domain::plan::{Change, PoolDelta};
+use crate::domain::plan::{pack, Change, Plan, PoolDelta};
 
 /// Why nights are released.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +208,46 @@ pub fn plan_cutoff_release(
         None => Ok(None),
         Some(through) => plan_release(record, grid, through, &ReleaseReason::Cutoff, now).map(Some),
     }
+}
+
+/// Items of one transaction the cutoff keeps for an item every batch writes once
+/// (the domain events of the releases it carries).
+pub const BATCH_RESERVE: usize = 1;
+/// At most this many items of releases in one transaction.
+pub const BATCH_ITEMS: usize = MAX_TRANSACTION_ITEMS - BATCH_RESERVE;
+
+/// The cutoff releases of several allotments of one tenant, cut into transactions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Batches {
+    /// Each transaction's releases, as positions in the plans given: those of one
+    /// establishment side by side, so they share its pool buckets and holds.
+    pub batches: Vec<Vec<usize>>,
+    /// Releases that do not fit a batch (a release too large to share a transaction):
+    /// each goes alone, the way one allotment is released.
+    pub alone: Vec<usize>,
+}
+
+/// Cuts cutoff releases (of one tenant) into transactions of at most [`BATCH_ITEMS`]
+/// items, merged by [`crate::domain::plan::merge`]: each release's header (guarded by the version read),
+/// grid months and history entry, the pool deltas summed per bucket and the holds per
+/// establishment.
+pub fn batch_releases(plans: &[&ReleasePlan]) -> Batches {
+    let mut out = Batches::default();
+    let mut fits = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        if p.allotment.plan.items() <= BATCH_ITEMS {
+            fits.push(i);
+        } else {
+            out.alone.push(i);
+        }
+    }
+    fits.sort_by_key(|i| (plans[*i].allotment.record.establishment_id, *i));
+    let parts: Vec<&Plan> = fits.iter().map(|i| &plans[*i].allotment.plan).collect();
+    out.batches = pack(&parts, BATCH_ITEMS)
+        .into_iter()
+        .map(|run| fits[run].to_vec())
+        .collect();
+    out
 }
 
 #[cfg(test)]
@@ -427,5 +468,111 @@ mod tests {
             [-10, -8]
         );
         assert_eq!(read::holds(&p.allotment.plan), None, "nights are left");
+    }
+
+    /// Releases of one moment cut into transactions: one establishment's side by side
+    /// sharing its pool bucket and holds, within the item budget, the pool deltas and
+    /// holds summed; a release too large to share goes alone.
+    #[test]
+    fn cutoff_releases_batch_by_establishment_within_the_item_budget() {
+        use crate::domain::plan::{merge, Change, SharedItem};
+        let moment = at("2026-08-01T22:00:00Z");
+        let release_of = |hotel: u128, id: u128| {
+            let (mut r, mut g) = created(json!({"releaseDays": null}));
+            r.establishment_id = uuid::Uuid::from_u128(hotel);
+            r.allotment_id = uuid::Uuid::from_u128(id);
+            if let Some(n) = g.get_mut(&(super::super::fixtures::u("dbl"), d("2026-09-02"))) {
+                n.picked_up = 3;
+            }
+            plan_cutoff_release(&r, &g, moment).unwrap().unwrap()
+        };
+        // 40 of hotel 1 and 2 of hotel 2, interleaved as the index might give them.
+        let mut plans: Vec<ReleasePlan> = (0..42)
+            .map(|i| release_of(if i % 20 == 7 { 2 } else { 1 }, 100 + i))
+            .collect();
+        // Header, one grid month, history: 3 items each; pool bucket and holds shared.
+        assert_eq!(plans[0].allotment.plan.items(), 5);
+        // A release that cannot share a transaction.
+        let mut huge = release_of(1, 999);
+        for _ in 0..BATCH_ITEMS {
+            huge.allotment.plan.push(Change::Membership {
+                allotment_id: huge.allotment.record.allotment_id,
+                group_id: uuid::Uuid::nil(),
+                claim: true,
+            });
+        }
+        plans.push(huge);
+        let refs: Vec<&ReleasePlan> = plans.iter().collect();
+        let cut = batch_releases(&refs);
+        assert_eq!(cut.alone, [42]);
+        let sizes: Vec<usize> = cut.batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 42, "every other release, once");
+        // 32 × 3 + pool + holds = 98 ≤ 99; the 33rd would make 101.
+        assert_eq!(sizes, [32, 10]);
+        for batch in &cut.batches {
+            let parts: Vec<&Plan> = batch.iter().map(|i| &plans[*i].allotment.plan).collect();
+            let merged = merge(&parts);
+            assert!(
+                merged.plan.items() <= BATCH_ITEMS,
+                "{}",
+                merged.plan.items()
+            );
+            assert_eq!(merged.owners.len(), merged.plan.changes.len());
+            let shared: Vec<(SharedItem, Option<usize>)> = merged
+                .plan
+                .changes
+                .iter()
+                .zip(&merged.owners)
+                .filter_map(|(c, o)| c.shared_items().map(|s| (s[0].clone(), *o)))
+                .collect();
+            for (item, owner) in &shared {
+                assert_eq!(*owner, None, "{item:?} is written by several releases");
+            }
+            // Each establishment's pool: the sum of its releases' deltas, once.
+            for c in &merged.plan.changes {
+                if let Change::Pool {
+                    establishment_id,
+                    nights,
+                    ..
+                } = c
+                {
+                    let of_hotel = batch
+                        .iter()
+                        .filter(|i| {
+                            plans[**i].allotment.record.establishment_id == *establishment_id
+                        })
+                        .count() as i64;
+                    let want: Vec<i64> = [-10, -7, -10, -10, -10, -10, -10]
+                        .iter()
+                        .map(|a| a * of_hotel)
+                        .collect();
+                    assert_eq!(nights.iter().map(|n| n.allotted).collect::<Vec<_>>(), want);
+                }
+                if let Change::EstablishmentHolds {
+                    establishment_id,
+                    delta,
+                } = c
+                {
+                    let of_hotel = batch
+                        .iter()
+                        .filter(|i| {
+                            plans[**i].allotment.record.establishment_id == *establishment_id
+                        })
+                        .count() as i64;
+                    assert_eq!(*delta, -of_hotel);
+                }
+            }
+        }
+        // The two of hotel 2 are side by side (sorted by establishment) in the last.
+        let last = &cut.batches[1];
+        let hotels: Vec<u128> = last
+            .iter()
+            .map(|i| plans[*i].allotment.record.establishment_id.as_u128())
+            .collect();
+        assert_eq!(hotels, [1, 1, 1, 1, 1, 1, 1, 1, 2, 2]);
+        // Alone, a release's own changes keep their single owner.
+        let one = merge(&[&plans[0].allotment.plan]);
+        assert!(one.owners.iter().all(|o| *o == Some(0)));
+        assert_eq!(one.plan.items(), 5);
     }
 }

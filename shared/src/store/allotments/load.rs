@@ -1,11 +1,15 @@
-//! Reading one allotment: its header, grid months and group membership in one query.
+//! Reading one allotment (its header, grid months and group membership in one query),
+//! and the headers and some grid months of many at once (the cutoff).
+
+use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::super::attr::get_s;
+use super::super::attr::{get_s, key};
 use super::super::{grid, keys, Store};
 use super::header::parse_header;
 use crate::domain::allotment::{AllotmentRecord, Grid};
+use crate::domain::dates::Month;
 use crate::domain::error::ApiError;
 use crate::domain::ids::TenantId;
 
@@ -43,6 +47,59 @@ impl Store {
             h.group_id = group;
             (h, grid)
         }))
+    }
+
+    /// The headers of allotments of this tenant (absent ones left out), 100 per
+    /// request: what the cutoff reads of many allotments at once.
+    pub async fn allotment_headers(
+        &self,
+        t: &TenantId,
+        ids: &[Uuid],
+    ) -> Result<Vec<AllotmentRecord>, ApiError> {
+        let wanted = ids.iter().map(|id| {
+            let (pk, sk) = keys::allotment(t, *id);
+            key(pk, sk)
+        });
+        let items = self
+            .batch_get("allotment_headers", wanted.collect())
+            .await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            let r = parse_header(item)?;
+            self.remember_establishment(t, r.allotment_id, r.establishment_id);
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// Some grid months of allotments of this tenant, 100 per request: each
+    /// allotment's nights of those months (a month never written holds none).
+    pub async fn allotment_months(
+        &self,
+        t: &TenantId,
+        wanted: &[(Uuid, Vec<Month>)],
+    ) -> Result<HashMap<Uuid, Grid>, ApiError> {
+        let mut of_pk = HashMap::new();
+        let mut keys_wanted = Vec::new();
+        for (id, months) in wanted {
+            for m in months {
+                let (pk, sk) = keys::allotment_grid(t, *id, *m);
+                of_pk.insert(pk.clone(), *id);
+                keys_wanted.push(key(pk, sk));
+            }
+        }
+        let mut out: HashMap<Uuid, Grid> =
+            wanted.iter().map(|(id, _)| (*id, Grid::new())).collect();
+        for item in self.batch_get("allotment_months", keys_wanted).await? {
+            let id = of_pk.get(get_s(&item, keys::PK)?).copied();
+            let Some(grid) = id.and_then(|id| out.get_mut(&id)) else {
+                return Err(ApiError::Internal(
+                    "a grid month of no allotment asked".into(),
+                ));
+            };
+            grid::decode_month(&item, grid)?;
+        }
+        Ok(out)
     }
 
     /// Like [`Self::load_allotment`], `NOT_FOUND` when absent.
