@@ -131,7 +131,8 @@ pub async fn conflicting_ctx() -> (Ctx, crate::proxy::Proxy) {
         Config::default().with_conflicts(ConflictRule::default()),
     )
     .expect("the proxy starts");
-    let store = Store::local(&proxy.endpoint(), base.store.table());
+    let store = Store::local(&proxy.endpoint(), base.store.table())
+        .with_event_settle(base.store.event_settle());
     (Ctx::with_now(store, now()), proxy)
 }
 
