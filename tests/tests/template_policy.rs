@@ -198,7 +198,7 @@ fn every_function_carries_the_operational_settings() {
         of_type(&doc, "AWS::Logs::LogGroup").into_iter().collect();
     let mut used_groups = BTreeSet::new();
     let fns = functions(&doc);
-    assert_eq!(fns.len(), 28, "one per function crate (routes.rs)");
+    assert_eq!(fns.len(), 29, "one per function crate (routes.rs)");
     for (name, f) in &fns {
         let logging = &f["LoggingConfig"];
         assert_eq!(logging["LogFormat"].as_str(), Some("JSON"), "{name}");
