@@ -1613,6 +1613,10 @@ async fn cutoff_at_scale(b: &Bench, out: &mut Out) -> Res<()> {
     let mut released = 0u64;
     let mut runs = Vec::new();
     let started = Instant::now();
+    // The runs' answers may count short: a transaction the client gave up on (its
+    // timeout) can still commit in DynamoDB Local, and the retry then finds nothing
+    // due. So a run that releases nothing ends the loop, and the stored state (checked
+    // below) is what counts.
     while released < n as u64 && runs.len() < 10 {
         let t = Instant::now();
         let at = midnight + chrono::Duration::minutes(runs.len() as i64);
@@ -1621,9 +1625,14 @@ async fn cutoff_at_scale(b: &Bench, out: &mut Out) -> Res<()> {
         if status != 200 {
             return Err(format!("cutoff run answered {status}: {body}").into());
         }
-        released += body["data"]["allotmentsReleased"].as_u64().unwrap_or(0);
+        let this_run = body["data"]["allotmentsReleased"].as_u64().unwrap_or(0);
+        if this_run == 0 && !runs.is_empty() {
+            break;
+        }
+        released += this_run;
         runs.push(t.elapsed());
     }
+    let unanswered = n as u64 - released.min(n as u64);
     let total = started.elapsed();
     let (_, release_counts) = rec.take();
     // An idle run (nothing due) a few minutes later: the fixed cost of every minute.
@@ -1635,12 +1644,8 @@ async fn cutoff_at_scale(b: &Bench, out: &mut Out) -> Res<()> {
     .await?;
     let (_, idle) = rec.take();
     server.abort();
-    if status != 200 || released != n as u64 {
-        return Err(format!(
-            "cutoff bench: {released} of {n} released in {} runs",
-            runs.len()
-        )
-        .into());
+    if status != 200 {
+        return Err(format!("cutoff bench: the idle run answered {status}").into());
     }
 
     // Invariants: every allotment released, every hotel's pool whole again, one
@@ -1692,6 +1697,9 @@ async fn cutoff_at_scale(b: &Bench, out: &mut Out) -> Res<()> {
     out.line("|---|---:|---|---|");
     out.line(format!(
         "| releases per second (all {n}, wall clock) | {rate:.0} | | |"
+    ));
+    out.line(format!(
+        "| releases committed whose run's answer did not count them (a transaction the client gave up on, committed later; the stored state is checked) | {unanswered} | | |"
     ));
     out.line(format!(
         "| runs (deliveries of the scheduled event) | {} | 1-2 | {} |",
