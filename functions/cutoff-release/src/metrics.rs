@@ -45,18 +45,9 @@ pub fn document(report: &Report, function: &str, at: DateTime<Utc>) -> Value {
     })
 }
 
-/// Prints the run's metric line when running on Lambda (`AWS_LAMBDA_FUNCTION_NAME` is
-/// set); local runs and tests print nothing.
+/// Prints the run's metric line on Lambda (see `shared::http::emit_metrics`).
 pub fn emit(report: &Report) {
-    if let Some(function) = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
-        .ok()
-        .filter(|f| !f.is_empty())
-    {
-        use std::io::Write;
-        // One write of one line; a closed stdout loses the metric, never the run.
-        let line = format!("{}\n", document(report, &function, Utc::now()));
-        let _ = std::io::stdout().lock().write_all(line.as_bytes());
-    }
+    shared::http::emit_metrics(|function, at| document(report, function, at));
 }
 
 #[cfg(test)]

@@ -42,16 +42,7 @@ pub fn document(outcome: &Outcome, function: &str, at: DateTime<Utc>) -> Value {
     })
 }
 
-/// Prints the metric line when running on Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set);
-/// tests print nothing.
+/// Prints the metric line on Lambda (see `shared::http::emit_metrics`).
 pub fn emit(outcome: &Outcome) {
-    if let Some(function) = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
-        .ok()
-        .filter(|f| !f.is_empty())
-    {
-        use std::io::Write;
-        // One write of one line; a closed stdout loses the metric, never the batch.
-        let line = format!("{}\n", document(outcome, &function, Utc::now()));
-        let _ = std::io::stdout().lock().write_all(line.as_bytes());
-    }
+    shared::http::emit_metrics(|function, at| document(outcome, function, at));
 }

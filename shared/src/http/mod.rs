@@ -22,7 +22,7 @@ pub use lambda_http::Error as LambdaError;
 pub use paging::Paging;
 pub use request::ApiRequest;
 pub use response::{error_body, ApiResponse};
-pub use runtime::{init_tracing, log_filter, log_subscriber, run};
+pub use runtime::{emit_metrics, init_tracing, log_filter, log_subscriber, run};
 
 /// What a function needs to serve a request: the store (built once per process)
 /// and the clock.

@@ -83,6 +83,23 @@ pub fn init_tracing() {
     let _ = tracing::subscriber::set_global_default(log_subscriber(&filter, std::io::stdout));
 }
 
+/// Prints one metric line (CloudWatch's embedded metric format, built by `document`
+/// from the function's name and now) on stdout when running on Lambda
+/// (`AWS_LAMBDA_FUNCTION_NAME` is set); local runs and tests print nothing. One write of
+/// one line: a closed stdout loses the metric, never the invocation.
+pub fn emit_metrics(
+    document: impl FnOnce(&str, chrono::DateTime<chrono::Utc>) -> serde_json::Value,
+) {
+    if let Some(function) = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .ok()
+        .filter(|f| !f.is_empty())
+    {
+        use std::io::Write;
+        let line = format!("{}\n", document(&function, chrono::Utc::now()));
+        let _ = std::io::stdout().lock().write_all(line.as_bytes());
+    }
+}
+
 /// Runs `function` on Lambda: the store client is built once, then every
 /// invocation goes through [`dispatch`] (which takes its deadline from the invocation's
 /// context).
