@@ -50,6 +50,8 @@ pub struct Store {
     establishments_of: std::sync::Arc<std::sync::Mutex<HashMap<(String, Uuid), Uuid>>>,
     /// How old an event item must be before the feed serves it.
     event_settle: Duration,
+    /// How long a transaction's conflicts are retried ([`CONFLICT_BUDGET`]).
+    conflict_budget: Duration,
 }
 
 /// How many allotments [`Store::known_establishment`] remembers (then it starts over).
@@ -63,7 +65,16 @@ impl Store {
             cursor_secret: Default::default(),
             establishments_of: Default::default(),
             event_settle: Duration::from_secs(crate::domain::event::DEFAULT_SETTLE_SECONDS),
+            conflict_budget: CONFLICT_BUDGET,
         }
+    }
+
+    /// This store with conflicts retried for `budget` instead of [`CONFLICT_BUDGET`]
+    /// (a test that must outlast the budget with a transaction held shorter than the
+    /// SDK's 2 s attempt timeout).
+    pub fn with_conflict_budget(mut self, budget: Duration) -> Self {
+        self.conflict_budget = budget;
+        self
     }
 
     /// The establishment of an allotment this process has read before, if any.
@@ -467,7 +478,8 @@ impl Store {
 
 impl Store {
     /// Runs one `TransactWriteItems`, retrying conflicts and throttling with jittered
-    /// backoff ([`conflict_pause`]) for at most [`CONFLICT_BUDGET`]. A transaction is all-or-nothing: on any outcome but `Done` nothing
+    /// backoff ([`conflict_pause`]) for at most its conflict budget ([`CONFLICT_BUDGET`]
+    /// unless set). A transaction is all-or-nothing: on any outcome but `Done` nothing
     /// was written. Every send carries the same `ClientRequestToken`, so a send whose
     /// answer was lost and that is sent again is not applied twice (DynamoDB answers
     /// the repeat as a success for 10 minutes).
@@ -477,7 +489,7 @@ impl Store {
     ) -> Result<TxResult, ApiError> {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         let token = Uuid::new_v4().to_string();
-        let deadline = tokio::time::Instant::now() + CONFLICT_BUDGET;
+        let deadline = tokio::time::Instant::now() + self.conflict_budget;
         let mut attempt = 0u32;
         loop {
             let result = self
@@ -519,7 +531,7 @@ impl Store {
                 tracing::warn!(attempts = attempt + 1, "transaction conflicts persisted");
                 return Err(ApiError::Unavailable(format!(
                     "transact_write_items: conflicts persisted for {} ms ({} attempts)",
-                    CONFLICT_BUDGET.as_millis(),
+                    self.conflict_budget.as_millis(),
                     attempt + 1
                 )));
             }

@@ -898,12 +898,16 @@ async fn the_stores_transactions_retry_conflicts_then_answer_unavailable() {
     use shared::domain::ids::UnitTypeId;
     use shared::domain::inventory::InventoryChange;
 
+    // The first holds its items longer than the second retries conflicts, and shorter
+    // than the SDK's 2 s attempt timeout (past it, the first's own retry would conflict
+    // with itself).
     let rule = ConflictRule {
-        hold: Duration::from_secs(2),
+        hold: Duration::from_millis(1_500),
     };
     let (direct, proxy) = setup(Config::default()).await;
     let est = kit::stocked_establishment(&direct, "contended").await;
-    let store = Store::local(&proxy.endpoint(), direct.table());
+    let store = Store::local(&proxy.endpoint(), direct.table())
+        .with_conflict_budget(Duration::from_millis(500));
     let change = |capacity| InventoryChange {
         unit_type_id: UnitTypeId::parse("dbl").unwrap(),
         range: NightRange::new(kit::date("2026-09-01"), kit::date("2026-09-30"), 731).unwrap(),
@@ -917,7 +921,7 @@ async fn the_stores_transactions_retry_conflicts_then_answer_unavailable() {
         })
     };
     until_in_flight(&proxy, 1).await;
-    // The same pool month while the first holds it for 2 s: the adapter retries the
+    // The same pool month while the first holds it: the adapter retries the
     // conflict with backoff, within its budget, then gives up as unavailable (503).
     let second = kit::set_capacity(&store, &kit::tenant("contended"), est, &change(20)).await;
     assert!(
