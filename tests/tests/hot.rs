@@ -106,3 +106,88 @@ async fn pickups_of_a_hotels_allotments_never_conflict_and_a_burst_keeps_every_i
     )
     .await;
 }
+
+/// One allotment over September and October: pickups of its nights in different
+/// months share no item (no header in a pickup: what it checked, the months check),
+/// so the rule cancels none of them; pickups of one month still meet on it. And a
+/// cancel of the allotment racing pickups is refused or closes the months to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pickups_of_one_allotment_meet_only_on_the_months_of_their_nights() {
+    let (ctx, proxy) = kit::conflicting_ctx().await;
+    let a = kit::acme_on(ctx).await;
+    a.inventory("dbl", "2026-10-01", "2026-10-31", 30).await;
+    let body = json!({"allotmentType": "allotment", "periodFrom": "2026-09-01",
+                      "periodTo": "2026-10-31",
+                      "unitAllocations": [{"unitTypeId": "dbl", "quantity": 20}]});
+    let id = a.allotment(body).await;
+    let stay = |month: u32, day: usize| {
+        pickup_body(
+            "dbl",
+            &format!("2026-{month:02}-{day:02}"),
+            &format!("2026-{month:02}-{:02}", day + 1),
+            1,
+        )
+    };
+    // Two clients, one in each month, ten pickups each.
+    proxy.reset_stats();
+    let with = (a.clone(), id.clone());
+    let answered = kit::concurrently(2, &with, |(a, id), i| async move {
+        let mut taken = Vec::new();
+        for day in 1..=10 {
+            let req = TestRequest::on_allotment("create-pickup", &id).json(stay(9 + i as u32, day));
+            let r = a.call(req, &create_pickup::FUNCTION).await;
+            taken.push(r.expect(201)["pickupId"].as_str().unwrap().to_string());
+        }
+        taken
+    })
+    .await;
+    let stats = proxy.stats();
+    assert_eq!(
+        stats.conflicts_total(),
+        0,
+        "pickups of one allotment in different months met: {stats}"
+    );
+    let mut taken: Vec<String> = answered.into_iter().flatten().collect();
+
+    // Eight clients in September: they meet on its month.
+    proxy.reset_stats();
+    let answered = kit::concurrently(8, &with, |(a, id), i| async move {
+        let req = TestRequest::on_allotment("create-pickup", &id).json(stay(9, 11 + i));
+        let r = a.call(req, &create_pickup::FUNCTION).await;
+        r.expect(201)["pickupId"].as_str().unwrap().to_string()
+    })
+    .await;
+    taken.extend(answered);
+    assert!(proxy.stats().conflicts_total() > 0, "one month is one item");
+
+    // A cancel while pickups are active is refused; once none is, it closes every
+    // month, October's too, to pickups.
+    let cancel = || TestRequest::on_allotment("cancel-allotment", &id).json(json!({}));
+    a.call(cancel(), &cancel_allotment::FUNCTION)
+        .await
+        .assert_error(409, "ALLOTMENT_HAS_PICKUPS");
+    for p in &taken {
+        let req = TestRequest::on_allotment("cancel-pickup", &id)
+            .path_param("pickupId", p)
+            .json(json!({}));
+        a.call(req, &cancel_pickup::FUNCTION).await.expect(200);
+    }
+    a.call(cancel(), &cancel_allotment::FUNCTION)
+        .await
+        .expect(200);
+    for month in [9, 10] {
+        let req = TestRequest::on_allotment("create-pickup", &id).json(stay(month, 20));
+        a.call(req, &create_pickup::FUNCTION)
+            .await
+            .assert_error(409, "INVALID_STATE");
+    }
+    kit::check_invariants(
+        &a.ctx.store,
+        "acme",
+        a.est,
+        None,
+        "2026-09-01",
+        "2026-10-31",
+    )
+    .await;
+}

@@ -106,7 +106,8 @@ async fn release_allotments(
     let mut planned: Vec<(usize, ReleasePlan)> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for (i, id) in ids {
-        let (Some(record), Some(grid)) = (records.remove(id), grids.remove(id)) else {
+        let (Some(mut record), Some((grid, revisions))) = (records.remove(id), grids.remove(id))
+        else {
             // Absent, nothing due, or (a repeat in `ids`) planned already.
             out.push((
                 *i,
@@ -119,6 +120,7 @@ async fn release_allotments(
             continue;
         };
         seen.insert(*id);
+        record.grid_revisions = revisions;
         match plan_cutoff_release(&record, &grid, now) {
             Ok(Some(p)) => planned.push((*i, p)),
             Ok(None) => out.push((*i, Some(Ok((0, false))))),

@@ -751,8 +751,10 @@ async fn a_batch_where_one_allotment_moved_releases_the_others_then_it() {
     let plans: Vec<_> = headers
         .iter()
         .map(|r| {
-            let grid = grids.remove(&r.allotment_id).unwrap();
-            plan_cutoff_release(r, &grid, at(MIDNIGHT))
+            let (grid, revisions) = grids.remove(&r.allotment_id).unwrap();
+            let mut r = r.clone();
+            r.grid_revisions = revisions;
+            plan_cutoff_release(&r, &grid, at(MIDNIGHT))
                 .unwrap()
                 .unwrap()
         })

@@ -15,7 +15,10 @@
 //!   held (`allotted`, `pickedUp`);
 //! - a record written with [`Guard::New`] must not exist, with [`Guard::Version`] must
 //!   still have the version read (every change of it moves the version, so nothing
-//!   interleaves).
+//!   interleaves);
+//! - an allotment's grid month written whole must still have the revision read
+//!   ([`GridStamp`]): pickups move only the months they touch, never the header, so
+//!   that pickups of one allotment meet only where their nights meet.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -90,16 +93,6 @@ pub enum Guard {
     Version(i64),
 }
 
-/// What the header counters of a pickup (or its cancel) require of the allotment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CounterGuard {
-    /// A pickup: the allotment is active, contractual, and no night from `first_night`
-    /// on is released.
-    TakesPickups { first_night: NaiveDate },
-    /// A cancel: the nights released are still those read (`None`: none).
-    ReleasedThrough(Option<NaiveDate>),
-}
-
 /// What an establishment write requires of the stored one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EstablishmentGuard {
@@ -107,6 +100,20 @@ pub enum EstablishmentGuard {
     Exists,
     /// A time-zone change: it exists and holds no active allotment or group.
     ExistsWithoutHolds,
+}
+
+/// What every grid month of an allotment written whole carries, so that a pickup
+/// needs no item but its nights' months:
+/// - the revision: each write of a month moves it (pickups and their cancels too); a
+///   month written whole must still have the one read (`revisions`, absent: 0 or
+///   never written), so no pickup that committed after the read is overwritten;
+/// - whether the allotment takes pickups (active and contractual): a month of one that
+///   does not (tentative, cancelled, released) is marked `closed`, which a pickup's
+///   condition refuses. A command that changes it writes every month of the grid.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GridStamp {
+    pub revisions: BTreeMap<Month, i64>,
+    pub takes_pickups: bool,
 }
 
 /// One month item of a grid (allotment or group) to write.
@@ -169,6 +176,9 @@ pub struct GridDelta {
     pub from_group: i64,
     /// Added to `allocated`.
     pub allocated: i64,
+    /// The night was read released (a cancel giving rooms back to the pool); any
+    /// other delta requires the night unreleased.
+    pub released: bool,
 }
 
 impl GridDelta {
@@ -221,23 +231,22 @@ pub enum Change {
         record: Box<AllotmentRecord>,
         guard: Guard,
     },
-    /// The header counters of a pickup or its cancel: `version + 1`,
-    /// `activePickups + active_pickups`.
-    AllotmentCounters {
-        allotment_id: Uuid,
-        active_pickups: i64,
-        guard: CounterGuard,
-    },
-    /// Nights of an allotment's grid set to new values.
+    /// Nights of an allotment's grid set to new values; every month written carries
+    /// `stamp`.
     AllotmentNights {
         allotment_id: Uuid,
         months: Vec<MonthWrite<GridNight>>,
+        stamp: GridStamp,
     },
-    /// Night counters of one unit type moved by a pickup or its cancel.
+    /// Night counters of one unit type moved by a pickup or its cancel, in the months
+    /// of its nights only (no header: see [`GridStamp`]). Taking rooms requires the
+    /// months to take pickups; `active_pickups` (+1 a pickup, -1 its cancel) is
+    /// counted on the month of the first night, every month's revision moves.
     AllotmentNightDeltas {
         allotment_id: Uuid,
         unit: UnitTypeId,
         nights: Vec<GridDelta>,
+        active_pickups: i64,
     },
     /// The history entries one change wrote (item `H#<version>`, never overwritten).
     History {
@@ -609,6 +618,7 @@ mod tests {
             picked_up: 3,
             from_group: 1,
             allocated: 0,
+            released: false,
         };
         assert_eq!((take.own(), take.remaining()), (2, -2));
         // A cancel on a released night: the own rooms leave the allocation too.
@@ -617,6 +627,7 @@ mod tests {
             picked_up: -3,
             from_group: -1,
             allocated: -2,
+            released: true,
         };
         assert_eq!((cancel.own(), cancel.remaining()), (-2, 0));
     }

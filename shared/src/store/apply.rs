@@ -19,7 +19,7 @@ use crate::domain::establishment::format_instant;
 use crate::domain::idempotency::Recorded;
 use crate::domain::ids::{TenantId, UnitTypeId};
 use crate::domain::plan::{
-    Change, CounterGuard, EstablishmentGuard, GridDelta, GroupDelta, Guard, PickupGuard, Plan,
+    Change, EstablishmentGuard, GridDelta, GridStamp, GroupDelta, Guard, PickupGuard, Plan,
     PoolDelta,
 };
 
@@ -164,32 +164,27 @@ impl Store {
                     let item = super::allotments::header_item(t, record)?;
                     items.push(guarded_put(table, item, *guard)?);
                 }
-                Change::AllotmentCounters {
-                    allotment_id,
-                    active_pickups,
-                    guard,
-                } => items.push(allotment_counters(
-                    table,
-                    t,
-                    *allotment_id,
-                    *active_pickups,
-                    *guard,
-                )?),
                 Change::AllotmentNights {
                     allotment_id,
                     months,
+                    stamp,
                 } => {
                     let at = |m| keys::allotment_grid(t, *allotment_id, m);
-                    items.extend(month_items(table, months, at)?);
+                    items.extend(month_items(table, months, at, Some(stamp))?);
                 }
                 Change::AllotmentNightDeltas {
                     allotment_id,
                     unit,
                     nights,
+                    active_pickups,
                 } => {
                     let at = |m| keys::allotment_grid(t, *allotment_id, m);
                     let by_month = per_month(nights, |d| d.date);
-                    items.extend(delta_items(table, by_month, at, |d| grid_deltas(unit, d))?);
+                    let first = by_month.keys().next().copied();
+                    items.extend(delta_items(table, by_month, at, |month, d| {
+                        let counted = (Some(month) == first).then_some(*active_pickups);
+                        grid_deltas(unit, d, counted)
+                    })?);
                 }
                 Change::History {
                     allotment_id,
@@ -325,9 +320,12 @@ impl Store {
                     items.push(e.update(table, key(pk, sk))?);
                 }
                 Change::GroupNights { group_id, months } => {
-                    items.extend(month_items(table, months, |m| {
-                        keys::group_grid(t, *group_id, m)
-                    })?);
+                    items.extend(month_items(
+                        table,
+                        months,
+                        |m| keys::group_grid(t, *group_id, m),
+                        None,
+                    )?);
                 }
                 Change::GroupNightDeltas {
                     group_id,
@@ -337,7 +335,7 @@ impl Store {
                     table,
                     per_month(nights, |d| d.date),
                     |m| keys::group_grid(t, *group_id, m),
-                    |d| group_deltas(unit, d),
+                    |_, d| group_deltas(unit, d),
                 )?),
                 Change::GroupName {
                     establishment_id,
@@ -464,10 +462,17 @@ fn month_items<N: grid::NightCodec>(
     table: &str,
     months: &[crate::domain::plan::MonthWrite<N>],
     at: impl Fn(Month) -> (String, String),
+    stamp: Option<&GridStamp>,
 ) -> Result<Vec<TransactWriteItem>, ApiError> {
     months
         .iter()
-        .map(|m| grid::encode_month(table, at(m.month), m))
+        .map(|m| {
+            let stamp = stamp.map(|s| grid::MonthStamp {
+                revision: s.revisions.get(&m.month).copied().unwrap_or(0),
+                takes_pickups: s.takes_pickups,
+            });
+            grid::encode_month(table, at(m.month), m, stamp)
+        })
         .collect()
 }
 
@@ -477,58 +482,40 @@ fn delta_items<D>(
     table: &str,
     by_month: BTreeMap<Month, Vec<D>>,
     at: impl Fn(Month) -> (String, String),
-    deltas: impl Fn(&[D]) -> Expr,
+    deltas: impl Fn(Month, &[D]) -> Expr,
 ) -> Result<Vec<TransactWriteItem>, ApiError> {
     by_month
         .into_iter()
         .map(|(month, nights)| {
             let (pk, sk) = at(month);
-            deltas(&nights).update(table, key(pk, sk))
+            deltas(month, &nights).update(table, key(pk, sk))
         })
         .collect()
 }
 
-/// The header counters of a pickup or its cancel.
-fn allotment_counters(
-    table: &str,
-    t: &TenantId,
-    allotment_id: Uuid,
-    active_pickups: i64,
-    guard: CounterGuard,
-) -> Result<TransactWriteItem, ApiError> {
-    let (pk, sk) = keys::allotment(t, allotment_id);
-    let mut e = Expr::new();
-    let version = e.name("version");
-    e.add(&version, 1);
-    let active = e.name("activePickups");
-    e.add(&active, active_pickups);
-    let rt = e.name("releasedThrough");
-    match guard {
-        CounterGuard::TakesPickups { first_night } => {
-            let status = e.name("status");
-            e.require_equal(&status, s("active"));
-            let ty = e.name("allotmentType");
-            e.require_equal(&ty, s("allotment"));
-            let first = e.value(s(first_night.to_string()));
-            e.require(format!("(attribute_not_exists({rt}) OR {rt} < {first})"));
-        }
-        CounterGuard::ReleasedThrough(Some(through)) => {
-            e.require_equal(&rt, s(through.to_string()));
-        }
-        CounterGuard::ReleasedThrough(None) => {
-            e.require(format!(
-                "attribute_exists(PK) AND attribute_not_exists({rt})"
-            ));
-        }
-    }
-    e.update(table, key(pk, sk))
-}
-
 /// Grid counters of one unit type in one month: `pickedUp`, `fromGroup`, `allocated`
 /// and `remaining` move together; taking own rooms requires `remaining` to cover them,
-/// giving rooms back requires them to be picked up.
-fn grid_deltas(unit: &UnitTypeId, deltas: &[GridDelta]) -> Expr {
+/// giving rooms back requires them to be picked up. What the allotment's header used
+/// to check, the month checks (see `domain::plan::GridStamp`): taking rooms requires
+/// the month open to pickups, every night not read released must still be
+/// unreleased; the revision moves, and `active` (the month of the first night) counts
+/// the pickup.
+fn grid_deltas(unit: &UnitTypeId, deltas: &[GridDelta], active: Option<i64>) -> Expr {
     let mut e = Expr::new();
+    let rev = e.name(grid::REVISION);
+    e.add(&rev, 1);
+    if let Some(active) = active.filter(|a| *a != 0) {
+        let ap = e.name(grid::ACTIVE_PICKUPS);
+        e.add(&ap, active);
+        if active < 0 {
+            e.require_at_least(&ap, -active);
+        }
+    }
+    if deltas.iter().any(|d| d.picked_up > 0) {
+        let closed = e.name(grid::CLOSED);
+        let open = e.value(AttributeValue::Bool(false));
+        e.require(format!("({closed} = {open})"));
+    }
     for d in deltas {
         let day = day_key(d.date);
         let night = ["n", unit.as_str(), day.as_str()];
@@ -554,6 +541,10 @@ fn grid_deltas(unit: &UnitTypeId, deltas: &[GridDelta]) -> Expr {
         } else {
             let whole = e.path(&night);
             e.require(format!("attribute_exists({whole})"));
+        }
+        if !d.released {
+            let ra = at(&mut e, "ra");
+            e.require(format!("attribute_not_exists({ra})"));
         }
     }
     e

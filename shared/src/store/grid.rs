@@ -6,6 +6,10 @@
 //! capacity group), `r` released, `v` remaining own rooms (`l - (p - g)`, kept in step
 //! so a condition can check it: conditions cannot subtract), `ra` released at. Group
 //! nights (`M#<YYYY-MM>`): `s` shared, `u` used, `v` available (`s - u`, kept in step).
+//!
+//! An allotment month also carries (see `domain::plan::GridStamp`) `rev`, its revision
+//! (every write adds 1; absent: 0), `closed` (true while the allotment takes no
+//! pickups) and `ap`, the active pickups whose first night is in it.
 
 use std::collections::HashMap;
 
@@ -87,6 +91,38 @@ impl NightCodec for GroupNight {
     }
 }
 
+/// The revision (`rev`) of a month item.
+pub(crate) const REVISION: &str = "rev";
+/// Set (true) on the months of an allotment that takes no pickups.
+pub(crate) const CLOSED: &str = "closed";
+/// The active pickups counted on a month (those whose first night is in it).
+pub(crate) const ACTIVE_PICKUPS: &str = "ap";
+
+/// The month, revision and active pickups of a stored allotment month item.
+pub(crate) fn month_counters(item: &Item) -> Result<(Month, i64, i64), ApiError> {
+    let month = get_s(item, keys::SK)?
+        .strip_prefix(GridNight::PREFIX)
+        .and_then(Month::parse_key)
+        .ok_or_else(|| ApiError::Internal("stored grid month: sort key".into()))?;
+    let revision = match item.get(REVISION) {
+        Some(_) => get_n(item, REVISION)?,
+        None => 0,
+    };
+    let active = match item.get(ACTIVE_PICKUPS) {
+        Some(_) => get_n(item, ACTIVE_PICKUPS)?,
+        None => 0,
+    };
+    Ok((month, revision, active))
+}
+
+/// What an allotment month written whole carries: the revision read, which it must
+/// still have (it moves on by one), and whether the allotment takes pickups.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MonthStamp {
+    pub revision: i64,
+    pub takes_pickups: bool,
+}
+
 /// Adds the nights of one stored month item to `grid`.
 pub(crate) fn decode_month<N: NightCodec>(
     item: &Item,
@@ -120,11 +156,12 @@ pub(crate) fn decode_month<N: NightCodec>(
 
 /// The transaction item of one month write: a new item `Put` whole (it must not
 /// exist), or an `Update` setting each night (a unit type new to the month as a whole
-/// map) of an item that exists.
+/// map) of an item that exists. An allotment month carries its `stamp`.
 pub(crate) fn encode_month<N: NightCodec>(
     table: &str,
     (pk, sk): (String, String),
     write: &MonthWrite<N>,
+    stamp: Option<MonthStamp>,
 ) -> Result<TransactWriteItem, ApiError> {
     if write.new_item {
         let mut item = key(pk, sk);
@@ -134,10 +171,24 @@ pub(crate) fn encode_month<N: NightCodec>(
             .map(|u| (u.unit.to_string(), nights_map(&u.nights)))
             .collect();
         item.insert("n".into(), AttributeValue::M(units));
+        if let Some(stamp) = stamp {
+            item.insert(CLOSED.into(), AttributeValue::Bool(!stamp.takes_pickups));
+        }
         return expr::put_new(table, item);
     }
     let mut e = Expr::new();
     e.require("attribute_exists(PK)");
+    if let Some(stamp) = stamp {
+        let rev = e.name(REVISION);
+        if stamp.revision == 0 {
+            e.require(format!("attribute_not_exists({rev})"));
+        } else {
+            e.require_equal(&rev, n(stamp.revision));
+        }
+        e.add(&rev, 1);
+        let closed = e.name(CLOSED);
+        e.set_value(&closed, AttributeValue::Bool(!stamp.takes_pickups));
+    }
     for u in &write.units {
         if u.new_unit {
             let path = e.path(&["n", u.unit.as_str()]);

@@ -13,8 +13,9 @@ use crate::domain::plan::{Change, PoolDelta};
 /// night and those rooms back to the pool, the establishment's holds down by one.
 /// `None` when it is already cancelled (nothing to write: the answer is the current
 /// representation); `409 INVALID_STATE` once released; `409 ALLOTMENT_HAS_PICKUPS`
-/// while pickups are active. The header is guarded by the version read, and every
-/// pickup moves the version, so a pickup racing the cancel refuses it.
+/// while pickups are active. Every grid month is written (closed to pickups), each
+/// guarded by the revision read, which every pickup moves: a pickup racing the
+/// cancel refuses it, or is refused by the months it closed.
 pub fn plan_cancel(
     record: &AllotmentRecord,
     grid: &Grid,

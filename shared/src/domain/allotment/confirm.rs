@@ -44,7 +44,7 @@ mod tests {
     use super::super::fixtures::{created, now, read};
     use super::super::terms::Status;
     use super::*;
-    use crate::domain::plan::Guard;
+    use crate::domain::plan::{Change, Guard};
     use serde_json::json;
 
     fn cents(s: &str) -> Cents {
@@ -88,7 +88,17 @@ mod tests {
         for (r, penalty, kept) in cases {
             let p = plan_confirm(r, &grid, penalty, now()).unwrap();
             let (next, guard) = read::header(&p.plan).unwrap();
-            assert_eq!(p.plan.changes.len(), 2, "the header and its event");
+            assert_eq!(
+                p.plan.changes.len(),
+                3,
+                "the header, its months (open to pickups now) and its event"
+            );
+            let Change::AllotmentNights { months, stamp, .. } = &p.plan.changes[1] else {
+                panic!("the months second")
+            };
+            assert!(stamp.takes_pickups);
+            assert_eq!(months.len(), 1, "September, every night as it was");
+            assert!(months.iter().all(|m| m.units.is_empty() && !m.new_item));
             assert_eq!(
                 read::event(&p.plan),
                 Some((

@@ -15,7 +15,7 @@ use crate::domain::error::ApiError;
 use crate::domain::event::EventType;
 use crate::domain::ids::UnitTypeId;
 use crate::domain::inventory::{pool_conflicts, PoolView};
-use crate::domain::plan::{month_writes, Change, Guard, Plan, PoolDelta};
+use crate::domain::plan::{month_writes, Change, GridStamp, Guard, Plan, PoolDelta};
 
 /// What a creation reads once its transaction was refused, to say why.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -71,6 +71,10 @@ pub fn plan_create(
     plan.push(Change::AllotmentNights {
         allotment_id,
         months: month_writes(&Grid::new(), &grid),
+        stamp: GridStamp {
+            revisions: Default::default(),
+            takes_pickups: record.takes_pickups(),
+        },
     });
     plan.push(Change::History {
         allotment_id,

@@ -42,9 +42,14 @@ pub struct AllotmentRecord {
     pub released_through: Option<NaiveDate>,
     /// When a manual release ("wash") released the remaining nights.
     pub manually_released_at: Option<DateTime<Utc>>,
-    /// Active pickups (cancel is refused while any exist).
-    #[serde(default)]
+    /// Active pickups (cancel is refused while any exist): counted on the grid months
+    /// (each pickup on the month of its first night), summed when read.
+    #[serde(skip)]
     pub active_pickups: i64,
+    /// The revision of each grid month read (see `plan::GridStamp`): a month written
+    /// whole must still have it.
+    #[serde(skip)]
+    pub grid_revisions: std::collections::BTreeMap<Month, i64>,
     /// The capacity group it belongs to (kept in its own membership item).
     #[serde(skip)]
     pub group_id: Option<Uuid>,
@@ -85,6 +90,7 @@ impl AllotmentRecord {
             released_through: None,
             manually_released_at: None,
             active_pickups: 0,
+            grid_revisions: Default::default(),
             group_id: None,
         }
     }
@@ -117,6 +123,12 @@ impl AllotmentRecord {
             release_days: self.terms.release_days,
             whole_at_cutoff: self.allotment_type == AllotmentType::Tentative,
         }
+    }
+
+    /// Active and contractual: what a pickup requires of it (its grid months say so,
+    /// see `plan::GridStamp`).
+    pub fn takes_pickups(&self) -> bool {
+        self.status == Status::Active && self.allotment_type == AllotmentType::Allotment
     }
 
     pub fn is_night_released(&self, night: NaiveDate) -> bool {

@@ -6,9 +6,7 @@ use super::{Pickup, PickupPlan, PickupStatus};
 use crate::domain::allotment::AllotmentRecord;
 use crate::domain::error::ApiError;
 use crate::domain::group::GroupRecord;
-use crate::domain::plan::{
-    Change, CounterGuard, GridDelta, GroupDelta, PickupGuard, Plan, PoolDelta,
-};
+use crate::domain::plan::{Change, GridDelta, GroupDelta, PickupGuard, Plan, PoolDelta};
 
 /// Plans the cancel of `pickup` (of the allotment `record`; `group` is the capacity
 /// group it drew on, if any). Each room goes back where it came from:
@@ -19,8 +17,9 @@ use crate::domain::plan::{
 ///   to the pool on a released one.
 ///
 /// A cancelled pickup plans nothing (a repeat answers it as it is). The plan: the
-/// pickup (guarded: still active), the header counters (`activePickups - 1`, guarded
-/// by the released nights read), the allotment's night deltas, the group's counters
+/// pickup (guarded: still active), the allotment's night deltas (each guarded by
+/// the release state read: a night read unreleased must still be; the pickup counted
+/// active no more), the group's counters
 /// and nights, and the pool's `allotted` on released nights only (rooms going back to
 /// it; nothing else of the pool, whose `pickedUp` is summed from the grids on read).
 pub fn plan_pickup_cancel(
@@ -63,6 +62,7 @@ pub fn plan_pickup_cancel(
             picked_up: -q,
             from_group: -drawn,
             allocated: if released_here { -own } else { 0 },
+            released: released_here,
         });
         let mut to_pool = if released_here { own } else { 0 };
         if let (Some(g), true) = (drew, drawn > 0) {
@@ -93,15 +93,11 @@ pub fn plan_pickup_cancel(
         pickup: Box::new(cancelled.clone()),
         guard: PickupGuard::Active,
     });
-    plan.push(Change::AllotmentCounters {
-        allotment_id: record.allotment_id,
-        active_pickups: -1,
-        guard: CounterGuard::ReleasedThrough(record.released_through),
-    });
     plan.push(Change::AllotmentNightDeltas {
         allotment_id: record.allotment_id,
         unit: unit.clone(),
         nights: grid,
+        active_pickups: -1,
     });
     if let Some(g) = drew {
         plan.push(Change::GroupCounters {
@@ -318,18 +314,22 @@ mod tests {
                 panic!("{case}: the pickup first")
             };
             assert_eq!(*guard, PickupGuard::Active);
-            let Change::AllotmentCounters {
+            let Change::AllotmentNightDeltas {
                 active_pickups,
-                guard,
+                nights,
                 ..
             } = &p.plan.changes[1]
             else {
-                panic!("{case}: then the counters")
+                panic!("{case}: then the nights")
             };
             assert_eq!(*active_pickups, -1);
             assert_eq!(
-                *guard,
-                CounterGuard::ReleasedThrough(record.released_through)
+                nights.iter().map(|n| n.released).collect::<Vec<_>>(),
+                nights
+                    .iter()
+                    .map(|n| record.is_night_released(n.date))
+                    .collect::<Vec<_>>(),
+                "{case}: each night guarded by its release state"
             );
             let group_counters: Vec<i64> = p
                 .plan

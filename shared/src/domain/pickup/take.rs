@@ -9,7 +9,7 @@ use crate::domain::allotment::{AllotmentRecord, AllotmentType, Grid};
 use crate::domain::dates::NightRange;
 use crate::domain::error::{ApiError, FieldIssue, NightConflict};
 use crate::domain::group::LoadedGroup;
-use crate::domain::plan::{Change, CounterGuard, GridDelta, GroupDelta, PickupGuard, Plan};
+use crate::domain::plan::{Change, GridDelta, GroupDelta, PickupGuard, Plan};
 
 /// Where one night's rooms of a pickup come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,10 +46,12 @@ pub enum PickupState {
 /// capacity group's (`409 ALLOTMENT_EXHAUSTED` with every short night; `remaining`
 /// counts the group too). Blind, every night takes the allotment's own rooms.
 ///
-/// The plan: the new pickup, the header counters (`activePickups + 1`, guarded by
-/// [`CounterGuard::TakesPickups`]), the night deltas of the allotment, the group's
-/// counters and nights when it supplies rooms. Nothing of the pool: no item a pickup
-/// writes is shared by other allotments (the pool's `pickedUp` is summed on read).
+/// The plan: the new pickup, the night deltas of the allotment (whose months check
+/// what the header would: the allotment takes pickups, no night is released, enough
+/// own rooms remain; and count the pickup active), the group's counters and nights
+/// when it supplies rooms. Neither the allotment's header nor anything of the pool:
+/// pickups of one allotment meet only on the months of their nights, pickups of
+/// different allotments never (the pool's `pickedUp` is summed on read).
 pub fn plan_pickup(
     new: &NewPickup,
     allotment_id: Uuid,
@@ -91,13 +93,6 @@ pub fn plan_pickup(
         pickup: Box::new(pickup.clone()),
         guard: PickupGuard::New,
     });
-    plan.push(Change::AllotmentCounters {
-        allotment_id,
-        active_pickups: 1,
-        guard: CounterGuard::TakesPickups {
-            first_night: nights.from(),
-        },
-    });
     plan.push(Change::AllotmentNightDeltas {
         allotment_id,
         unit: unit.clone(),
@@ -108,8 +103,10 @@ pub fn plan_pickup(
                 picked_up: k.own + k.from_group,
                 from_group: k.from_group,
                 allocated: 0,
+                released: false,
             })
             .collect(),
+        active_pickups: 1,
     });
     if let Some(group_id) = pickup.capacity_group_id {
         plan.push(Change::GroupCounters { group_id, draws: 1 });
@@ -441,21 +438,13 @@ mod tests {
                         assert_eq!(*guard, PickupGuard::New);
                         "pickup"
                     }
-                    Change::AllotmentCounters {
+                    Change::AllotmentNightDeltas {
+                        nights,
                         active_pickups,
-                        guard,
                         ..
                     } => {
-                        assert_eq!(*active_pickups, 1);
-                        assert_eq!(
-                            *guard,
-                            CounterGuard::TakesPickups {
-                                first_night: new.arrival
-                            }
-                        );
-                        "counters"
-                    }
-                    Change::AllotmentNightDeltas { nights, .. } => {
+                        assert_eq!(*active_pickups, 1, "{case}");
+                        assert!(nights.iter().all(|n| !n.released), "{case}");
                         assert_eq!(
                             nights.iter().map(|n| n.own()).collect::<Vec<_>>(),
                             own,
@@ -500,16 +489,9 @@ mod tests {
                 })
                 .collect();
             let want: &[&str] = if draws {
-                &[
-                    "pickup",
-                    "counters",
-                    "nights",
-                    "group",
-                    "group nights",
-                    "event",
-                ]
+                &["pickup", "nights", "group", "group nights", "event"]
             } else {
-                &["pickup", "counters", "nights", "event"]
+                &["pickup", "nights", "event"]
             };
             assert_eq!(kinds, want, "{case}");
         }

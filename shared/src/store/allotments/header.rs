@@ -22,7 +22,6 @@ pub(crate) fn header_item(t: &TenantId, r: &AllotmentRecord) -> Result<Item, Api
     item.insert("periodFrom".into(), s(r.period_from.to_string()));
     item.insert("periodTo".into(), s(r.period_to.to_string()));
     item.insert("version".into(), n(r.version));
-    item.insert("activePickups".into(), n(r.active_pickups));
     if let Some(through) = r.released_through {
         item.insert("releasedThrough".into(), s(through.to_string()));
     }
@@ -41,9 +40,7 @@ pub(crate) fn parse_header(item: &Item) -> Result<AllotmentRecord, ApiError> {
     let parsed = (|| {
         let mut r: AllotmentRecord = serde_json::from_str(get_s(item, "doc")?)
             .map_err(|e| ApiError::Internal(format!("stored allotment: {e}")))?;
-        // Counters kept as attributes (changed by pickups without rewriting the doc).
         r.version = get_n(item, "version")?;
-        r.active_pickups = get_n(item, "activePickups").unwrap_or(0);
         r.check_stored()?;
         Ok(r)
     })();

@@ -1,7 +1,7 @@
 //! Reading one allotment (its header, grid months and group membership in one query),
 //! and the headers and some grid months of many at once (the cutoff).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use uuid::Uuid;
 
@@ -24,6 +24,7 @@ impl Store {
         let mut header = None;
         let mut group = None;
         let mut grid = Grid::new();
+        let mut months = Vec::new();
         // The header ("A"), the grid months ("G#...") and the membership ("GROUP"):
         // every item of the partition before the history ("H#...").
         let query = self.sort_key_range(pk, "A", "H");
@@ -36,7 +37,10 @@ impl Store {
                         .and_then(|v| v.as_s().ok())
                         .and_then(|g| Uuid::parse_str(g).ok())
                 }
-                sk if sk.starts_with("G#") => grid::decode_month(&item, &mut grid)?,
+                sk if sk.starts_with("G#") => {
+                    grid::decode_month(&item, &mut grid)?;
+                    months.push(grid::month_counters(&item)?);
+                }
                 _ => {}
             }
         }
@@ -45,6 +49,8 @@ impl Store {
         }
         Ok(header.map(|mut h| {
             h.group_id = group;
+            h.active_pickups = months.iter().map(|(_, _, active)| active).sum();
+            h.grid_revisions = months.iter().map(|(m, rev, _)| (*m, *rev)).collect();
             (h, grid)
         }))
     }
@@ -73,12 +79,13 @@ impl Store {
     }
 
     /// Some grid months of allotments of this tenant, 100 per request: each
-    /// allotment's nights of those months (a month never written holds none).
+    /// allotment's nights of those months (a month never written holds none), with
+    /// the revision of each month read (see `AllotmentRecord::grid_revisions`).
     pub async fn allotment_months(
         &self,
         t: &TenantId,
         wanted: &[(Uuid, Vec<Month>)],
-    ) -> Result<HashMap<Uuid, Grid>, ApiError> {
+    ) -> Result<HashMap<Uuid, (Grid, BTreeMap<Month, i64>)>, ApiError> {
         let mut of_pk = HashMap::new();
         let mut keys_wanted = Vec::new();
         for (id, months) in wanted {
@@ -88,16 +95,20 @@ impl Store {
                 keys_wanted.push(key(pk, sk));
             }
         }
-        let mut out: HashMap<Uuid, Grid> =
-            wanted.iter().map(|(id, _)| (*id, Grid::new())).collect();
+        let mut out: HashMap<Uuid, (Grid, BTreeMap<Month, i64>)> = wanted
+            .iter()
+            .map(|(id, _)| (*id, Default::default()))
+            .collect();
         for item in self.batch_get("allotment_months", keys_wanted).await? {
             let id = of_pk.get(get_s(&item, keys::PK)?).copied();
-            let Some(grid) = id.and_then(|id| out.get_mut(&id)) else {
+            let Some((grid, revisions)) = id.and_then(|id| out.get_mut(&id)) else {
                 return Err(ApiError::Internal(
                     "a grid month of no allotment asked".into(),
                 ));
             };
             grid::decode_month(&item, grid)?;
+            let (month, revision, _) = grid::month_counters(&item)?;
+            revisions.insert(month, revision);
         }
         Ok(out)
     }
