@@ -207,12 +207,29 @@ async fn every_write_endpoint_writes_its_events_once_with_its_answer() {
     let data = [got[0].3.clone()];
     assert_eq!(data[0]["allotment"], released);
     assert_eq!(data[0]["reason"], "manual");
-    let nights = data[0]["nights"].as_array().unwrap();
-    assert_eq!(nights.len(), 7, "every night of the period");
-    assert!(nights
+    let runs = data[0]["nights"].as_array().unwrap();
+    let length = |n: &Value| {
+        let day = |f: &str| kit::date(n[f].as_str().unwrap());
+        (day("to") - day("from")).num_days() + 1
+    };
+    assert_eq!(
+        runs.iter()
+            .map(|n| (n["from"].clone(), n["to"].clone()))
+            .collect::<Vec<_>>(),
+        [
+            (json!("2026-09-01"), json!("2026-09-01")),
+            (json!("2026-09-02"), json!("2026-09-04")),
+            (json!("2026-09-05"), json!("2026-09-07"))
+        ],
+        "every night of the period, as runs of nights released alike"
+    );
+    assert!(runs
         .iter()
         .all(|n| n["allocated"] == 0 && n["releasedAt"] == json!("2026-06-01T10:00:00Z")));
-    let returned: i64 = nights.iter().map(|n| n["quantity"].as_i64().unwrap()).sum();
+    let returned: i64 = runs
+        .iter()
+        .map(|n| n["quantity"].as_i64().unwrap() * length(n))
+        .sum();
     assert_eq!(returned, 7 * 10 + 3 * 2, "10 a night, 12 on 2–4 Sep");
 
     let other = send(
@@ -297,24 +314,31 @@ async fn the_cutoff_releases_at_the_moment_not_at_the_run() {
         .await
         .unwrap();
     let data = feed.expect(&a, &[("allotment.released", &id, 2)]).await;
-    let nights = data[0]["nights"].as_array().unwrap();
-    assert_eq!(nights.len(), 7, "released whole at its cutoff");
+    let runs = data[0]["nights"].as_array().unwrap().clone();
     let (_, grid) = a
         .ctx
         .store
         .require_allotment(&tenant("acme"), id.parse().unwrap())
         .await
         .unwrap();
-    for n in nights {
-        let date = n["date"].as_str().unwrap().parse().unwrap();
-        let stored = &grid[&(shared::domain::ids::UnitTypeId::parse("dbl").unwrap(), date)];
-        assert_eq!(
-            n["releasedAt"],
-            kit::json(stored.released_at),
-            "its own moment"
+    let mut released_nights = 0;
+    for n in &runs {
+        let (from, to) = (
+            kit::date(n["from"].as_str().unwrap()),
+            kit::date(n["to"].as_str().unwrap()),
         );
+        for date in from.iter_days().take_while(|d| *d <= to) {
+            let stored = &grid[&(shared::domain::ids::UnitTypeId::parse("dbl").unwrap(), date)];
+            assert_eq!(
+                n["releasedAt"],
+                kit::json(stored.released_at),
+                "its own moment"
+            );
+            released_nights += 1;
+        }
         assert_eq!(n["quantity"], 10);
     }
+    assert_eq!(released_nights, 7, "released whole at its cutoff");
     // occurredAt is the release moment (the events' own field, through the store).
     let served = kit::feed(&a.ctx.store, &tenant("acme"), a.est, 100).await;
     let released = served.last().unwrap();

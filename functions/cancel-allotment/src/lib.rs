@@ -4,7 +4,7 @@
 use shared::domain::allotment::{parse_reason, plan_cancel};
 use shared::http::{ApiRequest, ApiResult, Ctx};
 
-shared::function!("cancel-allotment", Write, handle);
+shared::function!("cancel-allotment", Write, handle, long);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     // The reason is validated; cancellation keeps no history entry to put it in.

@@ -12,7 +12,7 @@ use shared::domain::ids::TenantId;
 use shared::http::{run_command, ApiRequest, ApiResponse, ApiResult, Ctx};
 use uuid::Uuid;
 
-shared::function!("create-allotment", Write, handle);
+shared::function!("create-allotment", Write, handle, long);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let obj = req.json_object()?;

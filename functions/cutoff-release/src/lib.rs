@@ -63,6 +63,8 @@ pub struct Report {
     pub handed_off: u64,
     /// Due entries left for the next run (budget spent, or the queue refused them).
     pub more: bool,
+    /// Plans in steps left by requests that died, resolved (`Store::sweep_steps`).
+    pub steps_resolved: u64,
 }
 
 impl Report {
@@ -415,6 +417,12 @@ pub async fn run(store: &Store, now: DateTime<Utc>, options: &Options) -> Result
     drop(pool_tx);
 
     let mut report = Report::default();
+    // What requests that died between the steps of a big plan left: resolved first
+    // (a failure here is logged and left to the next run, never the releases').
+    match store.sweep_steps(now).await {
+        Ok(n) => report.steps_resolved = n as u64,
+        Err(e) => tracing::error!(function = NAME, error = %e, "sweeping steps failed"),
+    }
     let mut bound = now;
     let mut error = None;
     while let Some(read) = shards.join_next().await {

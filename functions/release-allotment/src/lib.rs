@@ -4,7 +4,7 @@
 use shared::domain::allotment::{parse_reason, plan_manual_release};
 use shared::http::{ApiRequest, ApiResult, Ctx};
 
-shared::function!("release-allotment", Write, handle);
+shared::function!("release-allotment", Write, handle, long);
 
 async fn handle(ctx: Ctx, req: ApiRequest) -> ApiResult {
     let reason = parse_reason(&req.optional_json_object()?)?;

@@ -133,13 +133,16 @@ pub struct InventoryChanged {
     pub nights: i64,
 }
 
-/// One night of a release: `quantity` rooms went back to the pool, `allocated` stay
-/// (those picked up from the allotment's own allocation).
+/// Nights of a release, `from` to `to` (consecutive nights of one unit type released
+/// alike, so that the release of 731 nights × 50 unit types is 50 entries, not
+/// 36,550): on each, `quantity` rooms went back to the pool, `allocated` stay (those
+/// picked up from the allotment's own allocation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReleasedNight {
     pub unit_type_id: String,
-    pub date: NaiveDate,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
     pub quantity: i64,
     pub allocated: i64,
     #[serde(serialize_with = "instant")]

@@ -15,4 +15,5 @@ pub mod inventory;
 pub mod pickup;
 pub mod plan;
 pub mod settlement;
+pub mod steps;
 pub mod validate;

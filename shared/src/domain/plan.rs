@@ -248,10 +248,13 @@ pub enum Change {
         nights: Vec<GridDelta>,
         active_pickups: i64,
     },
-    /// The history entries one change wrote (item `H#<version>`, never overwritten).
+    /// The history entries one change wrote (item `H#<version>`, never overwritten;
+    /// a history too big for one item is stored in parts, part `k > 0` under
+    /// `H#<version>#<k>`: see `domain::steps::history_parts`).
     History {
         allotment_id: Uuid,
         version: i64,
+        part: u32,
         entries: Vec<AllocationEntry>,
     },
     /// Pool nights of an establishment. `holder`: the allotment these rooms are
@@ -601,6 +604,7 @@ mod tests {
         p.push(Change::History {
             allotment_id: Uuid::nil(),
             version: 2,
+            part: 0,
             entries: vec![],
         });
         assert!(p.is_empty());

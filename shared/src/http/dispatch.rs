@@ -24,6 +24,10 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 /// holds them equal). Under the HTTP API's 30 s integration limit, so the function
 /// always answers before API Gateway gives up.
 pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// The timeout of the functions whose biggest plans are applied in steps (creating,
+/// cancelling, releasing an allotment of up to 731 nights × 50 unit types): under the
+/// HTTP API's 30 s integration limit too.
+pub const LONG_FUNCTION_TIMEOUT: Duration = Duration::from_secs(28);
 /// Kept back from the Lambda deadline to send the answer (the edge's `503`).
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 /// A request's time budget when no Lambda context gives a deadline (the local server,
@@ -32,8 +36,9 @@ pub const DEFAULT_BUDGET: Duration =
     Duration::from_millis(FUNCTION_TIMEOUT.as_millis() as u64 - DEADLINE_MARGIN.as_millis() as u64);
 
 /// What is left of the invocation: the Lambda context's deadline (ms since the epoch)
-/// minus [`DEADLINE_MARGIN`], or [`DEFAULT_BUDGET`] without one.
-fn budget(req: &Request) -> Duration {
+/// minus [`DEADLINE_MARGIN`], or without one the function's timeout minus it
+/// ([`DEFAULT_BUDGET`] for most).
+fn budget(function: &Function, req: &Request) -> Duration {
     match req.lambda_context_ref() {
         Some(c) if c.deadline > 0 => {
             let now_ms = SystemTime::now()
@@ -41,7 +46,7 @@ fn budget(req: &Request) -> Duration {
                 .map_or(0, |d| d.as_millis() as u64);
             Duration::from_millis(c.deadline.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN)
         }
-        _ => DEFAULT_BUDGET,
+        _ => function.timeout.saturating_sub(DEADLINE_MARGIN),
     }
 }
 
@@ -287,7 +292,7 @@ fn route_key(req: &Request) -> String {
 /// expires: its write may have landed.)
 pub async fn dispatch(function: &Function, ctx: &Ctx, req: Request) -> Response<Body> {
     let started = Instant::now();
-    let budget = budget(&req);
+    let budget = budget(function, &req);
     let trace_id = uuid::Uuid::new_v4().simple().to_string();
     let route = route_key(&req);
     let api = to_api_request(req, trace_id.clone());
@@ -409,6 +414,7 @@ mod tests {
             name: "probe",
             access: Access::Write,
             handler: probe,
+            timeout: FUNCTION_TIMEOUT,
         };
         let sample = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -17,7 +17,9 @@ use crate::domain::error::ApiError;
 use crate::store::Store;
 
 pub use command::run_command;
-pub use dispatch::{dispatch, BODY_LIMIT, DEADLINE_MARGIN, DEFAULT_BUDGET, FUNCTION_TIMEOUT};
+pub use dispatch::{
+    dispatch, BODY_LIMIT, DEADLINE_MARGIN, DEFAULT_BUDGET, FUNCTION_TIMEOUT, LONG_FUNCTION_TIMEOUT,
+};
 pub use lambda_http::Error as LambdaError;
 pub use paging::Paging;
 pub use request::ApiRequest;
@@ -76,13 +78,24 @@ pub type Handler = fn(Ctx, ApiRequest) -> HandlerFuture;
 /// Declares a function crate's `FUNCTION`: its name (the binary and the error
 /// `origin.module`), the key scope it needs (`Public`, `Read`, `Write`) and its
 /// handler, an `async fn handle(Ctx, ApiRequest) -> ApiResult`.
+///
+/// `long` after the handler gives it [`LONG_FUNCTION_TIMEOUT`] instead of
+/// [`FUNCTION_TIMEOUT`]: a command whose biggest plans are applied in steps
+/// (`domain::steps`), its `Timeout` in the template the same.
 #[macro_export]
 macro_rules! function {
     ($name:literal, $access:ident, $handle:path) => {
+        $crate::function!(@ $name, $access, $handle, $crate::http::FUNCTION_TIMEOUT);
+    };
+    ($name:literal, $access:ident, $handle:path, long) => {
+        $crate::function!(@ $name, $access, $handle, $crate::http::LONG_FUNCTION_TIMEOUT);
+    };
+    (@ $name:literal, $access:ident, $handle:path, $timeout:expr) => {
         pub const FUNCTION: $crate::http::Function = $crate::http::Function {
             name: $name,
             access: $crate::http::Access::$access,
             handler: |ctx, req| Box::pin($handle(ctx, req)),
+            timeout: $timeout,
         };
     };
 }
@@ -94,6 +107,9 @@ pub struct Function {
     pub name: &'static str,
     pub access: Access,
     pub handler: Handler,
+    /// Its Lambda timeout (the template's `Timeout`): without a Lambda context (the
+    /// local server, tests) its request budget is this less [`DEADLINE_MARGIN`].
+    pub timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Function {

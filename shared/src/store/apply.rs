@@ -85,19 +85,35 @@ impl Store {
         plan: &Plan,
         item: Uuid,
     ) -> Result<Applied, ApiError> {
+        if let Some(steps) = crate::domain::steps::split(plan, MAX_TRANSACTION_ITEMS)? {
+            return self.apply_steps(t, plan, steps, item).await;
+        }
         let items = self.plan_items(t, plan, item)?;
         if items.is_empty() {
             return Ok(Applied::Done);
         }
-        let last = items.len() - 1;
         let failed = match self.transact(items).await? {
             TxResult::Done => return Ok(Applied::Done),
             TxResult::ConditionFailed(failed) => failed,
         };
-        // The record is the plan's last change and its last item.
+        self.refused(t, plan, plan, item, failed).await
+    }
+
+    /// What a refused transaction of `sent` (the items of `sent`, in order) means
+    /// for `plan`: `KeyTaken` when its idempotency record (the plan's last change and
+    /// the transaction's last item) was refused, else `Refused`.
+    pub(crate) async fn refused(
+        &self,
+        t: &TenantId,
+        plan: &Plan,
+        sent: &Plan,
+        item: Uuid,
+        failed: Vec<(usize, Option<super::attr::Item>)>,
+    ) -> Result<Applied, ApiError> {
         let Some(Change::Idempotency { intent, .. }) = plan.changes.last() else {
             return Ok(Applied::Refused);
         };
+        let last = self.items(t, sent, item)?.0.len().saturating_sub(1);
         let Some((_, old)) = failed.into_iter().find(|(i, _)| *i == last) else {
             return Ok(Applied::Refused);
         };
@@ -133,7 +149,7 @@ impl Store {
     /// The items of a plan, and for each the position of the change it came from.
     /// The events of each establishment go in one item, where its first event is
     /// (the first establishment's under `event_item`, the others under new ids).
-    fn items(
+    pub(crate) fn items(
         &self,
         t: &TenantId,
         plan: &Plan,
@@ -189,12 +205,12 @@ impl Store {
                 Change::History {
                     allotment_id,
                     version,
+                    part,
                     entries,
                 } => {
-                    let (pk, sk) = keys::allotment_history(t, *allotment_id, *version);
+                    let (pk, sk) = keys::allotment_history_part(t, *allotment_id, *version, *part);
                     let mut item = key(pk, sk);
-                    let doc = serde_json::to_string(entries)
-                        .map_err(|e| ApiError::Internal(format!("history: {e}")))?;
+                    let doc = super::allotments::history_doc(entries)?;
                     item.insert("doc".into(), s(doc));
                     items.push(expr::put_new(table, item)?);
                 }
@@ -519,16 +535,13 @@ fn grid_deltas(unit: &UnitTypeId, deltas: &[GridDelta], active: Option<i64>) -> 
     for d in deltas {
         let day = day_key(d.date);
         let night = ["n", unit.as_str(), day.as_str()];
-        let at = |e: &mut Expr, field: &str| {
-            let mut p = night.to_vec();
-            p.push(field);
-            e.path(&p)
-        };
+        let at = |e: &mut Expr, slot: usize| format!("{}[{slot}]", e.path(&night));
+        use grid::slot;
         let (p, g, l, v) = (
-            at(&mut e, "p"),
-            at(&mut e, "g"),
-            at(&mut e, "l"),
-            at(&mut e, "v"),
+            at(&mut e, slot::PICKED_UP),
+            at(&mut e, slot::FROM_GROUP),
+            at(&mut e, slot::ALLOCATED),
+            at(&mut e, slot::REMAINING),
         );
         e.add_to(&p, d.picked_up);
         e.add_to(&g, d.from_group);
@@ -543,7 +556,7 @@ fn grid_deltas(unit: &UnitTypeId, deltas: &[GridDelta], active: Option<i64>) -> 
             e.require(format!("attribute_exists({whole})"));
         }
         if !d.released {
-            let ra = at(&mut e, "ra");
+            let ra = at(&mut e, slot::RELEASED_AT);
             e.require(format!("attribute_not_exists({ra})"));
         }
     }

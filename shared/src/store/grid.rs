@@ -1,11 +1,13 @@
 //! The month-grid codec shared by allotments and capacity groups.
 //!
 //! A grid month is one item whose map `n` holds every unit type's nights of that
-//! month: `n.<unitType>.<dd>` = a map of short counters. Allotment nights
-//! (`G#<YYYY-MM>`): `k` contracted, `l` allocated, `p` picked up (`g` of them from the
-//! capacity group), `r` released, `v` remaining own rooms (`l - (p - g)`, kept in step
-//! so a condition can check it: conditions cannot subtract), `ra` released at. Group
-//! nights (`M#<YYYY-MM>`): `s` shared, `u` used, `v` available (`s - u`, kept in step).
+//! month: `n.<unitType>.<dd>`. Allotment nights (`G#<YYYY-MM>`) are a list of numbers
+//! (no names: a year of 50 unit types is 18,000 nights, and DynamoDB Local counts a
+//! transaction's JSON against its 4 MB): `[k, l, p, g, r, v]` and, once released,
+//! `ra` — contracted, allocated, picked up (`g` of them from the capacity group),
+//! released, remaining own rooms (`l - (p - g)`, kept in step so a condition can check
+//! it: conditions cannot subtract), released at (epoch seconds); see [`GRID`]. Group
+//! nights (`M#<YYYY-MM>`): a map, `s` shared, `u` used, `v` available (`s - u`).
 //!
 //! An allotment month also carries (see `domain::plan::GridStamp`) `rev`, its revision
 //! (every write adds 1; absent: 0), `closed` (true while the allotment takes no
@@ -16,7 +18,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::attr::{get_m, get_n, get_s, key, n, s, Item};
+use super::attr::{get_m, get_n, get_s, key, n, Item};
 use super::expr::{self, Expr};
 use super::keys;
 use crate::domain::allotment::GridNight;
@@ -31,42 +33,62 @@ pub(crate) trait NightCodec: Sized {
     /// The sort-key prefix of its month items (`G#`, `M#`).
     const PREFIX: &'static str;
     fn encode(&self) -> AttributeValue;
-    fn decode(night: &Item) -> Result<Self, ApiError>;
+    fn decode(night: &AttributeValue) -> Result<Self, ApiError>;
+}
+
+/// The positions of an allotment night's list.
+pub(crate) mod slot {
+    pub const CONTRACTED: usize = 0;
+    pub const ALLOCATED: usize = 1;
+    pub const PICKED_UP: usize = 2;
+    pub const FROM_GROUP: usize = 3;
+    pub const RELEASED: usize = 4;
+    pub const REMAINING: usize = 5;
+    pub const RELEASED_AT: usize = 6;
 }
 
 impl NightCodec for GridNight {
     const PREFIX: &'static str = "G#";
 
     fn encode(&self) -> AttributeValue {
-        let mut m = HashMap::from([
-            ("k".to_string(), n(self.contracted)),
-            ("l".to_string(), n(self.allocated)),
-            ("p".to_string(), n(self.picked_up)),
-            ("g".to_string(), n(self.from_group)),
-            ("r".to_string(), n(self.released)),
-            ("v".to_string(), n(self.remaining())),
-        ]);
+        let mut l = vec![
+            n(self.contracted),
+            n(self.allocated),
+            n(self.picked_up),
+            n(self.from_group),
+            n(self.released),
+            n(self.remaining()),
+        ];
         if let Some(at) = self.released_at {
-            m.insert("ra".to_string(), s(at.to_rfc3339()));
+            l.push(n(at.timestamp()));
         }
-        AttributeValue::M(m)
+        AttributeValue::L(l)
     }
 
-    fn decode(night: &Item) -> Result<Self, ApiError> {
-        let released_at = match night.get("ra") {
-            Some(AttributeValue::S(t)) => Some(
-                DateTime::parse_from_rfc3339(t)
-                    .map_err(|_| ApiError::Internal("grid night releasedAt".into()))?
-                    .with_timezone(&Utc),
+    fn decode(night: &AttributeValue) -> Result<Self, ApiError> {
+        let corrupt = || ApiError::Internal("stored grid night".into());
+        let AttributeValue::L(l) = night else {
+            return Err(corrupt());
+        };
+        let at = |i: usize| -> Result<i64, ApiError> {
+            match l.get(i) {
+                Some(AttributeValue::N(v)) => v.parse().map_err(|_| corrupt()),
+                _ => Err(corrupt()),
+            }
+        };
+        let released_at = match l.len() {
+            6 => None,
+            7 => Some(
+                DateTime::<Utc>::from_timestamp(at(slot::RELEASED_AT)?, 0).ok_or_else(corrupt)?,
             ),
-            _ => None,
+            _ => return Err(corrupt()),
         };
         Ok(GridNight {
-            contracted: get_n(night, "k")?,
-            allocated: get_n(night, "l")?,
-            picked_up: get_n(night, "p")?,
-            from_group: get_n(night, "g").unwrap_or(0),
-            released: get_n(night, "r")?,
+            contracted: at(slot::CONTRACTED)?,
+            allocated: at(slot::ALLOCATED)?,
+            picked_up: at(slot::PICKED_UP)?,
+            from_group: at(slot::FROM_GROUP)?,
+            released: at(slot::RELEASED)?,
             released_at,
         })
     }
@@ -83,7 +105,10 @@ impl NightCodec for GroupNight {
         ]))
     }
 
-    fn decode(night: &Item) -> Result<Self, ApiError> {
+    fn decode(night: &AttributeValue) -> Result<Self, ApiError> {
+        let AttributeValue::M(night) = night else {
+            return Err(ApiError::Internal("stored group night".into()));
+        };
         Ok(GroupNight {
             shared: get_n(night, "s")?,
             used: get_n(night, "u")?,
@@ -139,10 +164,7 @@ pub(crate) fn decode_month<N: NightCodec>(
         let AttributeValue::M(days) = days else {
             return Err(corrupt("days"));
         };
-        for (day, v) in days {
-            let AttributeValue::M(night) = v else {
-                return Err(corrupt("night"));
-            };
+        for (day, night) in days {
             let date = day
                 .parse::<u32>()
                 .ok()
@@ -228,12 +250,16 @@ mod tests {
             released: 1,
             released_at: Some(Utc::now().with_timezone(&Utc)),
         };
-        let AttributeValue::M(m) = night.encode() else {
+        let AttributeValue::L(l) = night.encode() else {
             panic!()
         };
-        assert_eq!(get_n(&m, "v").unwrap(), 2, "remaining kept in step");
-        let back = GridNight::decode(&m).unwrap();
+        assert_eq!(l[slot::REMAINING], n(2), "remaining kept in step");
+        let back = GridNight::decode(&AttributeValue::L(l)).unwrap();
         assert_eq!(back.allocated, 4);
+        assert_eq!(
+            back.released_at.map(|t| t.timestamp()),
+            night.released_at.map(|t| t.timestamp())
+        );
         let mut item = key("pk".into(), "G#2026-09".into());
         item.insert(
             "n".into(),

@@ -75,6 +75,25 @@ pub fn allotment_history(t: &TenantId, id: Uuid, version: i64) -> (String, Strin
     (format!("T#{t}#A#{id}"), format!("H#{version:012}"))
 }
 
+/// Part `part` of a history too big for one item (part 0: [`allotment_history`]).
+pub fn allotment_history_part(t: &TenantId, id: Uuid, version: i64, part: u32) -> (String, String) {
+    let (pk, sk) = allotment_history(t, id, version);
+    match part {
+        0 => (pk, sk),
+        k => (pk, format!("{sk}#{k:03}")),
+    }
+}
+
+/// The record of a plan applied in steps (`store::steps`), under the allotment.
+pub fn allotment_steps(t: &TenantId, id: Uuid) -> (String, String) {
+    (format!("T#{t}#A#{id}"), "STEPS".into())
+}
+
+/// The record of step `n` of a plan applied in steps.
+pub fn allotment_step(t: &TenantId, id: Uuid, n: usize) -> (String, String) {
+    (format!("T#{t}#A#{id}"), format!("STEP#{n:04}"))
+}
+
 /// GSI1 keys listing an establishment's allotments by `periodFrom`, then id.
 pub fn allotment_index(
     t: &TenantId,

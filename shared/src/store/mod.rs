@@ -18,6 +18,9 @@ mod pickups;
 mod pool;
 pub mod releases;
 pub mod schema;
+mod steps;
+
+pub use steps::STEPS_LEASE;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -52,6 +55,9 @@ pub struct Store {
     event_settle: Duration,
     /// How long a transaction's conflicts are retried ([`CONFLICT_BUDGET`]).
     conflict_budget: Duration,
+    /// A test's crash: a plan in steps stops after this many (see
+    /// [`Store::dying_after_steps`]).
+    die_after_steps: Option<usize>,
 }
 
 /// How many allotments [`Store::known_establishment`] remembers (then it starts over).
@@ -66,7 +72,16 @@ impl Store {
             establishments_of: Default::default(),
             event_settle: Duration::from_secs(crate::domain::event::DEFAULT_SETTLE_SECONDS),
             conflict_budget: CONFLICT_BUDGET,
+            die_after_steps: None,
         }
+    }
+
+    /// This store as a request that dies after `steps` steps of a plan too big for one
+    /// transaction (a test of what a crash between steps leaves: nothing of it is
+    /// resolved, the answer is `503`, as when the process is gone).
+    pub fn dying_after_steps(mut self, steps: usize) -> Self {
+        self.die_after_steps = Some(steps);
+        self
     }
 
     /// This store with conflicts retried for `budget` instead of [`CONFLICT_BUDGET`]
@@ -192,6 +207,17 @@ pub fn timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(2))
         .operation_timeout(Duration::from_secs(4))
+        .build()
+}
+
+/// The SDK timeouts of the commit of a plan in steps: one transaction of up to
+/// megabytes (a release of 731 nights × 50 unit types rewrites 25 grid months), made
+/// only by the functions with [`crate::http::LONG_FUNCTION_TIMEOUT`].
+pub fn big_transaction_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(20))
         .build()
 }
 
@@ -497,19 +523,34 @@ impl Store {
         &self,
         items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
     ) -> Result<TxResult, ApiError> {
+        self.transact_within(items, None).await
+    }
+
+    /// [`Self::transact`] under other SDK timeouts (see [`big_transaction_timeouts`]).
+    pub(crate) async fn transact_within(
+        &self,
+        items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+        timeouts: Option<aws_sdk_dynamodb::config::timeout::TimeoutConfig>,
+    ) -> Result<TxResult, ApiError> {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         let token = Uuid::new_v4().to_string();
         let started = tokio::time::Instant::now();
         let deadline = started + self.conflict_budget;
         let mut attempt = 0u32;
         loop {
-            let result = self
+            let send = self
                 .client()
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
-                .client_request_token(&token)
-                .send()
-                .await;
+                .client_request_token(&token);
+            let result = match &timeouts {
+                None => send.send().await,
+                Some(t) => {
+                    let mut config = aws_sdk_dynamodb::config::Builder::default();
+                    config.set_timeout_config(Some(t.clone()));
+                    send.customize().config_override(config).send().await
+                }
+            };
             let err = match result {
                 Ok(_) => return Ok(TxResult::Done),
                 Err(e) => e,

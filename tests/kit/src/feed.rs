@@ -97,9 +97,12 @@ pub fn replay(events: &[FeedEvent]) -> Rebuilt {
                 let a = id(&d["allotment"]["allotmentId"]);
                 let grid = nights.entry(a).or_default();
                 for n in d["nights"].as_array().unwrap() {
-                    let (unit, night) = (text(&n["unitTypeId"]), date(&n["date"]));
-                    grid.entry((unit.clone(), night)).or_default().0 = int(&n["allocated"]);
-                    released.insert((a, unit, night));
+                    let (from, to) = (date(&n["from"]), date(&n["to"]));
+                    for night in from.iter_days().take_while(|d| *d <= to) {
+                        let unit = text(&n["unitTypeId"]);
+                        grid.entry((unit.clone(), night)).or_default().0 = int(&n["allocated"]);
+                        released.insert((a, unit, night));
+                    }
                 }
             }
             "allotment.cancelled" => {

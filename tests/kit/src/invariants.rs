@@ -24,7 +24,18 @@ pub async fn check_invariants(
     use std::collections::BTreeMap;
     let t = tenant(tenant_name);
     let range = shared::domain::dates::NightRange::new(date(from), date(to), 800).unwrap();
-    let pool = store.read_pool(&t, est, None, &range).await.unwrap();
+    // A request that timed out on a loaded machine may still commit a little later
+    // (DynamoDB Local finishes what it received): check a state that has settled, the
+    // pool read twice alike 300 ms apart.
+    let mut pool = store.read_pool(&t, est, None, &range).await.unwrap();
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let again = store.read_pool(&t, est, None, &range).await.unwrap();
+        if again == pool {
+            break;
+        }
+        pool = again;
+    }
     let (records, next) = store
         .list_allotments(
             &t,

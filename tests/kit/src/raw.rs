@@ -67,3 +67,34 @@ pub async fn put_pending_idempotency_lock(store: &Store, tenant_name: &str, key:
         .await
         .expect("put a pending lock");
 }
+
+/// How many items of a plan in steps (`STEPS` marker, `STEP#<n>` records) an allotment's
+/// partition still holds.
+pub async fn step_items(store: &Store, t: &TenantId, allotment: &str) -> usize {
+    let found = client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("PK = :pk AND begins_with(SK, :s)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("T#{t}#A#{allotment}")))
+        .expression_attribute_values(":s", AttributeValue::S("STEP".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("query");
+    found.items().len()
+}
+
+/// Makes `allotment` a member of `group` behind the API's back (a claim another
+/// request made meanwhile).
+pub async fn claim_membership(store: &Store, t: &TenantId, allotment: Uuid, group: Uuid) {
+    let (pk, sk) = keys::membership(t, allotment);
+    client()
+        .put_item()
+        .table_name(store.table())
+        .item(keys::PK, AttributeValue::S(pk))
+        .item(keys::SK, AttributeValue::S(sk))
+        .item("groupId", AttributeValue::S(group.to_string()))
+        .send()
+        .await
+        .expect("put");
+}

@@ -1059,7 +1059,7 @@ async fn hot_items(b: &Bench, out: &mut Out) -> Res<()> {
         kit::now(),
     );
     b.rec.set_capture(false);
-    let sizes = [8usize, 32, 64];
+    let sizes = [8usize, 15, 32, 64];
     let night = |month: &str, d: usize| format!("{month}-{:02}", d % 28 + 1);
     let stay = |month: &str, d: usize, n: usize| {
         let arrival = night(month, d);

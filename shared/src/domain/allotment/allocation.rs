@@ -151,6 +151,7 @@ pub fn plan_allocation(
         Change::History {
             allotment_id: record.allotment_id,
             version: next.version,
+            part: 0,
             entries: vec![entry.clone()],
         },
         Change::Pool {
@@ -171,7 +172,7 @@ pub fn plan_allocation(
 
 #[cfg(test)]
 mod allocation_plan_tests {
-    use super::super::fixtures::{allotment, now, u};
+    use super::super::fixtures::{allotment, now, read, u};
     use super::super::terms::Status;
     use super::*;
     use crate::domain::dates::parse_date;
@@ -334,11 +335,15 @@ mod allocation_plan_tests {
                 );
                 assert_eq!(months.len(), 1);
                 assert!(!months[0].new_item);
-                assert_eq!(months[0].units[0].new_unit, new_unit);
-                assert!(months[0].units[0]
-                    .nights
+                // A unit type of a month is written whole (the revision guards it).
+                assert!(months[0].units[0].new_unit);
+                let held = grid.keys().any(|(u, _)| u == &months[0].units[0].unit);
+                assert_eq!(!held, new_unit);
+                let changed = read::changed_nights(&p.plan, &grid);
+                assert_eq!(changed.len(), deltas.len());
+                assert!(changed
                     .iter()
-                    .all(|(_, n)| n.allocated == c.quantity && n.contracted == c.quantity));
+                    .all(|(_, _, n)| n.allocated == c.quantity && n.contracted == c.quantity));
             }
         }
     }

@@ -122,7 +122,7 @@ mod tests {
             assert_eq!(next, &p.record);
             assert_eq!((next.version, next.status), (2, Status::Cancelled));
             assert_eq!(next.cancelled_at, Some(now()));
-            assert_eq!(read::nights(&p.plan).len(), written);
+            assert_eq!(read::changed_nights(&p.plan, g).len(), written);
             assert!(p.grid.values().all(|n| n.allocated == 0), "every night");
             assert_eq!(p.grid.len(), g.len());
             let returned: i64 = read::pool(&p.plan).iter().map(|(_, _, a)| -a).sum();

@@ -79,6 +79,7 @@ pub fn plan_create(
     plan.push(Change::History {
         allotment_id,
         version: record.version,
+        part: 0,
         entries: initial_entries(&record, &grid),
     });
     plan.push(Change::EstablishmentHolds {

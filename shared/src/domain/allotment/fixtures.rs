@@ -131,6 +131,18 @@ pub mod read {
             .collect()
     }
 
+    /// The grid nights written that change what `grid` holds (each unit type of a
+    /// month is written whole).
+    pub fn changed_nights(plan: &Plan, grid: &super::Grid) -> Vec<(String, NaiveDate, GridNight)> {
+        nights(plan)
+            .into_iter()
+            .filter(|(u, d, n)| {
+                let unit = super::UnitTypeId::parse(u).unwrap();
+                grid.get(&(unit, *d)) != Some(n)
+            })
+            .collect()
+    }
+
     /// Every pool night moved: `(unit type, date, allotted delta)`.
     pub fn pool(plan: &Plan) -> Vec<(String, NaiveDate, i64)> {
         plan.changes

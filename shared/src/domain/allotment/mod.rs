@@ -27,7 +27,7 @@ mod terms;
 mod view;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 pub use allocation::*;
 pub use cancel::*;

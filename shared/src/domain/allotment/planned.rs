@@ -32,7 +32,24 @@ impl AllotmentPlan {
         nights: Grid,
         other: impl IntoIterator<Item = Change>,
     ) -> Self {
+        let mut next_grid = grid.clone();
+        next_grid.extend(nights.clone());
         let mut months = month_writes(grid, &nights);
+        // Each unit type of a month written is written whole (`n.<unit>` = every night
+        // it has in the month): the revision guard makes that exact, and one `SET` per
+        // unit type keeps the update of 50 unit types × 31 nights within DynamoDB's
+        // 4 KB expression limit.
+        for m in months.iter_mut().filter(|m| !m.new_item) {
+            for u in &mut m.units {
+                let from = (u.unit.clone(), m.month.first_day());
+                let to = (u.unit.clone(), m.month.last_day());
+                u.nights = next_grid
+                    .range(from..=to)
+                    .map(|((_, d), n)| (*d, n.clone()))
+                    .collect();
+                u.new_unit = true;
+            }
+        }
         if read.takes_pickups() != next.takes_pickups() {
             let written: BTreeSet<Month> = months.iter().map(|m| m.month).collect();
             let all: BTreeSet<Month> = grid.keys().map(|(_, d)| Month::of(*d)).collect();
@@ -73,8 +90,6 @@ impl AllotmentPlan {
         for change in other {
             plan.push(change);
         }
-        let mut next_grid = grid.clone();
-        next_grid.extend(nights);
         AllotmentPlan {
             plan,
             record: next,

@@ -111,6 +111,7 @@ pub fn plan_release(
         Change::History {
             allotment_id: record.allotment_id,
             version: next.version,
+            part: 0,
             entries,
         },
         Change::Pool {
@@ -155,16 +156,37 @@ fn released_event(
     reason: &ReleaseReason,
     now: DateTime<Utc>,
 ) -> (DateTime<Utc>, &'static str, Vec<ReleasedNight>) {
-    let nights: Vec<ReleasedNight> = released
-        .iter()
-        .map(|((unit, date), n)| ReleasedNight {
+    let mut nights: Vec<ReleasedNight> = Vec::new();
+    for ((unit, date), n) in released {
+        let night = ReleasedNight {
             unit_type_id: unit.to_string(),
-            date: *date,
+            from: *date,
+            to: *date,
             quantity: grid.get(&(unit.clone(), *date)).map_or(0, |b| b.allocated) - n.allocated,
             allocated: n.allocated,
             released_at: n.released_at.unwrap_or(now),
-        })
-        .collect();
+        };
+        // The night after the last run, released alike: the run goes on.
+        match nights.last_mut() {
+            Some(run)
+                if run.to.succ_opt() == Some(night.from)
+                    && (
+                        &run.unit_type_id,
+                        run.quantity,
+                        run.allocated,
+                        run.released_at,
+                    ) == (
+                        &night.unit_type_id,
+                        night.quantity,
+                        night.allocated,
+                        night.released_at,
+                    ) =>
+            {
+                run.to = night.to
+            }
+            _ => nights.push(night),
+        }
+    }
     let (why, at) = match reason {
         ReleaseReason::Manual(_) => ("manual", now),
         ReleaseReason::Cutoff => (
@@ -322,7 +344,7 @@ mod tests {
             assert_eq!(next.released_through, Some(d("2026-09-07")));
             assert_eq!(next.manually_released_at, Some(now()));
             assert_eq!(next.updated_at, now());
-            let nights = read::nights(&p.plan);
+            let nights = read::changed_nights(&p.plan, &grid);
             assert_eq!(nights.len(), count, "only unreleased nights");
             for (unit, date, n) in &nights {
                 let kept = if *date == d("2026-09-02") { 3 } else { 0 };
@@ -419,7 +441,7 @@ mod tests {
                 }
             );
             assert_eq!(next.manually_released_at, None);
-            let nights = read::nights(&p.allotment.plan);
+            let nights = read::changed_nights(&p.allotment.plan, g);
             assert_eq!(nights.len() as u64, count);
             assert_eq!(nights[0].2.released_at, Some(at(first)), "{time}");
             for (_, date, n) in &nights {

@@ -342,9 +342,6 @@ impl NewAllotment {
             unit_allocations,
             terms,
         };
-        if let Err(issue) = n.check_size() {
-            issues.push(issue);
-        }
         n.unit_allocations.sort_by(|a, b| a.0.cmp(&b.0));
         if issues.is_empty() {
             Ok(n)
@@ -352,29 +349,6 @@ impl NewAllotment {
             Err(ApiError::Validation(issues))
         }
     }
-
-    /// The whole hold must fit one transaction (all-or-nothing, never half a hold).
-    fn check_size(&self) -> Result<(), FieldIssue> {
-        let units = self.unit_allocations.len();
-        let needed = transaction_items(units, &self.period);
-        if needed > MAX_TRANSACTION_ITEMS {
-            let months = self.period.by_month().len();
-            let max_units = (MAX_TRANSACTION_ITEMS - 4 - months) / months;
-            return Err(FieldIssue::new(
-                "unitAllocations",
-                format!(
-                    "a period over {months} calendar months can hold at most {max_units} unit types in one allotment"
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Items of the transaction that creates, releases or cancels an allotment.
-pub fn transaction_items(unit_types: usize, period: &NightRange) -> usize {
-    let months = period.by_month().len();
-    unit_types * months + months + 4
 }
 
 pub(crate) fn parse_unit_allocations(f: &mut Fields<'_>) -> Option<Vec<(UnitTypeId, i64)>> {

@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
-    allocations, announce, check_members, check_size, member_ids, Candidates, GroupDetails,
-    GroupGrid, GroupNight, GroupPlan, GroupRecord, LoadedGroup, MAX_NAME_CHARS,
+    allocations, announce, check_members, member_ids, Candidates, GroupDetails, GroupGrid,
+    GroupNight, GroupPlan, GroupRecord, LoadedGroup, MAX_NAME_CHARS,
 };
 use crate::domain::allotment::{MAX_PERIOD_NIGHTS, MAX_RELEASE_DAYS};
 use crate::domain::dates::NightRange;
@@ -131,8 +131,9 @@ impl NewGroup {
 /// Plans a new group `group_id` in `time_zone` (its establishment's).
 ///
 /// Members (`candidates`: the allotments named, as read) must be active allotments of
-/// the establishment in no group (`400` naming `allotmentIds[i]`); the whole group must
-/// fit one transaction (`400` naming `allotmentIds`). After a refused attempt,
+/// the establishment in no group (`400` naming `allotmentIds[i]`); a group of any size
+/// the contract allows (100 members) is planned whole (applied in steps when it does
+/// not fit one transaction, `domain::steps`). After a refused attempt,
 /// `details` say why: the name is taken (`409 NAME_TAKEN`) or the pool is short
 /// (`409 INSUFFICIENT_CAPACITY`, every short night); a member claimed meanwhile shows
 /// in the fresh `candidates`.
@@ -205,10 +206,8 @@ pub fn plan_group_creation(
         &record,
         &grid,
     ));
-    check_size(
-        &plan,
-        "this group (its unit types × months and its members) does not fit one transaction; add members with PATCH",
-    )?;
+    // Any size the contract allows: a plan bigger than one transaction is applied in
+    // steps (`domain::steps`).
     Ok(GroupPlan {
         plan,
         group: LoadedGroup {
@@ -263,8 +262,6 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let many: Vec<Uuid> = (0..96).map(|i| Uuid::from_u128(0x1000 + i)).collect();
-        let many_candidates: Candidates = many.iter().map(|id| (*id, eligible())).collect();
         let taken = GroupDetails {
             name_holder: Some(OTHER),
             pool: pool("dbl", 10),
@@ -292,13 +289,6 @@ mod tests {
                 "VALIDATION_ERROR",
             ),
             (
-                "too big for one transaction",
-                new_group(&many),
-                many_candidates,
-                None,
-                "VALIDATION_ERROR",
-            ),
-            (
                 "the name is taken",
                 new_group(&[]),
                 Candidates::new(),
@@ -313,8 +303,8 @@ mod tests {
                 "INSUFFICIENT_CAPACITY",
             ),
         ];
-        // 96 items fit: 4 + 90 members + 1 pool bucket + the event.
-        let fits: Vec<Uuid> = many[..90].to_vec();
+        // 96 items: 4 + 90 members + 1 pool bucket + the event (more go in steps).
+        let fits: Vec<Uuid> = (0..90).map(|i| Uuid::from_u128(0x1000 + i)).collect();
         let fits_candidates: Candidates = fits.iter().map(|id| (*id, eligible())).collect();
         let p = plan_group_creation(
             &new_group(&fits),

@@ -1,5 +1,6 @@
 //! History pages: the entries of each change, newest first.
 
+use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::super::attr::{get_s, Item};
@@ -11,9 +12,59 @@ use crate::domain::ids::TenantId;
 /// History items read per request while filling a page.
 const ITEMS_PER_READ: i32 = 25;
 
+/// The stored `doc` of history entries: each entry as its representation, its
+/// `nights` kept as runs of consecutive nights with the same change (`runs`:
+/// `[first, last, previousQuantity, quantity]`), so a change of 731 nights × 50 unit
+/// types that is uniform per unit type is 50 short entries, not 36,550 nights.
+pub(crate) fn history_doc(entries: &[AllocationEntry]) -> Result<String, ApiError> {
+    let bad = |e: serde_json::Error| ApiError::Internal(format!("history: {e}"));
+    let mut docs = Vec::with_capacity(entries.len());
+    for e in entries {
+        let mut doc = serde_json::to_value(e).map_err(bad)?;
+        let mut runs: Vec<(NaiveDate, NaiveDate, i64, i64)> = Vec::new();
+        for n in &e.nights {
+            match runs.last_mut() {
+                Some(r)
+                    if r.1.succ_opt() == Some(n.date)
+                        && (r.2, r.3) == (n.previous_quantity, n.quantity) =>
+                {
+                    r.1 = n.date
+                }
+                _ => runs.push((n.date, n.date, n.previous_quantity, n.quantity)),
+            }
+        }
+        if let Some(obj) = doc.as_object_mut() {
+            obj.remove("nights");
+            obj.insert("runs".into(), serde_json::to_value(runs).map_err(bad)?);
+        }
+        docs.push(doc);
+    }
+    serde_json::to_string(&docs).map_err(bad)
+}
+
 fn entries(item: &Item) -> Result<Vec<AllocationEntry>, ApiError> {
-    serde_json::from_str(get_s(item, "doc")?)
-        .map_err(|e| ApiError::Internal(format!("stored history: {e}")))
+    let bad = |e: serde_json::Error| ApiError::Internal(format!("stored history: {e}"));
+    let docs: Vec<serde_json::Value> = serde_json::from_str(get_s(item, "doc")?).map_err(bad)?;
+    docs.into_iter()
+        .map(|mut doc| {
+            if let Some(obj) = doc.as_object_mut() {
+                if let Some(runs) = obj.remove("runs") {
+                    let runs: Vec<(NaiveDate, NaiveDate, i64, i64)> =
+                        serde_json::from_value(runs).map_err(bad)?;
+                    let mut nights = Vec::new();
+                    for (first, last, previous, quantity) in runs {
+                        let mut d = first;
+                        while d <= last {
+                            nights.push(serde_json::json!({"date": d, "previousQuantity": previous, "quantity": quantity}));
+                            d = d.succ_opt().ok_or_else(|| ApiError::Internal("stored history: date".into()))?;
+                        }
+                    }
+                    obj.insert("nights".into(), serde_json::Value::Array(nights));
+                }
+            }
+            serde_json::from_value(doc).map_err(bad)
+        })
+        .collect()
 }
 
 impl Store {
@@ -59,5 +110,40 @@ impl Store {
                 None => return Ok((out, None)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::allotment::NightChange;
+    use crate::domain::ids::UnitTypeId;
+
+    #[test]
+    fn stored_entries_keep_their_nights_as_runs() {
+        let d = |s: &str| crate::domain::dates::parse_date(s).unwrap();
+        let night = |day: &str, previous, quantity| NightChange {
+            date: d(day),
+            previous_quantity: previous,
+            quantity,
+        };
+        let nights = vec![
+            night("2026-09-01", 5, 0),
+            night("2026-09-02", 5, 0),
+            night("2026-09-03", 4, 0),
+            night("2026-09-05", 4, 0),
+        ];
+        let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let unit = UnitTypeId::parse("dbl").unwrap();
+        let entry =
+            AllocationEntry::new(Uuid::nil(), &unit, nights, Some("memo".into()), at).unwrap();
+        let doc = history_doc(std::slice::from_ref(&entry)).unwrap();
+        assert!(!doc.contains("nights"), "{doc}");
+        assert!(doc.contains(r#""runs":[["2026-09-01","2026-09-02",5,0],["2026-09-03","2026-09-03",4,0],["2026-09-05","2026-09-05",4,0]]"#), "{doc}");
+        let mut item = Item::new();
+        item.insert("doc".into(), crate::store::attr::s(doc));
+        assert_eq!(entries(&item).unwrap(), vec![entry]);
     }
 }

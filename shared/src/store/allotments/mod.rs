@@ -24,4 +24,5 @@ mod list;
 mod load;
 
 pub(crate) use header::{header_item, parse_header};
+pub(crate) use history::history_doc;
 pub use list::AllotmentFilter;

@@ -1,0 +1,317 @@
+//! Allotments bigger than one transaction (issue 14, item 2), on DynamoDB Local: made,
+//! refused, cancelled and released in steps (`domain::steps`, `store::steps`), all or
+//! nothing as seen through the API, and what a request that dies between steps leaves
+//! resolved by the scheduled sweeper.
+
+use kit::{tenant, Acme, TestRequest};
+use serde_json::{json, Value};
+use shared::http::Ctx;
+
+const FROM: &str = "2026-09-01";
+
+fn units(n: usize, quantity: i64) -> Value {
+    json!((0..n)
+        .map(|i| json!({"unitTypeId": format!("u{i:02}"), "quantity": quantity}))
+        .collect::<Vec<_>>())
+}
+
+/// Acme with `n` unit types of `capacity` rooms every night from 1 Sep 2026 to `to`.
+async fn hotel(n: usize, to: &str, capacity: i64) -> Acme {
+    let a = kit::bare_acme().await;
+    for i in 0..n {
+        a.inventory(&format!("u{i:02}"), FROM, to, capacity).await;
+    }
+    a
+}
+
+fn body(a: &Acme, n: usize, to: &str, quantity: i64) -> Value {
+    kit::with(
+        kit::allotment_body(a.est),
+        json!({"periodFrom": FROM, "periodTo": to, "unitAllocations": units(n, quantity)}),
+    )
+}
+
+fn create(body: &Value) -> TestRequest {
+    TestRequest::event("create-allotment").json(body.clone())
+}
+
+/// Σ allotted over the pool from 1 Sep 2026 to `to`.
+async fn allotted(a: &Acme, to: &str) -> i64 {
+    a.pool(FROM, to)
+        .await
+        .iter()
+        .map(|(_, _, n)| n.allotted)
+        .sum()
+}
+
+/// Items of the steps (marker, records) `id` still has.
+async fn steps_left(a: &Acme, id: &str) -> usize {
+    kit::step_items(&a.ctx.store, &tenant("acme"), id).await
+}
+
+#[tokio::test]
+async fn a_year_of_twelve_unit_types_is_one_request_and_its_cancel_gives_every_room_back() {
+    let to = "2027-08-31";
+    let a = hotel(12, to, 20).await;
+    let r = a
+        .call(create(&body(&a, 12, to, 5)), &create_allotment::FUNCTION)
+        .await;
+    let id = r.expect(201)["allotmentId"].as_str().unwrap().to_string();
+    assert_eq!(allotted(&a, to).await, 365 * 12 * 5);
+    assert_eq!(steps_left(&a, &id).await, 0, "nothing of the steps is left");
+    let got = a
+        .call(
+            TestRequest::on_allotment("get-allotment", &id),
+            &get_allotment::FUNCTION,
+        )
+        .await;
+    let totals = got.expect(200)["totals"].as_array().unwrap().clone();
+    assert_eq!(totals.len(), 12);
+    assert!(totals
+        .iter()
+        .all(|t| t["allocatedRoomNights"] == json!(365 * 5)));
+    let history = a
+        .call(
+            TestRequest::on_allotment("list-allocations", &id).query(&[("limit", "100")]),
+            &list_allocations::FUNCTION,
+        )
+        .await;
+    assert_eq!(history.expect(200).as_array().unwrap().len(), 12);
+    kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
+
+    // The cancel: 300 pool buckets, given back after the commit, in steps.
+    let cancel = TestRequest::on_allotment("cancel-allotment", &id).json(json!({}));
+    let r = a.call(cancel, &cancel_allotment::FUNCTION).await;
+    assert_eq!(r.expect(200)["status"], "cancelled");
+    assert_eq!(allotted(&a, to).await, 0);
+    assert_eq!(steps_left(&a, &id).await, 0);
+    kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
+}
+
+#[tokio::test]
+async fn the_largest_allotment_the_contract_allows_is_one_request_and_releases_in_one() {
+    // 731 nights × 50 unit types: 1,250 pool buckets, 25 grid months.
+    let to = "2028-08-31";
+    let a = hotel(50, to, 3).await;
+    let r = a
+        .call(create(&body(&a, 50, to, 2)), &create_allotment::FUNCTION)
+        .await;
+    let id = r.expect(201)["allotmentId"].as_str().unwrap().to_string();
+    assert_eq!(allotted(&a, to).await, 731 * 50 * 2);
+    assert_eq!(r.data()["totals"].as_array().unwrap().len(), 50);
+    // A manual release of all of it: every room back, in steps after its commit.
+    let release = TestRequest::on_allotment("release-allotment", &id).json(json!({}));
+    let r = a.call(release, &release_allotment::FUNCTION).await;
+    assert_eq!(r.expect(200)["status"], "released");
+    assert_eq!(allotted(&a, to).await, 0);
+    assert_eq!(steps_left(&a, &id).await, 0);
+}
+
+#[tokio::test]
+async fn a_night_short_in_the_last_step_leaves_nothing_behind() {
+    let to = "2027-08-31";
+    let a = hotel(12, to, 20).await;
+    // The last unit type's last night (the last pool bucket, in the last step) has 4.
+    a.inventory("u11", to, to, 4).await;
+    let r = a
+        .call(create(&body(&a, 12, to, 5)), &create_allotment::FUNCTION)
+        .await;
+    r.assert_conflict(
+        "INSUFFICIENT_CAPACITY",
+        json!([{"unitTypeId": "u11", "date": to, "requested": 5, "available": 4}]),
+    );
+    assert_eq!(allotted(&a, to).await, 0, "every step undone");
+    let list = a
+        .call(
+            TestRequest::event("list-allotments").query(&[("establishmentId", &a.est.to_string())]),
+            &list_allotments::FUNCTION,
+        )
+        .await;
+    assert_eq!(list.expect(200).as_array().unwrap().len(), 0);
+    kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
+}
+
+#[tokio::test]
+async fn a_request_that_dies_between_steps_is_retried_and_swept() {
+    let to = "2027-08-31";
+    let a = hotel(12, to, 20).await;
+    let dying = Ctx::with_now(a.ctx.store.clone().dying_after_steps(2), kit::now());
+    let keyed = create(&body(&a, 12, to, 5)).header("idempotency-key", "tour-2027");
+    let r = keyed
+        .key(&a.key)
+        .send(&create_allotment::FUNCTION, &dying)
+        .await;
+    r.assert_error(503, "UNAVAILABLE");
+    let held = allotted(&a, to).await;
+    assert!(
+        held > 0,
+        "two steps held rooms for an allotment nobody can see"
+    );
+    assert_eq!(
+        a.call(
+            TestRequest::event("list-allotments").query(&[("establishmentId", &a.est.to_string())]),
+            &list_allotments::FUNCTION,
+        )
+        .await
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .len(),
+        0,
+        "nothing visible"
+    );
+
+    // The retry with the same key makes it, once.
+    let retry = create(&body(&a, 12, to, 5)).header("idempotency-key", "tour-2027");
+    let r = a.call(retry, &create_allotment::FUNCTION).await;
+    let id = r.expect(201)["allotmentId"].as_str().unwrap().to_string();
+    let again = create(&body(&a, 12, to, 5)).header("idempotency-key", "tour-2027");
+    let replay = a.call(again, &create_allotment::FUNCTION).await;
+    assert_eq!(replay.expect(201)["allotmentId"], json!(id), "replayed");
+
+    // The scheduled run resolves what the dead request left, once its lease ran out.
+    let store = &a.ctx.store;
+    assert_eq!(
+        store.sweep_steps(chrono::Utc::now()).await.unwrap(),
+        0,
+        "still leased"
+    );
+    let later = chrono::Utc::now() + shared::store::STEPS_LEASE + chrono::Duration::seconds(1);
+    assert_eq!(store.sweep_steps(later).await.unwrap(), 1);
+    assert_eq!(store.sweep_steps(later).await.unwrap(), 0, "once");
+    assert_eq!(
+        allotted(&a, to).await,
+        365 * 12 * 5,
+        "only the allotment made"
+    );
+    kit::check_invariants(store, "acme", a.est, None, FROM, to).await;
+
+    // A cancel that dies after its commit: committed, its rooms given back by the
+    // sweeper.
+    let cancel = TestRequest::on_allotment("cancel-allotment", &id)
+        .json(json!({}))
+        .header("idempotency-key", "cancel-2027");
+    let r = cancel
+        .key(&a.key)
+        .send(&cancel_allotment::FUNCTION, &dying)
+        .await;
+    r.assert_error(503, "UNAVAILABLE");
+    let retry = TestRequest::on_allotment("cancel-allotment", &id)
+        .json(json!({}))
+        .header("idempotency-key", "cancel-2027");
+    let r = a.call(retry, &cancel_allotment::FUNCTION).await;
+    assert_eq!(r.expect(200)["status"], "cancelled");
+    assert!(allotted(&a, to).await > 0, "rooms still to give back");
+    let later = chrono::Utc::now() + shared::store::STEPS_LEASE + chrono::Duration::seconds(1);
+    assert_eq!(store.sweep_steps(later).await.unwrap(), 1);
+    assert_eq!(allotted(&a, to).await, 0);
+    kit::check_invariants(store, "acme", a.est, None, FROM, to).await;
+}
+
+#[tokio::test]
+async fn a_tentative_allotment_in_steps_is_released_whole_at_its_cutoff() {
+    let to = "2027-08-31";
+    let a = hotel(12, to, 20).await;
+    let mut option = body(&a, 12, to, 5);
+    option["allotmentType"] = json!("tentative");
+    let r = a.call(create(&option), &create_allotment::FUNCTION).await;
+    let id = r.expect(201)["allotmentId"].as_str().unwrap().to_string();
+    assert_eq!(allotted(&a, to).await, 365 * 12 * 5);
+    // The scheduled run after its cutoff (1 Aug 2026): one release of 4,380 nights, in
+    // steps after its commit.
+    let event = json!({"time": "2026-08-02T06:00:00Z", "detail-type": "Scheduled Event",
+                       "source": "aws.events", "detail": {}});
+    cutoff_release::handle_event(&a.ctx.store, &event, None)
+        .await
+        .unwrap();
+    let got = a
+        .call(
+            TestRequest::on_allotment("get-allotment", &id),
+            &get_allotment::FUNCTION,
+        )
+        .await;
+    assert_eq!(got.expect(200)["status"], "released");
+    assert_eq!(allotted(&a, to).await, 0);
+    assert_eq!(steps_left(&a, &id).await, 0);
+    kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
+}
+
+/// A year of 1 unit type, `n` members of 1 room each.
+async fn members(a: &Acme, n: usize, to: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let b = json!({"periodFrom": FROM, "periodTo": to,
+                       "unitAllocations": [{"unitTypeId": "u00", "quantity": 1}]});
+        ids.push(a.allotment(b).await);
+    }
+    ids
+}
+
+fn group_body(a: &Acme, to: &str, members: &[String]) -> Value {
+    json!({"establishmentId": a.est.to_string(), "name": "Tour operators", "periodFrom": FROM,
+           "periodTo": to, "unitAllocations": [{"unitTypeId": "u00", "quantity": 5}],
+           "cutoffDate": "2026-08-25", "allotmentIds": members})
+}
+
+#[tokio::test]
+async fn a_group_of_a_hundred_members_over_a_year_is_one_request() {
+    let to = "2027-08-31";
+    let a = hotel(1, to, 110).await;
+    let ids = members(&a, 100, to).await;
+    let req = TestRequest::event("create-capacity-group").json(group_body(&a, to, &ids));
+    let r = a.call(req, &create_capacity_group::FUNCTION).await;
+    let data = r.expect(201).clone();
+    assert_eq!(data["allotmentIds"].as_array().unwrap().len(), 100);
+    let group: uuid::Uuid = data["capacityGroupId"].as_str().unwrap().parse().unwrap();
+    assert_eq!(allotted(&a, to).await, 365 * (100 + 5));
+    for id in &ids {
+        let member = kit::group_of(&a.ctx.store, &tenant("acme"), id.parse().unwrap()).await;
+        assert_eq!(member, Some(group));
+    }
+    assert_eq!(steps_left(&a, &group.to_string()).await, 0);
+    kit::check_invariants(&a.ctx.store, "acme", a.est, Some(group), FROM, to).await;
+}
+
+#[tokio::test]
+async fn a_member_claimed_meanwhile_in_the_last_step_leaves_nothing_behind() {
+    use shared::domain::group::{plan_group_creation, NewGroup};
+    let to = "2027-08-31";
+    let a = hotel(1, to, 110).await;
+    let ids = members(&a, 100, to).await;
+    let t = tenant("acme");
+    let store = &a.ctx.store;
+    let body = group_body(&a, to, &ids);
+    let new = NewGroup::parse(body.as_object().unwrap(), None).unwrap();
+    let uuids: Vec<uuid::Uuid> = ids.iter().map(|i| i.parse().unwrap()).collect();
+    let candidates = store.load_candidates(&t, &uuids).await.unwrap();
+    let group = uuid::Uuid::new_v4();
+    let zone = store
+        .get_establishment(&t, a.est)
+        .await
+        .unwrap()
+        .unwrap()
+        .time_zone;
+    let planned = plan_group_creation(&new, group, zone, &candidates, None, kit::now()).unwrap();
+    // After the read, another group claims the last member: its claim, in the last
+    // step, is refused.
+    let other = uuid::Uuid::new_v4();
+    kit::claim_membership(store, &t, uuids[99], other).await;
+    let applied = store.apply(&t, &planned.plan).await.unwrap();
+    assert_eq!(applied, shared::store::Applied::Refused);
+    assert_eq!(
+        allotted(&a, to).await,
+        365 * 100,
+        "the group's rooms given back"
+    );
+    for id in &uuids[..99] {
+        assert_eq!(
+            kit::group_of(store, &t, *id).await,
+            None,
+            "every claim given up"
+        );
+    }
+    assert_eq!(kit::group_of(store, &t, uuids[99]).await, Some(other));
+    assert!(store.load_group(&t, group).await.unwrap().is_none());
+    assert_eq!(steps_left(&a, &group.to_string()).await, 0);
+    kit::check_invariants(store, "acme", a.est, None, FROM, to).await;
+}
