@@ -44,6 +44,14 @@ async fn allotted(a: &Acme, to: &str) -> i64 {
         .sum()
 }
 
+/// How many allotments the API lists for the hotel.
+async fn listed(a: &Acme) -> usize {
+    let req =
+        TestRequest::event("list-allotments").query(&[("establishmentId", &a.est.to_string())]);
+    let r = a.call(req, &list_allotments::FUNCTION).await;
+    r.expect(200).as_array().unwrap().len()
+}
+
 /// Items of the steps (marker, records) `id` still has.
 async fn steps_left(a: &Acme, id: &str) -> usize {
     kit::step_items(&a.ctx.store, &tenant("acme"), id).await
@@ -121,13 +129,7 @@ async fn a_night_short_in_the_last_step_leaves_nothing_behind() {
         json!([{"unitTypeId": "u11", "date": to, "requested": 5, "available": 4}]),
     );
     assert_eq!(allotted(&a, to).await, 0, "every step undone");
-    let list = a
-        .call(
-            TestRequest::event("list-allotments").query(&[("establishmentId", &a.est.to_string())]),
-            &list_allotments::FUNCTION,
-        )
-        .await;
-    assert_eq!(list.expect(200).as_array().unwrap().len(), 0);
+    assert_eq!(listed(&a).await, 0);
     kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
 }
 
@@ -147,19 +149,7 @@ async fn a_request_that_dies_between_steps_is_retried_and_swept() {
         held > 0,
         "two steps held rooms for an allotment nobody can see"
     );
-    assert_eq!(
-        a.call(
-            TestRequest::event("list-allotments").query(&[("establishmentId", &a.est.to_string())]),
-            &list_allotments::FUNCTION,
-        )
-        .await
-        .expect(200)
-        .as_array()
-        .unwrap()
-        .len(),
-        0,
-        "nothing visible"
-    );
+    assert_eq!(listed(&a).await, 0, "nothing visible");
 
     // The retry with the same key makes it, once.
     let retry = create(&body(&a, 12, to, 5)).header("idempotency-key", "tour-2027");

@@ -31,7 +31,7 @@ use uuid::Uuid;
 use super::dates::Month;
 use super::error::ApiError;
 use super::ids::UnitTypeId;
-use super::plan::{Change, Guard, Plan, PoolDelta};
+use super::plan::{Change, Guard, MonthWrite, Plan, PoolDelta};
 
 /// Items of one step at most (its own record fits beside them): small steps, sent
 /// side by side, so each transaction stays short even on DynamoDB Local.
@@ -233,26 +233,21 @@ pub fn history_parts(change: &Change) -> Vec<Change> {
 /// About how many bytes a change writes (DynamoDB's sizes: names and values).
 pub fn approx_bytes(change: &Change) -> usize {
     match change {
-        Change::AllotmentNights { months, .. } => {
-            months
-                .iter()
-                .flat_map(|m| &m.units)
-                .map(|u| 16 + u.nights.len() * 60)
-                .sum::<usize>()
-                + 200
-        }
-        Change::GroupNights { months, .. } => {
-            months
-                .iter()
-                .flat_map(|m| &m.units)
-                .map(|u| 16 + u.nights.len() * 60)
-                .sum::<usize>()
-                + 200
-        }
+        Change::AllotmentNights { months, .. } => month_bytes(months),
+        Change::GroupNights { months, .. } => month_bytes(months),
         Change::History { entries, .. } => entries.iter().map(|e| 400 + e.nights.len() * 60).sum(),
         Change::Pool { nights, .. } => 500 + nights.len() * 120,
         _ => 2_000,
     }
+}
+
+fn month_bytes<N>(months: &[MonthWrite<N>]) -> usize {
+    let nights: usize = months
+        .iter()
+        .flat_map(|m| &m.units)
+        .map(|u| 16 + u.nights.len() * 60)
+        .sum();
+    nights + 200
 }
 
 /// Changes packed in order into steps of at most [`STEP_ITEMS`] items and

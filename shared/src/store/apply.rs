@@ -92,28 +92,27 @@ impl Store {
         if items.is_empty() {
             return Ok(Applied::Done);
         }
+        let last = items.len() - 1;
         let failed = match self.transact(items).await? {
             TxResult::Done => return Ok(Applied::Done),
             TxResult::ConditionFailed(failed) => failed,
         };
-        self.refused(t, plan, plan, item, failed).await
+        self.refused(t, plan, last, failed).await
     }
 
-    /// What a refused transaction of `sent` (the items of `sent`, in order) means
-    /// for `plan`: `KeyTaken` when its idempotency record (the plan's last change and
-    /// the transaction's last item) was refused, else `Refused`.
+    /// What a refused transaction means for `plan`: `KeyTaken` when its idempotency
+    /// record (the plan's last change, the transaction's item `last`) was refused, else
+    /// `Refused`.
     pub(crate) async fn refused(
         &self,
         t: &TenantId,
         plan: &Plan,
-        sent: &Plan,
-        item: Uuid,
+        last: usize,
         failed: Vec<(usize, Option<super::attr::Item>)>,
     ) -> Result<Applied, ApiError> {
         let Some(Change::Idempotency { intent, .. }) = plan.changes.last() else {
             return Ok(Applied::Refused);
         };
-        let last = self.items(t, sent, item)?.0.len().saturating_sub(1);
         let Some((_, old)) = failed.into_iter().find(|(i, _)| *i == last) else {
             return Ok(Applied::Refused);
         };

@@ -203,10 +203,18 @@ impl Store {
 /// the edge's budget (`http::DEFAULT_BUDGET`, 9.5 s, inside the 10 s function timeout),
 /// which fits at least two whole stuck operations.
 pub fn timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    timeouts_of(Duration::from_secs(2), Duration::from_secs(4))
+}
+
+/// 1 s to connect, `attempt` an attempt, `operation` in all.
+fn timeouts_of(
+    attempt: Duration,
+    operation: Duration,
+) -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
     aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(4))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
         .build()
 }
 
@@ -214,11 +222,7 @@ pub fn timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
 /// megabytes (a release of 731 nights × 50 unit types rewrites 25 grid months), made
 /// only by the functions with [`crate::http::LONG_FUNCTION_TIMEOUT`].
 pub fn big_transaction_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
-    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(10))
-        .operation_timeout(Duration::from_secs(20))
-        .build()
+    timeouts_of(Duration::from_secs(10), Duration::from_secs(20))
 }
 
 /// Three attempts per call (the SDK's standard, jittered retry of throttling and

@@ -293,9 +293,10 @@ impl Store {
                 None => Ok(Applied::Refused),
             };
         }
-        // The commit: the marker first (so the plan's last item stays its record).
+        // The commit: the marker first, so the plan's idempotency record stays last.
         let mut items = vec![marker_delete(table, t, owner, "prepare")?];
         items.extend(self.items(t, &steps.commit, event_item)?.0);
+        let last = items.len() - 1;
         let result = self
             .transact_within(items, Some(super::big_transaction_timeouts()))
             .await;
@@ -306,14 +307,7 @@ impl Store {
             }
             Ok(TxResult::ConditionFailed(failed)) => {
                 self.resolve_steps(t, owner, None).await?;
-                // Shifted by the marker: the positions of the commit's own items.
-                let failed = failed
-                    .into_iter()
-                    .filter(|(i, _)| *i > 0)
-                    .map(|(i, item)| (i - 1, item))
-                    .collect();
-                self.refused(t, plan, &steps.commit, event_item, failed)
-                    .await
+                self.refused(t, plan, last, failed).await
             }
             Err(e) => Err(e),
         }
@@ -330,7 +324,6 @@ impl Store {
         let table = self.table();
         let owner = steps.owner;
         let mut items = self.items(t, &steps.commit, event_item)?.0;
-        let commit_items = items.len();
         items.insert(0, marker_item(table, t, owner, "forward", now)?);
         for (n, step) in steps.steps.iter().enumerate() {
             items.insert(
@@ -344,20 +337,11 @@ impl Store {
                 items.len()
             )));
         }
-        let head = items.len() - commit_items;
+        let last = items.len() - 1;
         let timeouts = Some(super::big_transaction_timeouts());
         match self.transact_within(items, timeouts).await? {
             TxResult::Done => {}
-            TxResult::ConditionFailed(failed) => {
-                let failed = failed
-                    .into_iter()
-                    .filter(|(i, _)| *i >= head)
-                    .map(|(i, item)| (i - head, item))
-                    .collect();
-                return self
-                    .refused(t, plan, &steps.commit, event_item, failed)
-                    .await;
-            }
+            TxResult::ConditionFailed(failed) => return self.refused(t, plan, last, failed).await,
         }
         // Committed: what follows only gives rooms back. Whatever fails here is
         // finished by the scheduled run.
