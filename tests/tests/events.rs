@@ -161,7 +161,17 @@ async fn every_write_endpoint_writes_its_events_once_with_its_answer() {
     let data = feed
         .expect(&a, &[("capacity_group.created", &gid, 1)])
         .await;
-    assert_eq!(data[0], g);
+    // The answer's representation, without `usage` (read with GET: every member's
+    // pickup moves it with no event of the group).
+    let announced = |answer: &Value| {
+        let mut v = answer.clone();
+        v.as_object_mut()
+            .unwrap()
+            .remove("usage")
+            .expect("the answer's usage");
+        v
+    };
+    assert_eq!(data[0], announced(&g));
     let patched = send(
         &a,
         TestRequest::on_group("patch-capacity-group", &gid),
@@ -172,7 +182,7 @@ async fn every_write_endpoint_writes_its_events_once_with_its_answer() {
     let data = feed
         .expect(&a, &[("capacity_group.updated", &gid, 2)])
         .await;
-    assert_eq!(data[0], patched);
+    assert_eq!(data[0], announced(&patched));
     send(
         &a,
         TestRequest::on_group("delete-capacity-group", &gid),

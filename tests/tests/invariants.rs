@@ -26,10 +26,19 @@ async fn check_invariants(a: &Acme, group: Uuid) {
 struct Pickups {
     made: Mutex<Vec<(String, String)>>,
     group_draws: std::sync::atomic::AtomicUsize,
+    /// Member lists of 60 or more applied (changes in steps, most of them).
+    large_member_lists: std::sync::atomic::AtomicUsize,
 }
 
-/// Replaces the group's members with a few known allotments, or resizes it.
-async fn group_op(a: &Acme, group: Uuid, rng: &mut StdRng, known: &Mutex<Vec<String>>) {
+/// Replaces the group's members with a few known allotments (now and then with 60 to
+/// 100 of the crowd besides: a change in steps), or resizes it.
+async fn group_op(
+    a: &Acme,
+    group: Uuid,
+    rng: &mut StdRng,
+    known: &Mutex<Vec<String>>,
+    crowd: &[String],
+) -> bool {
     let body = if rng.gen_bool(0.7) {
         // Mostly active allotments (a cancelled or released one makes it a 400).
         let candidates: Vec<String> = known.lock().unwrap().clone();
@@ -47,12 +56,23 @@ async fn group_op(a: &Acme, group: Uuid, rng: &mut StdRng, known: &Mutex<Vec<Str
                 members.push(id);
             }
         }
+        if rng.gen_bool(0.3) {
+            let many = rng.gen_range(60..=100 - members.len().min(40));
+            let mut from_crowd: Vec<String> = crowd.to_vec();
+            while from_crowd.len() > many {
+                from_crowd.swap_remove(rng.gen_range(0..from_crowd.len()));
+            }
+            members.extend(from_crowd);
+        }
         members.sort();
         members.dedup();
         json!({"allotmentIds": members})
     } else {
         json!({"unitAllocations": [{"unitTypeId": UNITS[rng.gen_range(0..2)], "quantity": rng.gen_range(1..=4)}]})
     };
+    let large = body["allotmentIds"]
+        .as_array()
+        .is_some_and(|m| m.len() >= 60);
     let req = TestRequest::on_group("patch-capacity-group", &group.to_string()).json(body);
     let r = a.call(req, &patch_capacity_group::FUNCTION).await;
     // 503: refused under contention with the pickups drawing on the group (nothing
@@ -67,6 +87,7 @@ async fn group_op(a: &Acme, group: Uuid, rng: &mut StdRng, known: &Mutex<Vec<Str
         ],
         "group",
     );
+    large && r.status == 200
 }
 
 async fn op(a: &Acme, rng: &mut StdRng, known: &Mutex<Vec<String>>, pickups: &Pickups) {
@@ -267,6 +288,16 @@ async fn workload(a: kit::Acme) {
         .unwrap()
         .parse()
         .unwrap();
+    // A crowd of 100 allotments (1 room of "twn" over the month, no pickups) that large
+    // member lists draw from.
+    a.inventory("twn", "2026-09-01", "2026-09-30", 100).await;
+    let mut crowd = Vec::new();
+    for _ in 0..100 {
+        let body = json!({"periodFrom": "2026-09-01", "periodTo": "2026-09-30",
+                          "unitAllocations": [{"unitTypeId": "twn", "quantity": 1}]});
+        crowd.push(a.allotment(body).await);
+    }
+    let crowd = Arc::new(crowd);
     let known = Arc::new(Mutex::new(Vec::new()));
     let pickups: Arc<Pickups> = Arc::default();
     const TASKS: u64 = 4;
@@ -275,15 +306,19 @@ async fn workload(a: kit::Acme) {
     // A consumer follows the feed between rounds, from where it stopped.
     let (mut followed, mut at) = (Vec::new(), None);
     for round in 0..ROUNDS {
-        let with = (a.clone(), known.clone(), pickups.clone());
+        let with = (a.clone(), known.clone(), pickups.clone(), crowd.clone());
         kit::concurrently(
             TASKS as usize,
             &with,
-            |(a, known, pickups), task| async move {
+            |(a, known, pickups, crowd), task| async move {
                 let mut rng = StdRng::seed_from_u64(SEED + round * TASKS + task as u64);
                 for _ in 0..OPS {
                     if rng.gen_bool(0.2) {
-                        group_op(&a, group, &mut rng, &known).await;
+                        if group_op(&a, group, &mut rng, &known, &crowd).await {
+                            pickups
+                                .large_member_lists
+                                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
                     } else {
                         op(&a, &mut rng, &known, &pickups).await;
                     }
@@ -307,6 +342,7 @@ async fn workload(a: kit::Acme) {
         .lock()
         .unwrap()
         .iter()
+        .chain(crowd.iter())
         .map(|id| id.parse().unwrap())
         .collect();
     kit::assert_rebuilds(&a.ctx.store, &tenant("acme"), &replayed, &allotments).await;
@@ -324,6 +360,11 @@ async fn workload(a: kit::Acme) {
         .load(std::sync::atomic::Ordering::SeqCst);
     println!("{draws} pickups drew on the capacity group");
     assert!(draws > 0, "some pickups must draw on the group");
+    let large = pickups
+        .large_member_lists
+        .load(std::sync::atomic::Ordering::SeqCst);
+    println!("{large} member lists of 60 or more applied");
+    assert!(large > 0, "some large member lists must be applied");
     println!(
         "{} allotments and {} pickups created over {} operations",
         known.lock().unwrap().len(),

@@ -305,3 +305,151 @@ async fn a_member_claimed_meanwhile_in_the_last_step_leaves_nothing_behind() {
     assert_eq!(steps_left(&a, &group.to_string()).await, 0);
     kit::check_invariants(store, "acme", a.est, None, FROM, to).await;
 }
+
+/// A pickup of `q` rooms of `u00` on 2 Sep 2026 on `allotment`.
+async fn pickup(a: &Acme, allotment: &str, q: i64) -> kit::TestResponse {
+    let body = kit::pickup_body("u00", "2026-09-02", "2026-09-03", q);
+    let req = TestRequest::on_allotment("create-pickup", allotment).json(body);
+    a.call(req, &create_pickup::FUNCTION).await
+}
+
+#[tokio::test]
+async fn sixty_of_a_hundred_members_are_replaced_and_the_group_deleted_in_one_request_each() {
+    let to = "2027-08-31";
+    let a = hotel(1, to, 170).await;
+    let t = tenant("acme");
+    let store = &a.ctx.store;
+    let ids = members(&a, 160, to).await;
+    let req = TestRequest::event("create-capacity-group").json(group_body(&a, to, &ids[..100]));
+    let r = a.call(req, &create_capacity_group::FUNCTION).await;
+    let group = r.expect(201)["capacityGroupId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gid: uuid::Uuid = group.parse().unwrap();
+
+    // 40 kept, 60 given up, 60 claimed: 120 claims and the header, in steps.
+    let next: Vec<String> = ids[..40].iter().chain(&ids[100..]).cloned().collect();
+    let patch =
+        TestRequest::on_group("patch-capacity-group", &group).json(json!({"allotmentIds": next}));
+    let r = a.call(patch, &patch_capacity_group::FUNCTION).await;
+    assert_eq!(r.expect(200)["allotmentIds"], json!(next));
+    assert_eq!(r.data()["version"], json!(2));
+    for (i, id) in ids.iter().enumerate() {
+        let want = (!(40..100).contains(&i)).then_some(gid);
+        assert_eq!(
+            kit::group_of(store, &t, id.parse().unwrap()).await,
+            want,
+            "member {i}"
+        );
+    }
+    assert_eq!(steps_left(&a, &group).await, 0);
+    // A member given up draws nothing from the group; a new one does.
+    pickup(&a, &ids[50], 2)
+        .await
+        .assert_error(409, "ALLOTMENT_EXHAUSTED");
+    let drew = pickup(&a, &ids[150], 2).await;
+    assert_eq!(drew.expect(201)["capacityGroupId"], json!(group));
+    kit::check_invariants(store, "acme", a.est, Some(gid), FROM, to).await;
+    let cancel = TestRequest::on_allotment("cancel-pickup", &ids[150])
+        .path_param("pickupId", drew.data()["pickupId"].as_str().unwrap())
+        .json(json!({}));
+    a.call(cancel, &cancel_pickup::FUNCTION).await.expect(200);
+
+    // The delete: its header, name and holds at once; its rooms, months and 100
+    // claims after.
+    let delete = TestRequest::on_group("delete-capacity-group", &group);
+    let deleted = a.call(delete, &delete_capacity_group::FUNCTION).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.raw);
+    for id in &ids {
+        assert_eq!(kit::group_of(store, &t, id.parse().unwrap()).await, None);
+    }
+    assert!(store.load_group(&t, gid).await.unwrap().is_none());
+    assert_eq!(allotted(&a, to).await, 365 * 160, "the group's rooms back");
+    assert_eq!(steps_left(&a, &group).await, 0);
+    kit::check_invariants(store, "acme", a.est, None, FROM, to).await;
+}
+
+#[tokio::test]
+async fn a_group_of_fifty_unit_types_is_resized_and_released_at_its_cutoff_in_steps() {
+    let to = "2027-08-31";
+    let a = hotel(50, to, 10).await;
+    let store = &a.ctx.store;
+    let ids = members(&a, 2, to).await;
+    let mut body = group_body(&a, to, &ids);
+    body["unitAllocations"] = units(50, 4);
+    let keyed = || {
+        TestRequest::event("create-capacity-group")
+            .json(body.clone())
+            .header("idempotency-key", "fifty-types")
+    };
+    let r = a.call(keyed(), &create_capacity_group::FUNCTION).await;
+    let group = r.expect(201)["capacityGroupId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(r.data()["usage"].as_array().unwrap().len(), 50 * 365);
+    // Its 1.5 MB answer, stored deflated with its key, replayed byte for byte.
+    let replay = a.call(keyed(), &create_capacity_group::FUNCTION).await;
+    assert!(
+        replay.raw == r.raw,
+        "not replayed: {} {}",
+        replay.status,
+        replay.code()
+    );
+    let gid: uuid::Uuid = group.parse().unwrap();
+    assert_eq!(allotted(&a, to).await, 365 * (2 + 50 * 4));
+
+    // Half up (rooms taken before the commit), half down (given back after it).
+    let resize: Vec<Value> = (0..50)
+        .map(|i| json!({"unitTypeId": format!("u{i:02}"), "quantity": if i < 25 { 7 } else { 1 }}))
+        .collect();
+    let patch = TestRequest::on_group("patch-capacity-group", &group)
+        .json(json!({"unitAllocations": resize}));
+    let r = a.call(patch, &patch_capacity_group::FUNCTION).await;
+    assert_eq!(r.expect(200)["unitAllocations"][0]["quantity"], json!(7));
+    assert_eq!(allotted(&a, to).await, 365 * (2 + 25 * 7 + 25));
+    assert_eq!(steps_left(&a, &group).await, 0);
+    kit::check_invariants(store, "acme", a.est, Some(gid), FROM, to).await;
+
+    // One unit type too many for the pool (u00: 2 rooms of members, 7 of the group):
+    // refused in its step, nothing held, nothing given back.
+    let greedy: Vec<Value> = (0..50)
+        .map(|i| {
+            let q = match i {
+                0 => 10,
+                1..=24 => 8,
+                _ => 0,
+            };
+            json!({"unitTypeId": format!("u{i:02}"), "quantity": q})
+        })
+        .collect();
+    let patch = TestRequest::on_group("patch-capacity-group", &group)
+        .json(json!({"unitAllocations": greedy}));
+    let r = a.call(patch, &patch_capacity_group::FUNCTION).await;
+    r.assert_error(409, "INSUFFICIENT_CAPACITY");
+    assert_eq!(allotted(&a, to).await, 365 * (2 + 25 * 7 + 25));
+    assert_eq!(steps_left(&a, &group).await, 0);
+
+    // Its cutoff (25 Aug 2026): every unused room back, after the commit.
+    let event = json!({"time": "2026-08-26T06:00:00Z", "detail-type": "Scheduled Event",
+                       "source": "aws.events", "detail": {}});
+    cutoff_release::handle_event(store, &event, None)
+        .await
+        .unwrap();
+    let got = TestRequest::on_group("get-capacity-group", &group);
+    let r = a.call(got, &get_capacity_group::FUNCTION).await;
+    let usage = r.expect(200)["usage"].as_array().unwrap().clone();
+    assert_eq!(usage.len(), 50 * 365);
+    assert!(
+        usage.iter().all(|n| n["shared"] == json!(0)),
+        "every night released"
+    );
+    assert_eq!(
+        allotted(&a, to).await,
+        0,
+        "members released too, the group's rooms back"
+    );
+    assert_eq!(steps_left(&a, &group).await, 0);
+    kit::check_invariants(store, "acme", a.est, Some(gid), FROM, to).await;
+}

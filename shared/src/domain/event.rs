@@ -159,13 +159,14 @@ pub struct AllotmentReleased {
     pub allotment: AllotmentView,
 }
 
-/// One night of a group's release: `quantity` unused rooms went back to the pool,
-/// `shared` stay (the rooms in use).
+/// Nights `from`–`to` of a unit type released alike by a group: on each, `quantity`
+/// unused rooms went back to the pool, `shared` stay (the rooms in use).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupReleasedNight {
     pub unit_type_id: String,
-    pub date: NaiveDate,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
     pub quantity: i64,
     pub shared: i64,
 }

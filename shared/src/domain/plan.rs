@@ -166,6 +166,29 @@ pub fn month_writes<N: Clone>(current: &Nights<N>, changed: &Nights<N>) -> Vec<M
         .collect()
 }
 
+/// [`month_writes`] with each unit type of a month that exists written whole
+/// (`n.<unit>` = every night it has in the month, `changed` over `current`): one `SET`
+/// per unit type keeps the update of 50 unit types × 31 nights within DynamoDB's 4 KB
+/// expression limit. Exact only under a guard that no write of those months came
+/// after the read (an allotment's month revisions, a group's version).
+pub fn whole_unit_writes<N: Clone>(current: &Nights<N>, changed: &Nights<N>) -> Vec<MonthWrite<N>> {
+    let mut next = current.clone();
+    next.extend(changed.iter().map(|(k, n)| (k.clone(), n.clone())));
+    let mut months = month_writes(current, changed);
+    for m in months.iter_mut().filter(|m| !m.new_item) {
+        for u in &mut m.units {
+            let from = (u.unit.clone(), m.month.first_day());
+            let to = (u.unit.clone(), m.month.last_day());
+            u.nights = next
+                .range(from..=to)
+                .map(|((_, d), n)| (*d, n.clone()))
+                .collect();
+            u.new_unit = true;
+        }
+    }
+    months
+}
+
 /// How a pickup or its cancel moves one night of an allotment's grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GridDelta {
@@ -300,7 +323,13 @@ pub enum Change {
     },
     /// A group's header counters when a pickup draws on it (or its cancel):
     /// `version + 1`, `activeDraws + draws`.
-    GroupCounters { group_id: Uuid, draws: i64 },
+    /// A draw names the allotment drawing (`member`): the header must still list it
+    /// (a member given up, or one claimed by a change not yet committed, draws nothing).
+    GroupCounters {
+        group_id: Uuid,
+        draws: i64,
+        member: Option<Uuid>,
+    },
     /// Nights of a group's grid set to new values.
     GroupNights {
         group_id: Uuid,
@@ -325,12 +354,10 @@ pub enum Change {
         group_id: Uuid,
         claim: bool,
     },
-    /// A group's header and grid months deleted (the header at the version read).
-    DeleteGroup {
-        group_id: Uuid,
-        version: i64,
-        months: Vec<Month>,
-    },
+    /// A group's header deleted (at the version read).
+    DeleteGroup { group_id: Uuid, version: i64 },
+    /// Grid months of a deleted group deleted.
+    GroupNightsGone { group_id: Uuid, months: Vec<Month> },
     /// The record of a keyed request: the response it gives, written with its effect
     /// if the key is free (never used, expired, or an abandoned lock of the earlier
     /// design). Always the last change of a plan.
@@ -370,6 +397,7 @@ impl Change {
                 nights.iter().all(|n| n.allotted == 0 && n.picked_up == 0)
             }
             Change::Capacity { nights, .. } => nights.is_empty(),
+            Change::GroupNightsGone { months, .. } => months.is_empty(),
             _ => false,
         }
     }
@@ -395,7 +423,7 @@ impl Change {
                 .map(|n| (&n.unit, Month::of(n.date)))
                 .collect::<BTreeSet<_>>()
                 .len(),
-            Change::DeleteGroup { months, .. } => 1 + months.len(),
+            Change::GroupNightsGone { months, .. } => months.len(),
             // Counted once per plan (`Plan::items`).
             Change::Event(_) => 0,
             _ => 1,

@@ -1,27 +1,28 @@
 //! Plans too big for one transaction (DynamoDB takes at most 100 items): the steps
 //! they are applied in, all or nothing as seen through the API.
 //!
-//! A creation (an allotment's or a capacity group's header new) is split into
-//! **prepare** steps and a **commit**:
-//! - each prepare step holds changes nobody sees before the commit — pool rooms taken
-//!   (one bucket per unit type and month), grid months created, history parts, a
-//!   group's member claims — and each is undone exactly by its inverse (rooms given
-//!   back, items deleted, claims given up);
-//! - the commit writes what makes it exist for the API: its header (and a group's
-//!   name), the establishment's holds, the events and the idempotency record.
+//! A plan is split three ways around one **commit**, the transaction that makes the
+//! change what the API shows:
+//! - **prepare** steps, before it, hold what nobody sees until the commit — pool rooms
+//!   taken (one bucket per unit type and month), the grid months and history parts of
+//!   a creation, the members a group claims (a member draws on a group only once the
+//!   group's header lists it) — each undone exactly by its inverse (rooms given back,
+//!   items deleted, claims given up) when a step or the commit is refused or fails;
+//! - the **commit**: the header (and a group's name), the grid months of what exists,
+//!   the establishment's holds, the events and the idempotency record;
+//! - **forward** steps, after it, only give back what nobody sees any more — pool rooms
+//!   (a cancel, a release, a decrease), the claims of members a group no longer lists,
+//!   the months of a deleted group — and cannot be refused: finished by whoever finds
+//!   them unfinished.
 //!
-//! A member claimed by a group still preparing is in no group for a pickup (the group
-//! does not exist yet) and cannot be claimed by another group meanwhile (its claim
-//! exists): for a few seconds, or until the sweeper undoes a crashed request.
-//!
-//! A change of an allotment that exists (a cancel, a release: rooms only go back to the
-//! pool) is split the other way, **forward**: the commit holds everything but the pool
-//! buckets beyond what fits, which follow in steps that cannot be refused (rooms given
-//! back), finished by whoever finds them unfinished.
+//! A member claimed by a group still preparing is in no group for a pickup (the group,
+//! or its new member list, does not exist yet) and cannot be claimed by another group
+//! meanwhile (its claim exists); a member given up keeps its claim until its forward
+//! step: for a few seconds, or until the sweeper finishes a crashed request.
 //!
 //! `store::steps` runs them, keeps the record of each step done (so a failed step, a
 //! crash or a lost answer is undone or finished exactly once) and the sweeper
-//! (`Store::sweep_steps`, from the scheduled cutoff run) that finishes what a crashed
+//! (`Store::sweep_steps`, from the scheduled cutoff run) that resolves what a crashed
 //! request left.
 
 use std::collections::BTreeMap;
@@ -45,125 +46,112 @@ pub const HISTORY_PART_NIGHTS: usize = 4_000;
 /// How a plan too big for one transaction is applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Steps {
-    /// The allotment whose partition keeps the record of the steps.
+    /// The allotment or group whose partition keeps the record of the steps.
     pub owner: Uuid,
-    pub kind: StepsKind,
-    /// Applied before the commit (`Prepare`, each undone if anything fails) or after it
-    /// (`Forward`, each finished whatever happens).
-    pub steps: Vec<Plan>,
+    /// Applied before the commit, each undone if anything fails.
+    pub prepare: Vec<Plan>,
     /// The one transaction that makes the change visible.
     pub commit: Plan,
+    /// Applied after the commit, each finished whatever happens.
+    pub forward: Vec<Plan>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepsKind {
-    Prepare,
-    Forward,
-}
-
-/// The steps of `plan`, or `None` when it fits one transaction. A plan too big that is
-/// neither a creation nor a change that only gives rooms back is an internal error
-/// (every such command is bounded by the contract's limits to fit).
+/// The steps of `plan`, or `None` when it fits one transaction. A plan too big for
+/// which no commit fits (or of no allotment or group) is an internal error: every
+/// command is bounded by the contract's limits to have one.
 pub fn split(plan: &Plan, max_items: usize) -> Result<Option<Steps>, ApiError> {
     if plan.items() <= max_items {
         return Ok(None);
     }
-    let creation = plan.changes.iter().find_map(|c| match c {
-        Change::Allotment {
-            record,
-            guard: Guard::New,
-        } => Some(record.allotment_id),
-        Change::Group {
-            record,
-            guard: Guard::New,
-            ..
-        } => Some(record.capacity_group_id),
-        _ => None,
-    });
-    if let Some(owner) = creation {
-        return Ok(Some(prepare(plan, owner)));
-    }
-    let owner = plan.changes.iter().find_map(|c| match c {
-        Change::Allotment { record, .. } => Some(record.allotment_id),
-        _ => None,
-    });
-    match owner {
-        Some(owner) => forward(plan, owner, max_items).map(Some),
-        None => Err(ApiError::Internal(format!(
-            "a plan of {} items that is not an allotment's",
+    let Some((owner, creation)) = owner(plan) else {
+        return Err(ApiError::Internal(format!(
+            "a plan of {} items of no allotment or group",
             plan.items()
-        ))),
-    }
-}
-
-/// A creation: what nobody sees yet in steps, the rest in the commit.
-fn prepare(plan: &Plan, owner: Uuid) -> Steps {
+        )));
+    };
     let mut hidden = Vec::new();
+    let mut returns = Vec::new();
     let mut commit = Plan::new();
     for change in &plan.changes {
         match change {
-            Change::Pool { .. } => hidden.extend(per_bucket(change)),
+            Change::Pool {
+                establishment_id,
+                holder,
+                nights,
+            } => {
+                let [takes, gives] = by_sign(*establishment_id, *holder, nights);
+                hidden.extend(per_bucket(&takes));
+                returns.extend(per_bucket(&gives));
+            }
             Change::AllotmentNights {
                 allotment_id,
                 months,
                 stamp,
-            } => hidden.extend(months.iter().map(|m| Change::AllotmentNights {
+            } if creation => hidden.extend(months.iter().map(|m| Change::AllotmentNights {
                 allotment_id: *allotment_id,
                 months: vec![m.clone()],
                 stamp: stamp.clone(),
             })),
-            Change::GroupNights { group_id, months } => {
+            Change::GroupNights { group_id, months } if creation => {
                 hidden.extend(months.iter().map(|m| Change::GroupNights {
                     group_id: *group_id,
                     months: vec![m.clone()],
                 }))
             }
-            Change::History { .. } => hidden.extend(history_parts(change)),
-            Change::Membership { claim: true, .. } => hidden.push(change.clone()),
-            other => commit.push(other.clone()),
-        }
-    }
-    Steps {
-        owner,
-        kind: StepsKind::Prepare,
-        steps: pack(hidden),
-        commit,
-    }
-}
-
-/// A change of an existing allotment that only gives rooms back: everything but those
-/// pool buckets in the commit, the buckets in steps after it (the commit also writes
-/// the record of each: `max_items` must hold them). Refused (internal) when rooms
-/// would be taken or the commit would not fit.
-fn forward(plan: &Plan, owner: Uuid, max_items: usize) -> Result<Steps, ApiError> {
-    let mut commit = Plan::new();
-    let mut returns = Vec::new();
-    for change in &plan.changes {
-        match change {
-            Change::Pool { nights, .. } if nights.iter().all(|n| n.allotted <= 0) => {
-                returns.extend(per_bucket(change))
-            }
+            Change::History { .. } if creation => hidden.extend(history_parts(change)),
             Change::History { .. } => {
                 for part in history_parts(change) {
                     commit.push(part);
                 }
             }
+            Change::Membership { claim: true, .. } => hidden.push(change.clone()),
+            Change::Membership { claim: false, .. } => returns.push(change.clone()),
+            Change::GroupNightsGone { group_id, months } => {
+                returns.extend(months.iter().map(|m| Change::GroupNightsGone {
+                    group_id: *group_id,
+                    months: vec![*m],
+                }))
+            }
             other => commit.push(other.clone()),
         }
     }
-    let steps = pack(returns);
-    // The commit, a record per step and the steps' marker.
-    if commit.items() + steps.len() + 1 > max_items {
+    let forward = pack(returns);
+    // The commit, the steps' marker and a record per forward step.
+    if commit.items() + forward.len() + 1 > max_items {
         return Err(ApiError::Internal(format!(
             "a change of {} items whose commit does not fit one transaction",
             plan.items()
         )));
     }
-    Ok(Steps {
+    Ok(Some(Steps {
         owner,
-        kind: StepsKind::Forward,
-        steps,
+        prepare: pack(hidden),
         commit,
+        forward,
+    }))
+}
+
+/// The allotment or group a plan changes, and whether it creates it.
+fn owner(plan: &Plan) -> Option<(Uuid, bool)> {
+    plan.changes.iter().find_map(|c| match c {
+        Change::Allotment { record, guard } => Some((record.allotment_id, *guard == Guard::New)),
+        Change::Group { record, guard, .. } => {
+            Some((record.capacity_group_id, *guard == Guard::New))
+        }
+        Change::DeleteGroup { group_id, .. } => Some((*group_id, false)),
+        _ => None,
+    })
+}
+
+/// A pool change as the rooms it takes and the rooms it gives back (with any other
+/// counter it moves).
+fn by_sign(establishment_id: Uuid, holder: Option<Uuid>, nights: &[PoolDelta]) -> [Change; 2] {
+    let (takes, gives): (Vec<PoolDelta>, Vec<PoolDelta>) =
+        nights.iter().cloned().partition(|n| n.allotted > 0);
+    [takes, gives].map(|nights| Change::Pool {
+        establishment_id,
+        holder,
+        nights,
     })
 }
 
@@ -319,8 +307,8 @@ mod tests {
         // 731 nights × 50 unit types: 1,250 pool buckets, 25 grid months, 50 entries.
         let p = big("2028-08-31", 50);
         let steps = split(&p.plan, MAX).unwrap().unwrap();
-        assert_eq!(steps.kind, StepsKind::Prepare);
-        for s in &steps.steps {
+        assert!(steps.forward.is_empty());
+        for s in &steps.prepare {
             assert!(s.items() <= STEP_ITEMS, "{}", s.items());
             let bytes: usize = s.changes.iter().map(approx_bytes).sum();
             assert!(bytes <= STEP_BYTES, "{bytes}");
@@ -330,9 +318,9 @@ mod tests {
             )));
         }
         // Every room and every item of the plan, once.
-        let all: Vec<&Plan> = steps.steps.iter().collect();
+        let all: Vec<&Plan> = steps.prepare.iter().collect();
         assert_eq!(pool_nights(&all), 731 * 50 * 5);
-        let items: usize = steps.steps.iter().map(Plan::items).sum::<usize>();
+        let items: usize = steps.prepare.iter().map(Plan::items).sum::<usize>();
         assert_eq!(
             items + steps.commit.items(),
             p.plan.items() + history_extra(&steps),
@@ -353,7 +341,7 @@ mod tests {
             .any(|c| matches!(c, Change::Event(_))));
         // History parts under the item limit, every entry once.
         let entries: usize = steps
-            .steps
+            .prepare
             .iter()
             .flat_map(|s| &s.changes)
             .filter_map(|c| match c {
@@ -373,7 +361,7 @@ mod tests {
     /// Parts beyond the first: items the one-transaction plan counted as one.
     fn history_extra(steps: &Steps) -> usize {
         steps
-            .steps
+            .prepare
             .iter()
             .flat_map(|s| &s.changes)
             .filter(|c| matches!(c, Change::History { part, .. } if *part > 0))
@@ -388,35 +376,28 @@ mod tests {
             .unwrap()
             .unwrap();
         let steps = split(&cancel.plan, MAX).unwrap().unwrap();
-        assert_eq!(steps.kind, StepsKind::Forward);
-        assert!(steps.commit.items() + steps.steps.len() <= MAX);
+        assert!(steps.prepare.is_empty());
+        assert!(steps.commit.items() + steps.forward.len() < MAX);
         assert!(steps
             .commit
             .changes
             .iter()
             .any(|c| matches!(c, Change::Allotment { .. })));
-        let mut all: Vec<&Plan> = steps.steps.iter().collect();
+        let mut all: Vec<&Plan> = steps.forward.iter().collect();
         all.push(&steps.commit);
         assert_eq!(pool_nights(&all), -(365 * 12 * 5));
         assert!(steps
-            .steps
+            .forward
             .iter()
             .flat_map(|s| &s.changes)
             .all(|c| matches!(c, Change::Pool { .. })));
     }
 
-    #[test]
-    fn a_group_of_a_hundred_members_over_a_year_prepares_its_claims() {
+    /// Eligible candidates: active allotments of `est` in no group.
+    fn eligible(est: Uuid, ids: &[Uuid]) -> crate::domain::group::Candidates {
         use crate::domain::allotment::Status;
-        use crate::domain::group::{plan_group_creation, Candidate, Candidates, NewGroup};
-        let est = Uuid::from_u128(1);
-        let members: Vec<Uuid> = (0..100).map(|i| Uuid::from_u128(0x1000 + i)).collect();
-        let body = json!({"establishmentId": est, "name": "Tour", "periodFrom": "2026-09-01",
-            "periodTo": "2027-08-31", "unitAllocations": [{"unitTypeId": "dbl", "quantity": 5}],
-            "cutoffDate": "2026-08-01", "allotmentIds": members});
-        let new = NewGroup::parse(body.as_object().unwrap(), None).unwrap();
-        let candidates: Candidates = members
-            .iter()
+        use crate::domain::group::Candidate;
+        ids.iter()
             .map(|id| {
                 let c = Candidate {
                     establishment_id: est,
@@ -425,29 +406,49 @@ mod tests {
                 };
                 (*id, Some(c))
             })
-            .collect();
+            .collect()
+    }
+
+    /// The creation of a year's group of 100 members (and `n` unit types).
+    fn hundred_members(n: usize) -> (crate::domain::group::GroupPlan, Vec<Uuid>) {
+        use crate::domain::group::{plan_group_creation, NewGroup};
+        let est = Uuid::from_u128(1);
+        let members: Vec<Uuid> = (0..100).map(|i| Uuid::from_u128(0x1000 + i)).collect();
+        let body = json!({"establishmentId": est, "name": "Tour", "periodFrom": "2026-09-01",
+            "periodTo": "2027-08-31", "unitAllocations": units(n),
+            "cutoffDate": "2026-08-01", "allotmentIds": members});
+        let new = NewGroup::parse(body.as_object().unwrap(), None).unwrap();
         let group = Uuid::from_u128(2);
-        let now = fixtures::now();
         let p = plan_group_creation(
             &new,
             group,
             chrono_tz::Europe::Paris,
-            &candidates,
+            &eligible(est, &members),
             None,
-            now,
+            fixtures::now(),
         )
         .unwrap();
+        (p, members)
+    }
+
+    fn claims(plan: &Plan, claim: bool) -> usize {
+        plan.changes
+            .iter()
+            .filter(|c| matches!(c, Change::Membership { claim: c, .. } if *c == claim))
+            .count()
+    }
+
+    #[test]
+    fn a_group_of_a_hundred_members_over_a_year_prepares_its_claims() {
+        let (p, _) = hundred_members(1);
+        let group = Uuid::from_u128(2);
         assert!(p.plan.items() > MAX);
         let steps = split(&p.plan, MAX).unwrap().unwrap();
-        assert_eq!((steps.kind, steps.owner), (StepsKind::Prepare, group));
-        let claims = |plan: &Plan| {
-            plan.changes
-                .iter()
-                .filter(|c| matches!(c, Change::Membership { claim: true, .. }))
-                .count()
-        };
-        assert_eq!(steps.steps.iter().map(claims).sum::<usize>(), 100);
-        assert_eq!(claims(&steps.commit), 0);
+        assert_eq!(steps.owner, group);
+        assert!(steps.forward.is_empty());
+        let claimed = |plan: &Plan| claims(plan, true);
+        assert_eq!(steps.prepare.iter().map(claimed).sum::<usize>(), 100);
+        assert_eq!(claimed(&steps.commit), 0);
         let kinds: Vec<&str> = steps
             .commit
             .changes
@@ -461,7 +462,105 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, ["header", "name", "holds", "event"]);
-        let rooms: i64 = steps.steps.iter().map(|s| pool_nights(&[s])).sum();
+        let rooms: i64 = steps.prepare.iter().map(|s| pool_nights(&[s])).sum();
         assert_eq!(rooms, 365 * 5);
+    }
+
+    #[test]
+    fn a_patch_claims_before_its_commit_and_gives_up_after_it() {
+        use crate::domain::group::{plan_group_patch, GroupPatch};
+        let (created, members) = hundred_members(50);
+        let est = Uuid::from_u128(1);
+        let new: Vec<Uuid> = (0..60).map(|i| Uuid::from_u128(0x2000 + i)).collect();
+        let next: Vec<Uuid> = members[..40].iter().chain(&new).copied().collect();
+        // 60 members replaced, half the unit types up, half down.
+        let resize = (0..50)
+            .map(|i| {
+                let unit = UnitTypeId::parse(&format!("u{i:02}")).unwrap();
+                (unit, if i < 25 { 7 } else { 2 })
+            })
+            .collect();
+        let patch = GroupPatch {
+            members: Some(next),
+            resize: Some(resize),
+            ..GroupPatch::default()
+        };
+        let p = plan_group_patch(
+            &created.group,
+            &patch,
+            None,
+            &eligible(est, &new),
+            None,
+            fixtures::now(),
+        )
+        .unwrap();
+        let steps = split(&p.plan, MAX).unwrap().unwrap();
+        let sum = |plans: &[Plan], f: &dyn Fn(&Plan) -> usize| plans.iter().map(f).sum::<usize>();
+        assert_eq!(sum(&steps.prepare, &|s| claims(s, true)), 60);
+        assert_eq!(sum(&steps.forward, &|s| claims(s, false)), 60);
+        assert_eq!(
+            claims(&steps.commit, true) + claims(&steps.commit, false),
+            0
+        );
+        let prepared: Vec<&Plan> = steps.prepare.iter().collect();
+        let forwarded: Vec<&Plan> = steps.forward.iter().collect();
+        assert_eq!(pool_nights(&prepared), 365 * 25 * 2, "increases first");
+        assert_eq!(pool_nights(&forwarded), -365 * 25 * 3, "decreases after");
+        assert_eq!(pool_nights(&[&steps.commit]), 0);
+        assert!(steps.commit.items() + steps.forward.len() < MAX);
+        assert!(steps.commit.changes.iter().any(|c| matches!(
+            c,
+            Change::Group {
+                guard: Guard::Version(1),
+                ..
+            }
+        )));
+        assert!(steps
+            .commit
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::GroupNights { months, .. } if months.len() == 12)));
+    }
+
+    #[test]
+    fn a_delete_commits_the_header_and_gives_the_rest_back_after() {
+        use crate::domain::group::plan_group_deletion;
+        let (created, _) = hundred_members(50);
+        let plan = plan_group_deletion(&created.group, fixtures::now()).unwrap();
+        let steps = split(&plan, MAX).unwrap().unwrap();
+        assert!(steps.prepare.is_empty());
+        let kinds: Vec<&str> = steps
+            .commit
+            .changes
+            .iter()
+            .map(|c| match c {
+                Change::DeleteGroup { .. } => "header",
+                Change::GroupName { .. } => "name",
+                Change::EstablishmentHolds { .. } => "holds",
+                Change::Event(_) => "event",
+                other => panic!("not in a commit: {other:?}"),
+            })
+            .collect();
+        assert_eq!(kinds, ["header", "name", "holds", "event"]);
+        let forwarded: Vec<&Plan> = steps.forward.iter().collect();
+        assert_eq!(pool_nights(&forwarded), -365 * 50 * 5);
+        assert_eq!(
+            steps
+                .forward
+                .iter()
+                .map(|s| claims(s, false))
+                .sum::<usize>(),
+            100
+        );
+        let months: usize = steps
+            .forward
+            .iter()
+            .flat_map(|s| &s.changes)
+            .map(|c| match c {
+                Change::GroupNightsGone { months, .. } => months.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(months, 12);
     }
 }

@@ -249,6 +249,18 @@ async fn serve(
     api.intent = Some(intent.clone());
     let result = (function.handler)(ctx.clone(), api).await;
     let out = Final::from_result(result, trace_id, function.name);
+    if out.status == 400 && !out.recorded {
+        // A request run again after its first run took effect can be refused by what
+        // that effect changed (a group's members are now its own): the record of the
+        // first run, if any, answers.
+        return match ctx.store.idempotency_record(&tenant, &intent.key).await {
+            Ok(Some(found)) => match intent.judge(&found) {
+                Verdict::Replay(stored) => (Final::replay(stored), tenant_name),
+                Verdict::Reused | Verdict::Free => (out, tenant_name),
+            },
+            Ok(None) | Err(_) => (out, tenant_name),
+        };
+    }
     if out.recorded || !is_recorded(out.status) {
         return (out, tenant_name);
     }

@@ -324,10 +324,19 @@ impl Store {
                     let item = super::groups::header_item(t, record, *active_draws)?;
                     items.push(guarded_put(table, item, *guard)?);
                 }
-                Change::GroupCounters { group_id, draws } => {
+                Change::GroupCounters {
+                    group_id,
+                    draws,
+                    member,
+                } => {
                     let (pk, sk) = keys::group(t, *group_id);
                     let mut e = Expr::new();
                     e.require("attribute_exists(PK)");
+                    if let Some(member) = member {
+                        let members = e.name(super::groups::MEMBERS);
+                        let m = e.value(s(member.to_string()));
+                        e.require(format!("contains({members}, {m})"));
+                    }
                     let version = e.name("version");
                     e.add(&version, 1);
                     let active = e.name("activeDraws");
@@ -387,15 +396,13 @@ impl Store {
                 Change::Idempotency { intent, response } => {
                     items.push(self.idempotency_item(t, intent, response)?);
                 }
-                Change::DeleteGroup {
-                    group_id,
-                    version,
-                    months,
-                } => {
+                Change::DeleteGroup { group_id, version } => {
                     let (pk, sk) = keys::group(t, *group_id);
                     let mut e = Expr::new();
                     expr::require_version(&mut e, *version);
                     items.push(e.delete(table, key(pk, sk))?);
+                }
+                Change::GroupNightsGone { group_id, months } => {
                     for m in months {
                         let (pk, sk) = keys::group_grid(t, *group_id, *m);
                         items.push(Expr::new().delete(table, key(pk, sk))?);

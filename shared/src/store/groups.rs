@@ -4,6 +4,7 @@
 //! partition). Every write of a group is a planned command (`domain::group`) applied
 //! by `Store::apply`; this file maps items to records.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use uuid::Uuid;
 
 use super::attr::{get_n, get_s, key, n, s, Item};
@@ -13,6 +14,9 @@ use crate::domain::group::{Candidate, Candidates, GroupRecord};
 use crate::domain::ids::TenantId;
 
 pub use crate::domain::group::{GroupGrid, LoadedGroup};
+
+/// The header's set of member ids.
+pub(crate) const MEMBERS: &str = "members";
 
 pub(crate) fn header_item(
     t: &TenantId,
@@ -26,6 +30,11 @@ pub(crate) fn header_item(
     item.insert(keys::GSI1SK.into(), s(gsk));
     item.insert("version".into(), n(g.version));
     item.insert("activeDraws".into(), n(active_draws));
+    // What a pickup's draw requires to name its allotment (a set: none when empty).
+    if !g.allotment_ids.is_empty() {
+        let ids = g.allotment_ids.iter().map(Uuid::to_string).collect();
+        item.insert(MEMBERS.into(), AttributeValue::Ss(ids));
+    }
     let doc = serde_json::to_string(g).map_err(|e| ApiError::Internal(format!("group: {e}")))?;
     item.insert("doc".into(), s(doc));
     if let Some((rpk, rsk)) = super::releases::group_index_keys(g) {

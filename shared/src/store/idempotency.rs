@@ -32,10 +32,38 @@ fn record_item(t: &TenantId, intent: &Intent, response: &StoredResponse) -> Resu
     item.insert("status".into(), n(i64::from(response.status)));
     item.insert("headers".into(), s(headers));
     item.insert("traceId".into(), s(&response.trace_id));
-    if let Some(body) = &response.body {
-        item.insert("body".into(), s(body));
+    match &response.body {
+        Some(body) if body.len() > INLINE_BODY => {
+            item.insert("bodyZ".into(), AttributeValue::B(compress(body)?.into()));
+        }
+        Some(body) => {
+            item.insert("body".into(), s(body));
+        }
+        None => {}
     }
     Ok(item)
+}
+
+/// The largest body stored as is; a larger one (a capacity group's `usage` runs to
+/// 36,550 rows, about 3 MB) is stored deflated (`bodyZ`), under the 400 KB item limit
+/// for all but bodies that hardly compress.
+const INLINE_BODY: usize = 64 * 1024;
+
+fn compress(body: &str) -> Result<Vec<u8>, ApiError> {
+    use std::io::Write;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(body.as_bytes())
+        .and_then(|()| z.finish())
+        .map_err(|e| ApiError::Internal(format!("deflate: {e}")))
+}
+
+fn decompress(bytes: &[u8]) -> Result<String, ApiError> {
+    use std::io::Read;
+    let mut body = String::new();
+    flate2::read::DeflateDecoder::new(bytes)
+        .read_to_string(&mut body)
+        .map_err(|e| ApiError::Internal(format!("stored body: {e}")))?;
+    Ok(body)
 }
 
 /// The record's put: only if the key is free (never used, expired, or a lock of the
@@ -69,8 +97,9 @@ pub(crate) fn parse_record(item: &Item) -> Result<Recorded, ApiError> {
                 .map_err(|_| ApiError::Internal("stored idempotency status".into()))?,
             headers: serde_json::from_str(get_s(item, "headers")?)
                 .map_err(|e| ApiError::Internal(format!("stored headers: {e}")))?,
-            body: match item.get("body") {
-                Some(AttributeValue::S(b)) => Some(b.clone()),
+            body: match (item.get("body"), item.get("bodyZ")) {
+                (Some(AttributeValue::S(b)), _) => Some(b.clone()),
+                (_, Some(AttributeValue::B(z))) => Some(decompress(z.as_ref())?),
                 _ => None,
             },
             trace_id: get_s(item, "traceId")?.to_string(),
@@ -149,6 +178,53 @@ impl Store {
                 None => self.idempotency_record(t, &intent.key).await,
             },
             _ => Err(sdk_error("record_outcome", err)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_body_is_stored_deflated_and_read_back_byte_for_byte() {
+        let t = TenantId::parse("acme").unwrap();
+        let intent = Intent {
+            key: "k".into(),
+            fingerprint: "fp".into(),
+            trace_id: "tr".into(),
+            at: Utc.timestamp_opt(1_790_000_000, 0).unwrap(),
+        };
+        // The usage of a group of 50 unit types over a year: 18,250 rows.
+        let rows: Vec<String> = (0..18_250)
+            .map(|i| {
+                format!(
+                    r#"{{"date":"2026-09-{:02}","unitTypeId":"u{:02}","shared":5,"used":{},"available":{}}}"#,
+                    i % 28 + 1,
+                    i % 50,
+                    i % 3,
+                    5 - i % 3
+                )
+            })
+            .collect();
+        for body in [
+            r#"{"data":{}}"#.to_string(),
+            format!("[{}]", rows.join(",")),
+        ] {
+            let response = StoredResponse {
+                status: 201,
+                headers: vec![("ETag".into(), "\"1\"".into())],
+                body: Some(body.clone()),
+                trace_id: "tr".into(),
+            };
+            let item = record_item(&t, &intent, &response).unwrap();
+            let large = body.len() > INLINE_BODY;
+            assert_eq!(item.contains_key("bodyZ"), large);
+            if let Some(AttributeValue::B(z)) = item.get("bodyZ") {
+                assert!(z.as_ref().len() < 300_000, "{} bytes", z.as_ref().len());
+            }
+            let read = parse_record(&item).unwrap();
+            assert_eq!(read.response, Some(response));
         }
     }
 }

@@ -89,9 +89,22 @@ pub fn allotment_steps(t: &TenantId, id: Uuid) -> (String, String) {
     (format!("T#{t}#A#{id}"), "STEPS".into())
 }
 
-/// The record of step `n` of a plan applied in steps.
-pub fn allotment_step(t: &TenantId, id: Uuid, n: usize) -> (String, String) {
-    (format!("T#{t}#A#{id}"), format!("STEP#{n:04}"))
+/// The record of step `n` of a run of steps, `phase` `P` (a prepare step's inverse)
+/// or `F` (a forward step).
+pub fn allotment_step(
+    t: &TenantId,
+    id: Uuid,
+    run: &str,
+    phase: char,
+    n: usize,
+) -> (String, String) {
+    let (pk, prefix) = allotment_step_prefix(t, id, run, phase);
+    (pk, format!("{prefix}{n:04}"))
+}
+
+/// The sort key prefix of the records of one phase of a run of steps.
+pub fn allotment_step_prefix(t: &TenantId, id: Uuid, run: &str, phase: char) -> (String, String) {
+    (format!("T#{t}#A#{id}"), format!("STEP#{run}#{phase}#"))
 }
 
 /// GSI1 keys listing an establishment's allotments by `periodFrom`, then id.

@@ -1,27 +1,31 @@
 //! Plans applied in steps (`domain::steps`): too big for one transaction, still all or
 //! nothing as seen through the API.
 //!
-//! Under the allotment's partition:
-//! - `STEPS`: the marker of a plan in steps — `state` (`prepare`, `forward`,
-//!   `resolving`), `leaseUntil` (epoch seconds: until then its request may still be
-//!   running), and a sparse `GSI2` entry (`STEPS` / `<leaseUntil>#<PK>`) by which the
-//!   scheduled run finds the markers of requests that died;
-//! - `STEP#<n>`: what *resolving* step `n` takes — pool deltas and items to delete —
-//!   applied at most once (its transaction deletes the record, on condition it exists).
+//! Under the owner's partition (an allotment's, or a group's id in the same form):
+//! - `STEPS`: the marker of a run of steps — its `run` id, `state` (`prepare`,
+//!   `forward`, `undoing`, `finishing`), `leaseUntil` (epoch seconds: until then its
+//!   request may still be running), and a sparse `GSI2` entry (`STEPS` /
+//!   `<leaseUntil>#<PK>`) by which the scheduled run finds the markers of requests
+//!   that died;
+//! - `STEP#<run>#P#<n>`: the inverse of prepare step `n`, and `STEP#<run>#F#<n>`:
+//!   forward step `n` — pool deltas and items to delete, applied at most once (their
+//!   transaction deletes the record, on condition it exists).
 //!
-//! **Prepare** (a creation): the marker; then each step with its record, which holds
-//! the step's inverse (rooms given back, items it created deleted); then the commit
-//! (on condition the marker is still `prepare`), which deletes the marker. A step
-//! refused (a short night) or failed, or a commit refused, *resolves* the plan: the
-//! marker becomes `resolving` (no commit can follow), every record is applied (each
-//! step undone), the marker goes. **Forward** (rooms given back by a cancel or a
-//! release): the commit writes the marker and a record per step (the step itself);
-//! the steps then apply them; resolving finishes what is left.
+//! A run: the marker (`prepare`) and the prepare steps, each with its record; then the
+//! **commit**, which requires the marker still `prepare` (or creates it, when nothing
+//! is prepared) and turns it `forward` with a record per forward step (or deletes it,
+//! when nothing follows); then the forward steps. A prepare step refused (a short
+//! night) or failed, or a commit refused, *undoes* the run: the marker becomes
+//! `undoing` (no commit can follow), every `P` record is applied, the marker goes. A
+//! `forward` marker is *finished* the same way with its `F` records. A commit whose
+//! answer was lost is resolved at once: the marker says whether it committed.
 //!
 //! A request that dies between steps leaves the marker: the scheduled run
 //! ([`Store::sweep_steps`]) resolves every marker whose lease has run out, so pool rooms
 //! are never held by an allotment nobody can see for much longer than
-//! [`STEPS_LEASE`] plus the schedule's minute.
+//! [`STEPS_LEASE`] plus the schedule's minute. Records of a committed run's prepare
+//! steps are deleted after it (or by their TTL): under their run's id, no later run
+//! reads them.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -35,7 +39,7 @@ use super::{keys, releases, Store, TxResult};
 use crate::domain::error::ApiError;
 use crate::domain::ids::{TenantId, UnitTypeId};
 use crate::domain::plan::{Change, Plan, PoolDelta};
-use crate::domain::steps::{Steps, StepsKind};
+use crate::domain::steps::Steps;
 
 /// How long a request applying steps may still be running: more than any function's
 /// timeout, so a marker whose lease ran out belongs to a request that is gone.
@@ -107,21 +111,36 @@ impl Resolution {
         r
     }
 
-    /// Doing a forward step: its pool nights.
-    fn doing(step: &Plan) -> Self {
+    /// Doing a forward step: its pool nights, the claims it gives up, the months of a
+    /// deleted group it deletes.
+    fn doing(t: &TenantId, step: &Plan) -> Self {
         let mut r = Resolution::default();
         for change in &step.changes {
-            if let Change::Pool {
-                establishment_id,
-                nights,
-                ..
-            } = change
-            {
-                r.pool.extend(
+            match change {
+                Change::Pool {
+                    establishment_id,
+                    nights,
+                    ..
+                } => r.pool.extend(
                     nights
                         .iter()
                         .map(|d| (*establishment_id, d.unit.to_string(), d.date, d.allotted)),
-                );
+                ),
+                Change::Membership {
+                    allotment_id,
+                    group_id,
+                    claim: false,
+                } => {
+                    let (pk, sk) = keys::membership(t, *allotment_id);
+                    r.delete.push((pk, sk, Some(*group_id)));
+                }
+                Change::GroupNightsGone { group_id, months } => {
+                    r.delete.extend(months.iter().map(|m| {
+                        let (pk, sk) = keys::group_grid(t, *group_id, *m);
+                        (pk, sk, None)
+                    }))
+                }
+                _ => {}
             }
         }
         r
@@ -150,15 +169,51 @@ impl Resolution {
     }
 }
 
+/// A run's records: `P` the inverses of its prepare steps, `F` its forward steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Prepare,
+    Forward,
+}
+
+impl Phase {
+    fn letter(self) -> char {
+        match self {
+            Phase::Prepare => 'P',
+            Phase::Forward => 'F',
+        }
+    }
+}
+
+/// The marker's states.
+const PREPARE: &str = "prepare";
+const FORWARD: &str = "forward";
+const UNDOING: &str = "undoing";
+const FINISHING: &str = "finishing";
+
+/// How resolving a marker ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolved {
+    /// No marker (or one whose lease still runs, for the sweeper).
+    Nothing,
+    /// Its prepare steps undone: no commit happened.
+    Undone,
+    /// Its forward steps finished: the commit happened.
+    Finished,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn step_record(
     table: &str,
     t: &TenantId,
     owner: Uuid,
+    run: &str,
+    phase: Phase,
     n: usize,
     r: &Resolution,
     now: DateTime<Utc>,
 ) -> Result<TransactWriteItem, ApiError> {
-    let (pk, sk) = keys::allotment_step(t, owner, n);
+    let (pk, sk) = keys::allotment_step(t, owner, run, phase.letter(), n);
     let mut item = key(pk, sk);
     let doc = serde_json::to_string(r).map_err(|e| ApiError::Internal(format!("step: {e}")))?;
     item.insert("doc".into(), s(doc));
@@ -170,17 +225,20 @@ fn n_at(at: DateTime<Utc>) -> AttributeValue {
     n(at.timestamp())
 }
 
+/// A new marker.
 fn marker_item(
     table: &str,
     t: &TenantId,
     owner: Uuid,
     state: &str,
+    run: &str,
     now: DateTime<Utc>,
 ) -> Result<TransactWriteItem, ApiError> {
     let (pk, sk) = keys::allotment_steps(t, owner);
     let lease = (now + STEPS_LEASE).timestamp();
     let mut item = key(pk.clone(), sk);
     item.insert("state".into(), s(state));
+    item.insert("run".into(), s(run));
     item.insert("leaseUntil".into(), n(lease));
     item.insert(releases::GSI2PK.into(), s(SWEEP_PK));
     item.insert(releases::GSI2SK.into(), s(format!("{lease:012}#{pk}")));
@@ -188,18 +246,32 @@ fn marker_item(
     expr::put_new(table, item)
 }
 
-/// The marker deleted on condition it is still in `state`.
-fn marker_delete(
+/// The marker of `run`, on condition it is still in `state`: moved to `next`, or
+/// deleted (`None`).
+fn marker_move(
     table: &str,
     t: &TenantId,
     owner: Uuid,
-    state: &str,
+    (run, state): (&str, &str),
+    next: Option<&str>,
 ) -> Result<TransactWriteItem, ApiError> {
     let (pk, sk) = keys::allotment_steps(t, owner);
     let mut e = Expr::new();
     let st = e.name("state");
     e.require_equal(&st, s(state));
-    e.delete(table, key(pk, sk))
+    let r = e.name("run");
+    e.require_equal(&r, s(run));
+    match next {
+        Some(next) => {
+            e.set_value(&st, s(next));
+            e.update(table, key(pk, sk))
+        }
+        None => e.delete(table, key(pk, sk)),
+    }
+}
+
+fn run_id() -> String {
+    Uuid::new_v4().simple().to_string()[..12].to_string()
 }
 
 /// `futures`, at most `n` at a time (in rounds of `n`), their outputs in order.
@@ -226,50 +298,113 @@ impl Store {
         event_item: Uuid,
     ) -> Result<Applied, ApiError> {
         let now = Utc::now();
-        match steps.kind {
-            StepsKind::Prepare => {
-                self.prepare_and_commit(t, plan, steps, event_item, now)
-                    .await
-            }
-            StepsKind::Forward => {
-                self.commit_and_forward(t, plan, steps, event_item, now)
-                    .await
-            }
-        }
-    }
-
-    async fn prepare_and_commit(
-        &self,
-        t: &TenantId,
-        plan: &Plan,
-        steps: Steps,
-        event_item: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<Applied, ApiError> {
         let table = self.table();
         let owner = steps.owner;
-        match self
-            .transact(vec![marker_item(table, t, owner, "prepare", now)?])
-            .await?
-        {
-            TxResult::Done => {}
-            // Another request is applying steps on this allotment id: never ours.
-            TxResult::ConditionFailed(_) => {
-                return Err(ApiError::Internal(format!(
-                    "allotment {owner}: steps already under way"
-                )))
+        let run = run_id();
+        let prepared = !steps.prepare.is_empty();
+        if prepared {
+            if let Some(refusal) = self.prepare(t, &steps, &run, event_item, now).await? {
+                return Ok(refusal);
             }
+        }
+        // The commit: the marker first, the forward records, the plan's changes (its
+        // idempotency record last).
+        let forwards = !steps.forward.is_empty();
+        let mut items = vec![match (prepared, forwards) {
+            (true, true) => marker_move(table, t, owner, (&run, PREPARE), Some(FORWARD))?,
+            (true, false) => marker_move(table, t, owner, (&run, PREPARE), None)?,
+            (false, _) => marker_item(table, t, owner, FORWARD, &run, now)?,
+        }];
+        for (n, step) in steps.forward.iter().enumerate() {
+            let doing = Resolution::doing(t, step);
+            items.push(step_record(
+                table,
+                t,
+                owner,
+                &run,
+                Phase::Forward,
+                n,
+                &doing,
+                now,
+            )?);
+        }
+        items.extend(self.items(t, &steps.commit, event_item)?.0);
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(ApiError::Internal(format!(
+                "a commit of {} items",
+                items.len()
+            )));
+        }
+        let last = items.len() - 1;
+        let timeouts = Some(super::big_transaction_timeouts());
+        match self.transact_within(items, timeouts).await {
+            Ok(TxResult::Done) => {}
+            Ok(TxResult::ConditionFailed(failed)) => {
+                if prepared {
+                    self.resolve_steps(t, owner, None).await?;
+                }
+                return self.refused(t, plan, last, failed).await;
+            }
+            // The answer is lost: the marker tells whether the commit happened (one
+            // still in flight can no longer: it requires the marker as it was).
+            Err(e) => {
+                let committed = match self.resolve_steps(t, owner, None).await {
+                    Ok(Resolved::Finished) => true,
+                    Ok(Resolved::Nothing) => prepared,
+                    Ok(Resolved::Undone) | Err(_) => false,
+                };
+                if !committed {
+                    return Err(e);
+                }
+                tracing::warn!(error = %e, %owner, "a commit whose answer was lost had committed");
+            }
+        }
+        if prepared {
+            self.forget_steps(t, owner, &run, steps.prepare.len()).await;
+        }
+        if forwards {
+            // Committed: what follows only gives back. Whatever fails here is finished
+            // by the scheduled run.
+            if let Some(k) = self.die_after_steps {
+                return Err(ApiError::Unavailable(format!(
+                    "died after the commit ({k})"
+                )));
+            }
+            if let Err(e) = self.resolve_steps(t, owner, None).await {
+                tracing::warn!(error = %e, %owner, "forward steps left to the sweeper");
+            }
+        }
+        Ok(Applied::Done)
+    }
+
+    /// The marker and the prepare steps. `Some(Refused)` when a step was refused (all
+    /// undone); an error when one failed (all undone, or left to the sweeper).
+    async fn prepare(
+        &self,
+        t: &TenantId,
+        steps: &Steps,
+        run: &str,
+        event_item: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Applied>, ApiError> {
+        let owner = steps.owner;
+        let marker = marker_item(self.table(), t, owner, PREPARE, run, now)?;
+        if let TxResult::ConditionFailed(_) = self.transact(vec![marker]).await? {
+            // Another request is applying steps to it: retry once it is done.
+            return Err(ApiError::Unavailable(format!(
+                "{owner}: another change in steps is under way"
+            )));
         }
         let parallel = match self.die_after_steps {
             Some(_) => 1,
             None => PARALLEL_STEPS,
         };
         let mut sends = Vec::new();
-        for (n, step) in steps.steps.iter().enumerate() {
+        for (n, step) in steps.prepare.iter().enumerate() {
             if self.die_after_steps.is_some_and(|k| n >= k) {
                 break;
             }
-            sends.push(self.prepare_step(t, owner, n, step, event_item, now));
+            sends.push(self.prepare_step(t, (owner, run), n, step, event_item, now));
         }
         let sent = in_parallel(sends, parallel).await;
         if let Some(k) = self.die_after_steps {
@@ -286,126 +421,92 @@ impl Store {
                 Err(e) => failed = Some(e),
             }
         }
-        if refused || failed.is_some() {
-            self.resolve_steps(t, owner, None).await?;
-            return match failed {
-                Some(e) => Err(e),
-                None => Ok(Applied::Refused),
-            };
+        if !refused && failed.is_none() {
+            return Ok(None);
         }
-        // The commit: the marker first, so the plan's idempotency record stays last.
-        let mut items = vec![marker_delete(table, t, owner, "prepare")?];
-        items.extend(self.items(t, &steps.commit, event_item)?.0);
-        let last = items.len() - 1;
-        let result = self
-            .transact_within(items, Some(super::big_transaction_timeouts()))
-            .await;
-        match result {
-            Ok(TxResult::Done) => {
-                self.forget_steps(t, owner, steps.steps.len()).await;
-                Ok(Applied::Done)
-            }
-            Ok(TxResult::ConditionFailed(failed)) => {
-                self.resolve_steps(t, owner, None).await?;
-                self.refused(t, plan, last, failed).await
-            }
-            Err(e) => Err(e),
+        self.resolve_steps(t, owner, None).await?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(Some(Applied::Refused)),
         }
     }
 
-    async fn commit_and_forward(
-        &self,
-        t: &TenantId,
-        plan: &Plan,
-        steps: Steps,
-        event_item: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<Applied, ApiError> {
-        let table = self.table();
-        let owner = steps.owner;
-        let mut items = self.items(t, &steps.commit, event_item)?.0;
-        items.insert(0, marker_item(table, t, owner, "forward", now)?);
-        for (n, step) in steps.steps.iter().enumerate() {
-            items.insert(
-                n + 1,
-                step_record(table, t, owner, n, &Resolution::doing(step), now)?,
-            );
-        }
-        if items.len() > MAX_TRANSACTION_ITEMS {
-            return Err(ApiError::Internal(format!(
-                "a forward commit of {} items",
-                items.len()
-            )));
-        }
-        let last = items.len() - 1;
-        let timeouts = Some(super::big_transaction_timeouts());
-        match self.transact_within(items, timeouts).await? {
-            TxResult::Done => {}
-            TxResult::ConditionFailed(failed) => return self.refused(t, plan, last, failed).await,
-        }
-        // Committed: what follows only gives rooms back. Whatever fails here is
-        // finished by the scheduled run.
-        if let Some(k) = self.die_after_steps {
-            return Err(ApiError::Unavailable(format!(
-                "died after the commit ({k})"
-            )));
-        }
-        if let Err(e) = self.resolve_steps(t, owner, None).await {
-            tracing::warn!(error = %e, %owner, "forward steps left to the sweeper");
-        }
-        Ok(Applied::Done)
-    }
-
-    /// Resolves the steps of `owner`: the marker becomes `resolving` (if `expired_by`,
-    /// only once its lease ran out by then), every step record is applied once, the
-    /// marker goes. `false` when there was nothing to resolve (no marker, or a lease
-    /// still running).
+    /// Resolves the run of steps of `owner` (if `expired_by`, only once its lease ran
+    /// out by then): a `prepare` (or `undoing`) marker becomes `undoing` and its
+    /// prepare records are applied; a `forward` (or `finishing`) one becomes
+    /// `finishing` and its forward records are applied; then the marker goes. Each
+    /// record is applied once, whoever resolves.
     pub(crate) async fn resolve_steps(
         &self,
         t: &TenantId,
         owner: Uuid,
         expired_by: Option<DateTime<Utc>>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<Resolved, ApiError> {
         let table = self.table();
-        let (pk, sk) = keys::allotment_steps(t, owner);
-        let mut e = Expr::new();
-        let st = e.name("state");
-        e.set_value(&st, s("resolving"));
-        e.require("attribute_exists(PK)");
-        if let Some(now) = expired_by {
-            let lease = e.name("leaseUntil");
-            let at = e.value(n(now.timestamp()));
-            e.require(format!("{lease} < {at}"));
-        }
-        match self
-            .transact(vec![e.update(table, key(pk.clone(), sk.clone()))?])
-            .await?
-        {
-            TxResult::Done => {}
-            TxResult::ConditionFailed(_) => return Ok(false),
-        }
+        let marker_key = keys::allotment_steps(t, owner);
+        // A marker that moves meanwhile (its commit, another resolver) is read again.
+        let mut moved = 0;
+        let (run, next) = loop {
+            let Some(marker) = self.get("steps_marker", marker_key.clone()).await? else {
+                return Ok(Resolved::Nothing);
+            };
+            let lease = super::attr::get_n(&marker, "leaseUntil")?;
+            if expired_by.is_some_and(|now| lease >= now.timestamp()) {
+                return Ok(Resolved::Nothing);
+            }
+            let run = get_s(&marker, "run")?.to_string();
+            let state = get_s(&marker, "state")?.to_string();
+            let next = match state.as_str() {
+                PREPARE | UNDOING => UNDOING,
+                FORWARD | FINISHING => FINISHING,
+                other => {
+                    return Err(ApiError::Internal(format!(
+                        "a steps marker in state {other}"
+                    )))
+                }
+            };
+            if state == next {
+                break (run, next);
+            }
+            let change = marker_move(table, t, owner, (&run, &state), Some(next))?;
+            match self.transact(vec![change]).await? {
+                TxResult::Done => break (run, next),
+                TxResult::ConditionFailed(_) if moved < 3 => moved += 1,
+                TxResult::ConditionFailed(_) => {
+                    return Err(ApiError::Unavailable(format!(
+                        "{owner}: its steps keep moving"
+                    )))
+                }
+            }
+        };
+        let phase = match next {
+            UNDOING => Phase::Prepare,
+            _ => Phase::Forward,
+        };
+        let (pk, prefix) = keys::allotment_step_prefix(t, owner, &run, phase.letter());
         let records = self
             .query_all(
                 "step_records",
-                self.sort_key_range(pk.clone(), "STEP#", "STEP#~"),
+                self.sort_key_range(pk, &prefix, &format!("{prefix}~")),
             )
             .await?;
         let applies = records.iter().map(|r| self.apply_record(t, r)).collect();
         for r in in_parallel(applies, PARALLEL_STEPS).await {
             r?;
         }
-        let mut e = Expr::new();
-        let st = e.name("state");
-        e.require_equal(&st, s("resolving"));
-        self.transact(vec![e.delete(table, key(pk, sk))?]).await?;
-        Ok(true)
+        self.transact(vec![marker_move(table, t, owner, (&run, next), None)?])
+            .await?;
+        Ok(match phase {
+            Phase::Prepare => Resolved::Undone,
+            Phase::Forward => Resolved::Finished,
+        })
     }
 
     /// One prepare step with its record (its inverse).
     async fn prepare_step(
         &self,
         t: &TenantId,
-        owner: Uuid,
+        (owner, run): (Uuid, &str),
         n: usize,
         step: &Plan,
         event_item: Uuid,
@@ -413,7 +514,17 @@ impl Store {
     ) -> Result<TxResult, ApiError> {
         let mut items = self.items(t, step, event_item)?.0;
         let undo = Resolution::undoing(t, step);
-        items.push(step_record(self.table(), t, owner, n, &undo, now)?);
+        let table = self.table();
+        items.push(step_record(
+            table,
+            t,
+            owner,
+            run,
+            Phase::Prepare,
+            n,
+            &undo,
+            now,
+        )?);
         self.transact(items).await
     }
 
@@ -449,11 +560,11 @@ impl Store {
 
     /// The step records of a committed creation, no longer needed (their TTL would
     /// remove them too).
-    async fn forget_steps(&self, t: &TenantId, owner: Uuid, count: usize) {
+    async fn forget_steps(&self, t: &TenantId, owner: Uuid, run: &str, count: usize) {
         let table = self.table();
         let keys: Vec<_> = (0..count)
             .map(|n| {
-                let (pk, sk) = keys::allotment_step(t, owner, n);
+                let (pk, sk) = keys::allotment_step(t, owner, run, Phase::Prepare.letter(), n);
                 key(pk, sk)
             })
             .collect();
@@ -501,7 +612,7 @@ impl Store {
                 tracing::error!(pk, "a steps marker of no allotment");
                 continue;
             };
-            if self.resolve_steps(&t, owner, Some(now)).await? {
+            if self.resolve_steps(&t, owner, Some(now)).await? != Resolved::Nothing {
                 tracing::warn!(tenant = %t, %owner, "resolved the steps of a request that died");
                 resolved += 1;
             }

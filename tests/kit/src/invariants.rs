@@ -62,6 +62,15 @@ pub async fn check_invariants(
     let mut draws_active = 0;
     for r in &records {
         let (record, grid) = store.require_allotment(&t, r.allotment_id).await.unwrap();
+        // 0. a member's claim names the group exactly when the group lists it.
+        if let Some(g) = &g {
+            assert_eq!(
+                record.group_id == Some(g.record.capacity_group_id),
+                g.record.allotment_ids.contains(&r.allotment_id),
+                "{}: claimed by the group = listed by it",
+                r.allotment_id
+            );
+        }
         // 3. the active pickups add up to `pickedUp`, night by night.
         let (pickups, more) = store
             .list_pickups(&t, r.allotment_id, 10_000, None)

@@ -8,7 +8,7 @@ use crate::domain::event::{Event, EventData, EventType};
 use std::collections::BTreeSet;
 
 use crate::domain::dates::Month;
-use crate::domain::plan::{month_writes, Change, GridStamp, Guard, MonthWrite, Plan};
+use crate::domain::plan::{whole_unit_writes, Change, GridStamp, Guard, MonthWrite, Plan};
 
 /// A command's plan and the record and grid it leaves once applied: the command
 /// answers their representation without reading them back.
@@ -34,22 +34,9 @@ impl AllotmentPlan {
     ) -> Self {
         let mut next_grid = grid.clone();
         next_grid.extend(nights.clone());
-        let mut months = month_writes(grid, &nights);
-        // Each unit type of a month written is written whole (`n.<unit>` = every night
-        // it has in the month): the revision guard makes that exact, and one `SET` per
-        // unit type keeps the update of 50 unit types × 31 nights within DynamoDB's
-        // 4 KB expression limit.
-        for m in months.iter_mut().filter(|m| !m.new_item) {
-            for u in &mut m.units {
-                let from = (u.unit.clone(), m.month.first_day());
-                let to = (u.unit.clone(), m.month.last_day());
-                u.nights = next_grid
-                    .range(from..=to)
-                    .map(|((_, d), n)| (*d, n.clone()))
-                    .collect();
-                u.new_unit = true;
-            }
-        }
+        // Each unit type of a month written is written whole, exact under the
+        // revision guard.
+        let mut months = whole_unit_writes(grid, &nights);
         if read.takes_pickups() != next.takes_pickups() {
             let written: BTreeSet<Month> = months.iter().map(|m| m.month).collect();
             let all: BTreeSet<Month> = grid.keys().map(|(_, d)| Month::of(*d)).collect();

@@ -200,12 +200,7 @@ pub fn plan_group_creation(
         holder: None,
         nights: pool,
     });
-    plan.push(announce(
-        EventType::CapacityGroupCreated,
-        now,
-        &record,
-        &grid,
-    ));
+    plan.push(announce(EventType::CapacityGroupCreated, now, &record));
     // Any size the contract allows: a plan bigger than one transaction is applied in
     // steps (`domain::steps`).
     Ok(GroupPlan {
@@ -381,9 +376,7 @@ mod tests {
                 (
                     crate::domain::event::EventType::CapacityGroupCreated,
                     1,
-                    &crate::domain::event::EventData::Group(Box::new(
-                        p.group.record.view(&p.group.grid)
-                    ))
+                    &crate::domain::event::EventData::Group(Box::new(p.group.record.announced()))
                 )
             );
             assert_eq!(

@@ -10,7 +10,7 @@ use crate::domain::error::ApiError;
 use crate::domain::event::{
     Event, EventData, EventType, GroupDeleted, GroupReleased, GroupReleasedNight,
 };
-use crate::domain::plan::{month_writes, Change, Guard, Plan, PoolDelta};
+use crate::domain::plan::{whole_unit_writes, Change, Guard, Plan, PoolDelta};
 
 /// Plans the release of every night of the group due at `now` (`None`: nothing is
 /// due, e.g. another run did it). Each released night keeps only the rooms in use
@@ -51,22 +51,35 @@ pub fn plan_group_release(g: &LoadedGroup, now: DateTime<Utc>) -> Option<GroupPl
     });
     plan.push(Change::GroupNights {
         group_id: record.capacity_group_id,
-        months: month_writes(&g.grid, &changed),
+        // Whole unit types of a month, exact under the version guard.
+        months: whole_unit_writes(&g.grid, &changed),
     });
     plan.push(Change::Pool {
         establishment_id: record.establishment_id,
         holder: None,
         nights: pool,
     });
-    let nights = changed
-        .iter()
-        .map(|((ut, d), n)| GroupReleasedNight {
-            unit_type_id: ut.to_string(),
-            date: *d,
-            quantity: g.grid.get(&(ut.clone(), *d)).map_or(0, |o| o.shared) - n.shared,
-            shared: n.shared,
-        })
-        .collect();
+    // Consecutive nights of a unit type released alike: one run.
+    let mut nights: Vec<GroupReleasedNight> = Vec::new();
+    for ((ut, d), n) in &changed {
+        let quantity = g.grid.get(&(ut.clone(), *d)).map_or(0, |o| o.shared) - n.shared;
+        match nights.last_mut() {
+            Some(run)
+                if run.to.succ_opt() == Some(*d)
+                    && (run.unit_type_id.as_str(), run.quantity, run.shared)
+                        == (ut.as_str(), quantity, n.shared) =>
+            {
+                run.to = *d
+            }
+            _ => nights.push(GroupReleasedNight {
+                unit_type_id: ut.to_string(),
+                from: *d,
+                to: *d,
+                quantity,
+                shared: n.shared,
+            }),
+        }
+    }
     let mut grid = g.grid.clone();
     grid.extend(changed);
     // At the moment its last night released became due, whenever the run came.
@@ -75,7 +88,7 @@ pub fn plan_group_release(g: &LoadedGroup, now: DateTime<Utc>) -> Option<GroupPl
         .map_or(now, |t| next.cutoff_rule().night_moment(t).min(now));
     let data = GroupReleased {
         nights,
-        capacity_group: next.view(&grid),
+        capacity_group: next.announced(),
     };
     plan.push(Event::group(
         EventType::CapacityGroupReleased,
@@ -109,7 +122,6 @@ pub fn plan_group_deletion(g: &LoadedGroup, now: DateTime<Utc>) -> Result<Plan, 
     plan.push(Change::DeleteGroup {
         group_id: id,
         version: record.version,
-        months: months.into_iter().collect(),
     });
     plan.push(Change::GroupName {
         establishment_id: record.establishment_id,
@@ -123,6 +135,10 @@ pub fn plan_group_deletion(g: &LoadedGroup, now: DateTime<Utc>) -> Result<Plan, 
             claim: false,
         });
     }
+    plan.push(Change::GroupNightsGone {
+        group_id: id,
+        months: months.into_iter().collect(),
+    });
     plan.push(Change::EstablishmentHolds {
         establishment_id: record.establishment_id,
         delta: -1,
@@ -248,8 +264,11 @@ mod tests {
                     Change::GroupNights { months, .. } => {
                         for m in months {
                             for unit in &m.units {
-                                assert!(!m.new_item && !unit.new_unit);
-                                for (date, n) in &unit.nights {
+                                assert!(!m.new_item && unit.new_unit, "whole unit types");
+                                // The nights that change (the others as read).
+                                for (date, n) in unit.nights.iter().filter(|(d, n)| {
+                                    g.grid.get(&(unit.unit.clone(), *d)) != Some(n)
+                                }) {
                                     assert_eq!(
                                         n.shared, n.used,
                                         "{case}: only the rooms in use stay"
@@ -272,7 +291,12 @@ mod tests {
                         let EventData::GroupReleased(data) = &e.data else {
                             panic!("{case}: {e:?}")
                         };
-                        let back: i64 = data.nights.iter().map(|n| n.quantity).sum();
+                        // Runs of nights released alike: their rooms add up.
+                        let back: i64 = data
+                            .nights
+                            .iter()
+                            .map(|n| n.quantity * ((n.to - n.from).num_days() + 1))
+                            .sum();
                         assert_eq!(back, -pool.iter().sum::<i64>(), "{case}");
                     }
                     other => panic!("{case}: unexpected {other:?}"),
@@ -294,7 +318,12 @@ mod tests {
         let Change::GroupNights { months, .. } = &p.plan.changes[1] else {
             panic!()
         };
-        let dates: Vec<NaiveDate> = months[0].units[0].nights.iter().map(|(d, _)| *d).collect();
+        let dates: Vec<NaiveDate> = months[0].units[0]
+            .nights
+            .iter()
+            .filter(|(d, n)| full.grid.get(&(u("dbl"), *d)) != Some(n))
+            .map(|(d, _)| *d)
+            .collect();
         assert!(!dates.contains(&d("2026-09-02")) && !dates.contains(&d("2026-09-03")));
         assert_eq!(dates.len(), 4);
     }
@@ -312,7 +341,6 @@ mod tests {
         let [Change::DeleteGroup {
             group_id: GROUP,
             version: 1,
-            months,
         }, Change::GroupName {
             name,
             taken_by: None,
@@ -321,6 +349,9 @@ mod tests {
             allotment_id: MEMBER,
             group_id: GROUP,
             claim: false,
+        }, Change::GroupNightsGone {
+            group_id: GROUP,
+            months,
         }, Change::EstablishmentHolds { delta: -1, .. }, Change::Pool { nights, .. }, Change::Event(event)] =
             &plan.changes[..]
         else {

@@ -103,6 +103,7 @@ pub fn plan_pickup_cancel(
         plan.push(Change::GroupCounters {
             group_id: g.capacity_group_id,
             draws: -1,
+            member: None,
         });
         plan.push(Change::GroupNightDeltas {
             group_id: g.capacity_group_id,

@@ -77,7 +77,11 @@ pub fn plan_pickup(
             grid,
             group,
         } => {
-            let group = group.as_deref();
+            // A group is the allotment's once its header lists it (a claim of a change
+            // still in steps, or one not yet given up, is not).
+            let group = group
+                .as_deref()
+                .filter(|g| g.record.allotment_ids.contains(&record.allotment_id));
             let takes = where_rooms_come_from(new, &nights, record, grid, group)?;
             (
                 record.establishment_id,
@@ -109,7 +113,11 @@ pub fn plan_pickup(
         active_pickups: 1,
     });
     if let Some(group_id) = pickup.capacity_group_id {
-        plan.push(Change::GroupCounters { group_id, draws: 1 });
+        plan.push(Change::GroupCounters {
+            group_id,
+            draws: 1,
+            member: Some(allotment_id),
+        });
         plan.push(Change::GroupNightDeltas {
             group_id,
             unit: unit.clone(),
@@ -458,7 +466,11 @@ mod tests {
                         assert!(nights.iter().all(|n| n.allocated == 0));
                         "nights"
                     }
-                    Change::GroupCounters { group_id, draws } => {
+                    Change::GroupCounters {
+                        group_id,
+                        draws,
+                        member: Some(ALLOTMENT),
+                    } => {
                         assert_eq!((*group_id, *draws), (GROUP, 1));
                         "group"
                     }
