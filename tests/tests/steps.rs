@@ -1,7 +1,7 @@
-//! Allotments bigger than one transaction (issue 14, item 2), on DynamoDB Local: made,
-//! refused, cancelled and released in steps (`domain::steps`, `store::steps`), all or
-//! nothing as seen through the API, and what a request that dies between steps leaves
-//! resolved by the scheduled sweeper.
+//! Allotments and capacity groups bigger than one transaction (issue 14, items 1-2), on
+//! DynamoDB Local: made, changed, refused, cancelled, deleted and released in steps
+//! (`domain::steps`, `store::steps`), all or nothing as seen through the API, and what a
+//! request that dies between steps leaves resolved by the scheduled sweeper.
 
 use kit::{tenant, Acme, TestRequest};
 use serde_json::{json, Value};
@@ -451,5 +451,63 @@ async fn a_group_of_fifty_unit_types_is_resized_and_released_at_its_cutoff_in_st
         "members released too, the group's rooms back"
     );
     assert_eq!(steps_left(&a, &group).await, 0);
+    kit::check_invariants(store, "acme", a.est, Some(gid), FROM, to).await;
+}
+
+#[tokio::test]
+async fn a_group_change_that_dies_between_steps_draws_nothing_and_is_swept() {
+    let to = "2027-08-31";
+    let a = hotel(1, to, 170).await;
+    let t = tenant("acme");
+    let store = &a.ctx.store;
+    let ids = members(&a, 160, to).await;
+    let req = TestRequest::event("create-capacity-group").json(group_body(&a, to, &ids[..100]));
+    let r = a.call(req, &create_capacity_group::FUNCTION).await;
+    let group = r.expect(201)["capacityGroupId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gid: uuid::Uuid = group.parse().unwrap();
+
+    // The 60-by-60 replacement dies after its first step (40 of the claims).
+    let next: Vec<String> = ids[..40].iter().chain(&ids[100..]).cloned().collect();
+    let dying = Ctx::with_now(store.clone().dying_after_steps(1), kit::now());
+    let patch = || {
+        TestRequest::on_group("patch-capacity-group", &group).json(json!({"allotmentIds": next}))
+    };
+    let r = patch()
+        .key(&a.key)
+        .send(&patch_capacity_group::FUNCTION, &dying)
+        .await;
+    r.assert_error(503, "UNAVAILABLE");
+    let got = TestRequest::on_group("get-capacity-group", &group);
+    let r = a.call(got, &get_capacity_group::FUNCTION).await;
+    assert_eq!(
+        r.expect(200)["allotmentIds"],
+        json!(ids[..100]),
+        "nothing visible"
+    );
+    // A member claimed by the dead step is not listed: it draws nothing on the group.
+    assert_eq!(
+        kit::group_of(store, &t, ids[100].parse().unwrap()).await,
+        Some(gid)
+    );
+    pickup(&a, &ids[100], 2)
+        .await
+        .assert_error(409, "ALLOTMENT_EXHAUSTED");
+    assert!(steps_left(&a, &group).await > 0);
+
+    // The scheduled run undoes it once its lease ran out.
+    let later = chrono::Utc::now() + shared::store::STEPS_LEASE + chrono::Duration::seconds(1);
+    assert_eq!(store.sweep_steps(later).await.unwrap(), 1);
+    for id in &ids[100..] {
+        assert_eq!(kit::group_of(store, &t, id.parse().unwrap()).await, None);
+    }
+    assert_eq!(steps_left(&a, &group).await, 0);
+    kit::check_invariants(store, "acme", a.est, Some(gid), FROM, to).await;
+
+    // Made again, it applies.
+    let r = a.call(patch(), &patch_capacity_group::FUNCTION).await;
+    assert_eq!(r.expect(200)["allotmentIds"], json!(next));
     kit::check_invariants(store, "acme", a.est, Some(gid), FROM, to).await;
 }
