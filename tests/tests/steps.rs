@@ -313,12 +313,9 @@ async fn pickup(a: &Acme, allotment: &str, q: i64) -> kit::TestResponse {
     a.call(req, &create_pickup::FUNCTION).await
 }
 
-#[tokio::test]
-async fn sixty_of_a_hundred_members_are_replaced_and_the_group_deleted_in_one_request_each() {
-    let to = "2027-08-31";
+/// A hotel of 170 rooms, 160 members of 1 room to `to`, a group of the first 100.
+async fn hundred_of_160(to: &str) -> (Acme, Vec<String>, String) {
     let a = hotel(1, to, 170).await;
-    let t = tenant("acme");
-    let store = &a.ctx.store;
     let ids = members(&a, 160, to).await;
     let req = TestRequest::event("create-capacity-group").json(group_body(&a, to, &ids[..100]));
     let r = a.call(req, &create_capacity_group::FUNCTION).await;
@@ -326,6 +323,15 @@ async fn sixty_of_a_hundred_members_are_replaced_and_the_group_deleted_in_one_re
         .as_str()
         .unwrap()
         .to_string();
+    (a, ids, group)
+}
+
+#[tokio::test]
+async fn sixty_of_a_hundred_members_are_replaced_and_the_group_deleted_in_one_request_each() {
+    let to = "2027-08-31";
+    let (a, ids, group) = hundred_of_160(to).await;
+    let t = tenant("acme");
+    let store = &a.ctx.store;
     let gid: uuid::Uuid = group.parse().unwrap();
 
     // 40 kept, 60 given up, 60 claimed: 120 claims and the header, in steps.
@@ -457,16 +463,9 @@ async fn a_group_of_fifty_unit_types_is_resized_and_released_at_its_cutoff_in_st
 #[tokio::test]
 async fn a_group_change_that_dies_between_steps_draws_nothing_and_is_swept() {
     let to = "2027-08-31";
-    let a = hotel(1, to, 170).await;
+    let (a, ids, group) = hundred_of_160(to).await;
     let t = tenant("acme");
     let store = &a.ctx.store;
-    let ids = members(&a, 160, to).await;
-    let req = TestRequest::event("create-capacity-group").json(group_body(&a, to, &ids[..100]));
-    let r = a.call(req, &create_capacity_group::FUNCTION).await;
-    let group = r.expect(201)["capacityGroupId"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let gid: uuid::Uuid = group.parse().unwrap();
 
     // The 60-by-60 replacement dies after its first step (40 of the claims).

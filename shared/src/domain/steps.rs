@@ -431,6 +431,22 @@ mod tests {
         (p, members)
     }
 
+    /// What a group's commit writes, in order.
+    fn commit_kinds(steps: &Steps) -> Vec<&'static str> {
+        steps
+            .commit
+            .changes
+            .iter()
+            .map(|c| match c {
+                Change::Group { .. } | Change::DeleteGroup { .. } => "header",
+                Change::GroupName { .. } => "name",
+                Change::EstablishmentHolds { .. } => "holds",
+                Change::Event(_) => "event",
+                other => panic!("not in a commit: {other:?}"),
+            })
+            .collect()
+    }
+
     fn claims(plan: &Plan, claim: bool) -> usize {
         plan.changes
             .iter()
@@ -449,19 +465,7 @@ mod tests {
         let claimed = |plan: &Plan| claims(plan, true);
         assert_eq!(steps.prepare.iter().map(claimed).sum::<usize>(), 100);
         assert_eq!(claimed(&steps.commit), 0);
-        let kinds: Vec<&str> = steps
-            .commit
-            .changes
-            .iter()
-            .map(|c| match c {
-                Change::Group { .. } => "header",
-                Change::GroupName { .. } => "name",
-                Change::EstablishmentHolds { .. } => "holds",
-                Change::Event(_) => "event",
-                other => panic!("not in a commit: {other:?}"),
-            })
-            .collect();
-        assert_eq!(kinds, ["header", "name", "holds", "event"]);
+        assert_eq!(commit_kinds(&steps), ["header", "name", "holds", "event"]);
         let rooms: i64 = steps.prepare.iter().map(|s| pool_nights(&[s])).sum();
         assert_eq!(rooms, 365 * 5);
     }
@@ -529,19 +533,7 @@ mod tests {
         let plan = plan_group_deletion(&created.group, fixtures::now()).unwrap();
         let steps = split(&plan, MAX).unwrap().unwrap();
         assert!(steps.prepare.is_empty());
-        let kinds: Vec<&str> = steps
-            .commit
-            .changes
-            .iter()
-            .map(|c| match c {
-                Change::DeleteGroup { .. } => "header",
-                Change::GroupName { .. } => "name",
-                Change::EstablishmentHolds { .. } => "holds",
-                Change::Event(_) => "event",
-                other => panic!("not in a commit: {other:?}"),
-            })
-            .collect();
-        assert_eq!(kinds, ["header", "name", "holds", "event"]);
+        assert_eq!(commit_kinds(&steps), ["header", "name", "holds", "event"]);
         let forwarded: Vec<&Plan> = steps.forward.iter().collect();
         assert_eq!(pool_nights(&forwarded), -365 * 50 * 5);
         assert_eq!(
