@@ -510,3 +510,106 @@ async fn a_group_change_that_dies_between_steps_draws_nothing_and_is_swept() {
     assert_eq!(r.expect(200)["allotmentIds"], json!(next));
     kit::check_invariants(store, "acme", a.est, Some(gid), FROM, to).await;
 }
+
+/// The `allotment.released` events of `id`: (sequence, runs of nights, nights).
+async fn released_events(a: &Acme, id: &str) -> Vec<(i64, usize, i64)> {
+    let feed = kit::feed(&a.ctx.store, &tenant("acme"), a.est, 100).await;
+    feed.iter()
+        .filter(|e| e.subject.id.to_string() == id && e.event_type.as_str() == "allotment.released")
+        .map(|e| {
+            let runs = e.data["nights"].as_array().unwrap();
+            let nights = runs
+                .iter()
+                .map(|r| {
+                    let day = |k: &str| kit::date(r[k].as_str().unwrap());
+                    (day("to") - day("from")).num_days() + 1
+                })
+                .sum();
+            (e.sequence, runs.len(), nights)
+        })
+        .collect()
+}
+
+/// An allotment of 6 unit types over a year with a 1-night pickup on every other night
+/// of three of them: 3 × 365 runs of one night when released, over the 1,000 of one
+/// event.
+async fn varied_year(a: &Acme, to: &str) -> String {
+    let r = a
+        .call(create(&body(a, 6, to, 2)), &create_allotment::FUNCTION)
+        .await;
+    let id = r.expect(201)["allotmentId"].as_str().unwrap().to_string();
+    let first = kit::date(FROM);
+    let stays: Vec<(usize, chrono::NaiveDate)> = (0..3)
+        .flat_map(|u| {
+            (0..365)
+                .step_by(2)
+                .map(move |n| (u, first + chrono::Duration::days(n)))
+        })
+        .collect();
+    let with = (a.clone(), id.clone(), std::sync::Arc::new(stays));
+    kit::concurrently(4, &with, |(a, id, stays), task| async move {
+        for (u, night) in stays.iter().skip(task).step_by(4) {
+            let body = kit::pickup_body(
+                &format!("u{u:02}"),
+                &night.to_string(),
+                &night.succ_opt().unwrap().to_string(),
+                1,
+            );
+            kit::pickup(&a.ctx, &a.key, &id, body).await;
+        }
+    })
+    .await;
+    id
+}
+
+/// Two parts, each within one event, every night once, each its own version.
+fn two_parts(events: &[(i64, usize, i64)]) {
+    assert_eq!(events.len(), 2, "two parts: {events:?}");
+    assert!(events.iter().all(|(_, runs, _)| *runs <= 1_000));
+    assert_eq!(
+        events.iter().map(|(_, _, n)| n).sum::<i64>(),
+        6 * 365,
+        "every night once"
+    );
+    assert!(events[0].0 < events[1].0, "each part its own version");
+}
+
+#[tokio::test]
+async fn a_release_of_more_runs_than_one_event_holds_goes_in_parts() {
+    let to = "2027-08-31";
+    let a = hotel(6, to, 5).await;
+    let (manual, cutoff) = (varied_year(&a, to).await, varied_year(&a, to).await);
+
+    let release = || {
+        TestRequest::on_allotment("release-allotment", &manual)
+            .json(json!({}))
+            .header("idempotency-key", "release-in-parts")
+    };
+    let r = a.call(release(), &release_allotment::FUNCTION).await;
+    let released = r.expect(200).clone();
+    assert_eq!(released["status"], "released");
+    let events = released_events(&a, &manual).await;
+    two_parts(&events);
+    assert_eq!(released["version"], json!(events[1].0));
+    // The same request again: replayed, nothing more released.
+    let r = a.call(release(), &release_allotment::FUNCTION).await;
+    assert_eq!(r.expect(200)["version"], released["version"]);
+    assert_eq!(released_events(&a, &manual).await.len(), 2);
+
+    // The other at its cutoff (1 Aug 2026): one run, both parts.
+    let event = json!({"time": "2026-08-02T06:00:00Z", "detail-type": "Scheduled Event",
+                       "source": "aws.events", "detail": {}});
+    cutoff_release::handle_event(&a.ctx.store, &event, None)
+        .await
+        .unwrap();
+    two_parts(&released_events(&a, &cutoff).await);
+    let got = TestRequest::on_allotment("get-allotment", &cutoff);
+    let r = a.call(got, &get_allotment::FUNCTION).await;
+    assert_eq!(r.expect(200)["status"], "released");
+    assert_eq!(
+        allotted(&a, to).await,
+        2 * 3 * 183,
+        "only the rooms picked up stay"
+    );
+    kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
+}

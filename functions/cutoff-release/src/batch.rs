@@ -122,6 +122,8 @@ async fn release_allotments(
         seen.insert(*id);
         record.grid_revisions = revisions;
         match plan_cutoff_release(&record, &grid, now) {
+            // A release in parts goes alone (its parts one after the other).
+            Ok(Some(p)) if p.more => out.push((*i, None)),
             Ok(Some(p)) => planned.push((*i, p)),
             Ok(None) => out.push((*i, Some(Ok((0, false))))),
             Err(e) => out.push((*i, Some(Err(e)))),

@@ -473,7 +473,16 @@ async fn release(store: &Store, due: &Due, now: DateTime<Utc>) -> Result<(u64, b
     if due.kind == DueKind::Group {
         return release_group(store, due, now).await;
     }
-    execute(store, &CutoffRelease { store, due, now }).await
+    // A release too big for one event goes in parts (earliest nights first), one after
+    // the other.
+    let mut released = 0;
+    loop {
+        let (nights, finished, more) = execute(store, &CutoffRelease { store, due, now }).await?;
+        released += nights;
+        if !more {
+            return Ok((released, finished));
+        }
+    }
 }
 
 /// The scheduled release of one allotment: the nights due at `now`.
@@ -485,8 +494,9 @@ struct CutoffRelease<'a> {
 
 impl Command for CutoffRelease<'_> {
     type State = Option<(AllotmentRecord, Grid)>;
-    /// Nights released, and whether the allotment became released.
-    type Output = (u64, bool);
+    /// Nights released, whether the allotment became released, and whether a next
+    /// part is due.
+    type Output = (u64, bool, bool);
 
     fn tenant(&self) -> &TenantId {
         &self.due.tenant
@@ -501,11 +511,11 @@ impl Command for CutoffRelease<'_> {
     fn plan(&self, state: Self::State) -> Result<Decision<Self::Output>, ApiError> {
         // Gone, or nothing due (already done by another run, moved by a PATCH): a no-op.
         let Some((record, grid)) = state else {
-            return Ok(Decision::Answer((0, false)));
+            return Ok(Decision::Answer((0, false, false)));
         };
         Ok(match plan_cutoff_release(&record, &grid, self.now)? {
-            None => Decision::Answer((0, false)),
-            Some(p) => Decision::Apply(p.allotment.plan, (p.released_nights, p.finished)),
+            None => Decision::Answer((0, false, false)),
+            Some(p) => Decision::Apply(p.allotment.plan, (p.released_nights, p.finished, p.more)),
         })
     }
 }

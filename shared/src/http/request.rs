@@ -138,6 +138,40 @@ impl ApiRequest {
         .await
     }
 
+    /// Applies the parts `part` plans of a change too big for one (a release whose
+    /// event would list too many nights), each its own command — read, plan, apply,
+    /// never under the request's key — until it plans none; how many it applied. What
+    /// is left, the request's own [`Self::change_allotment`] does (with the key): a
+    /// retry after a failure finds the parts applied and goes on.
+    pub async fn change_allotment_in_parts<F>(
+        &self,
+        ctx: &super::Ctx,
+        part: F,
+    ) -> Result<usize, ApiError>
+    where
+        F: Fn(&AllotmentRecord, &Grid, Attempt) -> Result<Option<AllotmentPlan>, ApiError> + Sync,
+    {
+        let mut parts = 0;
+        loop {
+            let planned = std::sync::atomic::AtomicBool::new(false);
+            let command = AllotmentCommand {
+                ctx,
+                req: self,
+                tenant: self.principal()?.tenant.clone(),
+                plan: |record: &AllotmentRecord, grid: &Grid, attempt: Attempt| {
+                    let p = part(record, grid, attempt)?;
+                    planned.store(p.is_some(), std::sync::atomic::Ordering::SeqCst);
+                    Ok(p)
+                },
+            };
+            crate::command::execute(&ctx.store, &command).await?;
+            if !planned.load(std::sync::atomic::Ordering::SeqCst) {
+                return Ok(parts);
+            }
+            parts += 1;
+        }
+    }
+
     /// The capacity group of the path, for this tenant (`404` otherwise) and within
     /// the key's establishment scope (`403`).
     pub async fn capacity_group(

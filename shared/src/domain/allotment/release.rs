@@ -43,7 +43,17 @@ pub struct ReleasePlan {
     pub released_nights: u64,
     /// The allotment has no night left: it becomes `released`.
     pub finished: bool,
+    /// Nights up to the date asked are left for a next part (see
+    /// [`MAX_RELEASED_RUNS`]).
+    pub more: bool,
 }
+
+/// Runs of nights one `allotment.released` lists at most (about 115 bytes each: the
+/// event stays well under DynamoDB's 400 KB item and EventBridge's 256 KB entry). A
+/// release that would list more goes in parts, each its own version and event,
+/// earliest nights first (nights vary run by run only where pickups or allocation
+/// changes made them differ).
+pub const MAX_RELEASED_RUNS: usize = 1_000;
 
 /// Releases every unreleased night up to `through` (at most the period's end) of an
 /// active allotment: on each, `allocated` becomes the rooms picked up from its own
@@ -53,7 +63,45 @@ pub struct ReleasePlan {
 /// entry per unit type, under the next version; `releasedThrough` moves to `through`;
 /// once no night is left the allotment is `released` and the establishment's holds
 /// go down by one. A manual release also records `manuallyReleasedAt`.
+///
+/// When its event would list more than [`MAX_RELEASED_RUNS`] runs of nights, only the
+/// nights up to the last date that keeps it within are released (`more`).
 pub fn plan_release(
+    record: &AllotmentRecord,
+    grid: &Grid,
+    through: NaiveDate,
+    reason: &ReleaseReason,
+    now: DateTime<Utc>,
+) -> Result<ReleasePlan, ApiError> {
+    let whole = plan_release_through(record, grid, through, reason, now)?;
+    let Some(cut) = part_through(&whole) else {
+        return Ok(whole);
+    };
+    let part = plan_release_through(record, grid, cut, reason, now)?;
+    if part.released_nights == 0 {
+        return Ok(whole);
+    }
+    Ok(ReleasePlan { more: true, ..part })
+}
+
+/// The last date before which a release's event lists at most [`MAX_RELEASED_RUNS`]
+/// runs: the day before the first night of the run past them (`None`: it fits).
+fn part_through(plan: &ReleasePlan) -> Option<NaiveDate> {
+    let runs = plan.allotment.plan.events().find_map(|e| match &e.data {
+        EventData::Released(r) => Some(&r.nights),
+        _ => None,
+    })?;
+    if runs.len() <= MAX_RELEASED_RUNS {
+        return None;
+    }
+    let mut starts: Vec<NaiveDate> = runs.iter().map(|r| r.from).collect();
+    starts.sort();
+    // Every run starting on or before the cut counts (cut short, it stays one); a date
+    // starts at most one run per unit type (50 at most), so the cut keeps a night.
+    starts[MAX_RELEASED_RUNS].pred_opt()
+}
+
+fn plan_release_through(
     record: &AllotmentRecord,
     grid: &Grid,
     through: NaiveDate,
@@ -143,6 +191,7 @@ pub fn plan_release(
         allotment,
         released_nights,
         finished,
+        more: false,
     })
 }
 
@@ -217,6 +266,22 @@ pub fn plan_manual_release(
                 .map(|p| Some(p.allotment))
         }
     }
+}
+
+/// The next part of a manual release too big for one event (see [`MAX_RELEASED_RUNS`]):
+/// `None` when none is needed (it fits, or nothing is left to release).
+pub fn plan_manual_release_part(
+    record: &AllotmentRecord,
+    grid: &Grid,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Option<AllotmentPlan>, ApiError> {
+    if record.status != Status::Active {
+        return Ok(None);
+    }
+    let through = record.period_to;
+    let p = plan_release(record, grid, through, &ReleaseReason::Manual(reason), now)?;
+    Ok(p.more.then_some(p.allotment))
 }
 
 /// The scheduled release at `now`: the nights due (`None` when none is, e.g. done by
@@ -598,5 +663,56 @@ mod tests {
         let one = merge(&[&plans[0].allotment.plan]);
         assert!(one.owners.iter().all(|o| *o == Some(0)));
         assert_eq!(one.plan.items(), 6);
+    }
+
+    #[test]
+    fn a_release_too_big_for_one_event_goes_in_parts_earliest_nights_first() {
+        // 50 unit types over a year, every other night with a room picked up: 18,250
+        // runs of one night each.
+        let units: Vec<_> = (0..50)
+            .map(|i| json!({"unitTypeId": format!("u{i:02}"), "quantity": 5}))
+            .collect();
+        let (mut record, mut grid) = created(json!({"periodFrom": "2026-09-01",
+            "periodTo": "2027-08-31", "unitAllocations": units}));
+        for ((_, date), n) in grid.iter_mut() {
+            n.picked_up = i64::from(chrono::Datelike::day(date) % 2);
+        }
+        let (mut parts, mut released, mut last_through) = (0, 0, None);
+        loop {
+            let reason = ReleaseReason::Manual(None);
+            let p = plan_release(&record, &grid, record.period_to, &reason, now()).unwrap();
+            let runs = p
+                .allotment
+                .plan
+                .events()
+                .find_map(|e| match &e.data {
+                    EventData::Released(r) => Some(r.nights.len()),
+                    _ => None,
+                })
+                .unwrap();
+            assert!(runs <= MAX_RELEASED_RUNS, "{runs} runs in one event");
+            assert_eq!(p.finished, !p.more);
+            // Each part takes the nights after the last one's.
+            assert!(p.allotment.record.released_through > last_through);
+            last_through = p.allotment.record.released_through;
+            parts += 1;
+            released += p.released_nights;
+            (record, grid) = (p.allotment.record, p.allotment.grid);
+            if !p.more {
+                break;
+            }
+        }
+        assert_eq!(released, 50 * 365, "every night once");
+        assert_eq!(record.status, Status::Released);
+        assert!((18..=20).contains(&parts), "{parts} parts");
+        // A release that fits is one part.
+        let (record, grid) = allotment();
+        let reason = ReleaseReason::Manual(None);
+        let p = plan_release(&record, &grid, record.period_to, &reason, now()).unwrap();
+        assert!(!p.more && p.finished);
+        assert_eq!(
+            plan_manual_release_part(&record, &grid, None, now()).unwrap(),
+            None
+        );
     }
 }
