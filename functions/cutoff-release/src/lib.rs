@@ -528,8 +528,9 @@ async fn release_group(
     due: &Due,
     now: DateTime<Utc>,
 ) -> Result<(u64, bool), ApiError> {
+    // A release too big for one event goes in parts: until nothing is due.
     let command = ReleaseGroup { store, due, now };
-    shared::command::execute(store, &command).await?;
+    while shared::command::execute(store, &command).await? {}
     Ok((0, false))
 }
 
@@ -542,7 +543,8 @@ struct ReleaseGroup<'a> {
 impl shared::command::Command for ReleaseGroup<'_> {
     /// The group, if it still exists.
     type State = Option<shared::domain::group::LoadedGroup>;
-    type Output = ();
+    /// Whether nights were released.
+    type Output = bool;
 
     fn tenant(&self) -> &shared::domain::ids::TenantId {
         &self.due.tenant
@@ -555,14 +557,14 @@ impl shared::command::Command for ReleaseGroup<'_> {
     }
 
     /// Nothing due (done by another run, or the group was deleted): a no-op.
-    fn plan(&self, group: Self::State) -> Result<shared::command::Decision<()>, ApiError> {
+    fn plan(&self, group: Self::State) -> Result<shared::command::Decision<bool>, ApiError> {
         use shared::command::Decision;
         let planned = group
             .as_ref()
             .and_then(|g| shared::domain::group::plan_group_release(g, self.now));
         Ok(match planned {
-            Some(p) => Decision::Apply(p.plan, ()),
-            None => Decision::Answer(()),
+            Some(p) => Decision::Apply(p.plan, true),
+            None => Decision::Answer(false),
         })
     }
 }

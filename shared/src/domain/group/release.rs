@@ -2,9 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{GroupGrid, GroupNight, GroupPlan, LoadedGroup};
+use crate::domain::allotment::MAX_RELEASED_RUNS;
 use crate::domain::dates::Month;
 use crate::domain::error::ApiError;
 use crate::domain::event::{
@@ -19,9 +20,37 @@ use crate::domain::plan::{whole_unit_writes, Change, Guard, Plan, PoolDelta};
 ///
 /// The plan: the header (next version, `releasedThrough` moved, guarded by the
 /// version read), the nights that change, and the pool rooms.
+///
+/// When its event would list more than [`MAX_RELEASED_RUNS`] runs of nights, only the
+/// nights up to the last date that keeps it within are released: the next plan (the
+/// rest is still due) releases what follows.
 pub fn plan_group_release(g: &LoadedGroup, now: DateTime<Utc>) -> Option<GroupPlan> {
+    let through = g.record.due_through(now)?;
+    let whole = plan_group_release_through(g, through, now);
+    let runs = whole.plan.events().find_map(|e| match &e.data {
+        EventData::GroupReleased(r) => Some(&r.nights),
+        _ => None,
+    })?;
+    if runs.len() <= MAX_RELEASED_RUNS {
+        return Some(whole);
+    }
+    let mut starts: Vec<NaiveDate> = runs.iter().map(|r| r.from).collect();
+    starts.sort();
+    // A date starts at most one run per unit type (50 at most): the cut keeps a night.
+    match starts[MAX_RELEASED_RUNS].pred_opt() {
+        Some(cut) if Some(cut) > g.record.released_through => {
+            Some(plan_group_release_through(g, cut, now))
+        }
+        _ => Some(whole),
+    }
+}
+
+fn plan_group_release_through(
+    g: &LoadedGroup,
+    through: NaiveDate,
+    now: DateTime<Utc>,
+) -> GroupPlan {
     let record = &g.record;
-    let through = record.due_through(now)?;
     let mut next = record.next_version(now);
     next.released_through = Some(
         through
@@ -97,14 +126,14 @@ pub fn plan_group_release(g: &LoadedGroup, now: DateTime<Utc>) -> Option<GroupPl
         next.version,
         EventData::GroupReleased(Box::new(data)),
     ));
-    Some(GroupPlan {
+    GroupPlan {
         plan,
         group: LoadedGroup {
             record: next,
             grid,
             active_draws: g.active_draws,
         },
-    })
+    }
 }
 
 /// Plans the delete of a group: refused while pickups draw on it (`409
@@ -367,5 +396,49 @@ mod tests {
             nights.iter().map(|n| n.allotted).collect::<Vec<_>>(),
             [0, -5, -5, -5, -5, -5, -5]
         );
+    }
+
+    #[test]
+    fn a_release_too_big_for_one_event_goes_in_parts() {
+        // 50 unit types over a year, a room in use every other night: 18,250 runs.
+        let mut g = loaded(0);
+        g.record.period_to = d("2027-08-31");
+        let nights =
+            crate::domain::dates::NightRange::new(g.record.period_from, g.record.period_to, 800)
+                .unwrap();
+        g.grid = (0..50)
+            .flat_map(|i| {
+                let unit = u(&format!("u{i:02}"));
+                nights.iter().map(move |night| {
+                    let used = i64::from(chrono::Datelike::day(&night) % 2);
+                    ((unit.clone(), night), GroupNight { shared: 5, used })
+                })
+            })
+            .collect();
+        let (mut parts, mut back) = (0, 0);
+        let late = at("2027-12-31T00:00:00Z");
+        while let Some(p) = plan_group_release(&g, late) {
+            let Some(EventData::GroupReleased(data)) =
+                p.plan.events().map(|e| e.data.clone()).next()
+            else {
+                panic!("no release event")
+            };
+            assert!(data.nights.len() <= MAX_RELEASED_RUNS);
+            assert!(p.group.record.released_through > g.record.released_through);
+            back += data
+                .nights
+                .iter()
+                .map(|n| n.quantity * ((n.to - n.from).num_days() + 1))
+                .sum::<i64>();
+            parts += 1;
+            g = p.group;
+            if g.record.released_through == Some(g.record.period_to) {
+                break;
+            }
+        }
+        assert!((18..=20).contains(&parts), "{parts} parts");
+        let used: i64 = g.grid.values().map(|n| n.used).sum();
+        assert_eq!(back, 50 * 365 * 5 - used, "every unused room back once");
+        assert!(g.grid.values().all(|n| n.shared == n.used));
     }
 }
