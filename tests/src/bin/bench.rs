@@ -15,6 +15,9 @@
 //! 4. Cold start: the release `create-allotment` and `hello-lambda` binaries under a
 //!    minimal Lambda Runtime API served here, and the zipped size of the function.
 //!
+//! 6. Holds in steps (`BENCH_ONLY=steps`): the largest allotments and groups the
+//!    contract allows, each request timed end to end through its function.
+//!
 //! Everything is printed as Markdown and written to `.local/bench-figures.md`.
 
 use std::collections::BTreeMap;
@@ -1520,6 +1523,119 @@ async fn post(port: u16, path: &str, body: &[u8]) -> Res<(u16, Value)> {
 /// over hotels of one group (200 contracts each, Paris time), released through the local
 /// event route: the scheduled run and its in-process queue drained by the worker's
 /// handler, as `make dev` serves it.
+/// `BENCH_ONLY=steps`: requests too big for one transaction (`domain::steps`), each
+/// through its function on a table of its own, timed end to end (one run each).
+async fn holds_in_steps(out: &mut Out) -> Res<()> {
+    use kit::TestRequest;
+    out.line("\n## 6. Holds in steps: the largest requests the contract allows\n");
+    out.line("Each request once, through its function (release build) on DynamoDB Local; the time is the whole request (reads, steps 4 at a time, commit, forward steps).\n");
+    out.line("| request | nights × unit types | ms | answer |");
+    out.line("|---|---:|---:|---:|");
+    let a = kit::bare_acme().await;
+    let (from, to) = ("2026-09-01", "2028-08-31");
+    for i in 0..50 {
+        a.inventory(&format!("u{i:02}"), from, to, 200).await;
+    }
+    let units = |n: usize, q: i64| -> serde_json::Value {
+        json!((0..n)
+            .map(|i| json!({"unitTypeId": format!("u{i:02}"), "quantity": q}))
+            .collect::<Vec<_>>())
+    };
+    let mut timed = |name: &str, size: &str, status: u16, took: Duration| {
+        out.line(format!(
+            "| {name} | {size} | {:.0} | {status} |",
+            took.as_secs_f64() * 1e3
+        ));
+    };
+    // Allotments: a year of 12 unit types, then the maximum.
+    for (n, until, nights) in [(12, "2027-08-31", 365), (50, to, 731)] {
+        let body = kit::with(
+            kit::allotment_body(a.est),
+            json!({"periodFrom": from, "periodTo": until, "unitAllocations": units(n, 2)}),
+        );
+        let size = format!("{nights} × {n}");
+        let t = Instant::now();
+        let r = a
+            .call(
+                TestRequest::event("create-allotment").json(body),
+                &create_allotment::FUNCTION,
+            )
+            .await;
+        timed("create an allotment", &size, r.status, t.elapsed());
+        let id = r.data()["allotmentId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (name, req, function) = if n == 12 {
+            ("cancel it", "cancel-allotment", &cancel_allotment::FUNCTION)
+        } else {
+            (
+                "release it",
+                "release-allotment",
+                &release_allotment::FUNCTION,
+            )
+        };
+        let t = Instant::now();
+        let r = a
+            .call(
+                TestRequest::on_allotment(req, &id).json(json!({})),
+                function,
+            )
+            .await;
+        timed(name, &size, r.status, t.elapsed());
+    }
+    // A group of 100 members over a year: create, replace 60 of them, delete.
+    let mut members = Vec::new();
+    for _ in 0..160 {
+        let body = json!({"periodFrom": from, "periodTo": "2027-08-31",
+                          "unitAllocations": [{"unitTypeId": "u00", "quantity": 1}]});
+        members.push(a.allotment(body).await);
+    }
+    let group = json!({"establishmentId": a.est.to_string(), "name": "Tour operators",
+        "periodFrom": from, "periodTo": "2027-08-31", "unitAllocations": units(1, 5),
+        "cutoffDate": "2026-08-25", "allotmentIds": members[..100]});
+    let t = Instant::now();
+    let r = a
+        .call(
+            TestRequest::event("create-capacity-group").json(group),
+            &create_capacity_group::FUNCTION,
+        )
+        .await;
+    timed(
+        "create a group of 100 members",
+        "365 × 1",
+        r.status,
+        t.elapsed(),
+    );
+    let gid = r.data()["capacityGroupId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let next: Vec<&String> = members[..40].iter().chain(&members[100..]).collect();
+    let t = Instant::now();
+    let r = a
+        .call(
+            TestRequest::on_group("patch-capacity-group", &gid).json(json!({"allotmentIds": next})),
+            &patch_capacity_group::FUNCTION,
+        )
+        .await;
+    timed(
+        "replace 60 of its members",
+        "365 × 1",
+        r.status,
+        t.elapsed(),
+    );
+    let t = Instant::now();
+    let r = a
+        .call(
+            TestRequest::on_group("delete-capacity-group", &gid),
+            &delete_capacity_group::FUNCTION,
+        )
+        .await;
+    timed("delete it", "365 × 1", r.status, t.elapsed());
+    Ok(())
+}
+
 async fn cutoff_at_scale(b: &Bench, out: &mut Out) -> Res<()> {
     let n = env_usize("BENCH_CUTOFF_N", 20_000).max(1);
     let per_hotel = 200;
@@ -1829,7 +1945,7 @@ async fn main_inner() -> Res<()> {
     ));
     machine(&mut out);
     let b = Bench::new(&endpoint).await?;
-    let sections: [&str; 5] = ["overhead", "contention", "hot", "cold", "cutoff"];
+    let sections: [&str; 6] = ["overhead", "contention", "hot", "cold", "cutoff", "steps"];
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     for s in sections {
         if !only.is_empty() && !only.split(',').any(|o| o == s) {
@@ -1840,6 +1956,7 @@ async fn main_inner() -> Res<()> {
             "contention" => contention(&b, &mut out).await?,
             "hot" => hot_items(&b, &mut out).await?,
             "cutoff" => cutoff_at_scale(&b, &mut out).await?,
+            "steps" => holds_in_steps(&mut out).await?,
             _ => cold_starts(&b, &bin_dir, &mut out).await?,
         }
     }
