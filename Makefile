@@ -41,7 +41,7 @@ infra-lint: tools ## cfn-lint, checkov and sam validate --lint on the template (
 	infra/local/tools.sh run checkov -f $(TEMPLATE) --framework cloudformation --skip-download --quiet --compact
 	infra/local/tools.sh run sam validate --lint -t $(TEMPLATE) --region eu-west-1
 
-bench: ## Benchmarks (round trips, handler overhead, contention, cold start, size) on a DynamoDB Local of its own; see BENCHMARKS.md
+bench: ## Benchmarks (round trips, handler overhead, contention, hot items, cold start, size, cutoff, holds in steps) on a DynamoDB Local of its own; see BENCHMARKS.md
 	@infra/local/bench.sh
 
 package: ## Every function built for Lambda (ARCH=arm64|x86_64) in one cargo lambda build, laid out in infra/.aws-sam/build for `cd infra && sam deploy`

@@ -3,7 +3,7 @@
 # release, starts a DynamoDB Local of its own on a free loopback port (always stopped,
 # as in test.sh), and runs every benchmark in one go. Figures: stdout and
 # .local/bench-figures.md. BENCH_ITERATIONS, BENCH_CONTENTION_SECS, BENCH_COLD_RUNS and
-# BENCH_ONLY (overhead,contention,hot,cold,cutoff) shorten a run.
+# BENCH_ONLY (overhead,contention,hot,cold,cutoff,steps) shorten a run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
