@@ -150,6 +150,12 @@ async fn a_request_that_dies_between_steps_is_retried_and_swept() {
         "two steps held rooms for an allotment nobody can see"
     );
     assert_eq!(listed(&a).await, 0, "nothing visible");
+    // Its key is held until its lease runs out: a retry meanwhile is told to wait.
+    let early = create(&body(&a, 12, to, 5)).header("idempotency-key", "tour-2027");
+    let r = a.call(early, &create_allotment::FUNCTION).await;
+    r.assert_error(409, "IDEMPOTENCY_IN_PROGRESS");
+    assert_eq!(allotted(&a, to).await, held, "the retry prepared nothing");
+    kit::expire_key_lock(&a.ctx.store, &tenant("acme"), "tour-2027").await;
 
     // The retry with the same key makes it, once.
     let retry = create(&body(&a, 12, to, 5)).header("idempotency-key", "tour-2027");
@@ -611,5 +617,38 @@ async fn a_release_of_more_runs_than_one_event_holds_goes_in_parts() {
         2 * 3 * 183,
         "only the rooms picked up stay"
     );
+    kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
+}
+
+#[tokio::test]
+async fn a_duplicate_sent_while_its_twin_prepares_is_told_it_is_in_progress() {
+    // Rooms for one of the twins only: without the held key the second would prepare,
+    // find the pool short, and record a 409 its twin would then replay.
+    let to = "2027-08-31";
+    let a = hotel(12, to, 5).await;
+    let body = body(&a, 12, to, 5);
+    let send = || create(&body).header("idempotency-key", "twins");
+    let (one, two) = tokio::join!(
+        a.call(send(), &create_allotment::FUNCTION),
+        a.call(send(), &create_allotment::FUNCTION)
+    );
+    for r in [&one, &two] {
+        assert!(
+            r.status == 201 || (r.status == 409 && r.code() == "IDEMPOTENCY_IN_PROGRESS"),
+            "{} {}",
+            r.status,
+            r.code()
+        );
+    }
+    let made = [&one, &two]
+        .into_iter()
+        .find(|r| r.status == 201)
+        .expect("one made");
+    assert_eq!(listed(&a).await, 1);
+    assert_eq!(allotted(&a, to).await, 365 * 12 * 5);
+    // The one told to retry gets the same answer.
+    let again = a.call(send(), &create_allotment::FUNCTION).await;
+    assert_eq!(again.expect(201)["allotmentId"], made.data()["allotmentId"]);
+    assert_eq!(again.headers["idempotency-replayed"], "true");
     kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
 }

@@ -155,6 +155,13 @@ impl Final {
                 if let ApiError::MethodNotAllowed(allowed) = &err {
                     r = r.with_header("Allow", allowed.join(", "));
                 }
+                // The idempotency answers themselves are never recorded under the key.
+                if matches!(
+                    err,
+                    ApiError::IdempotencyInProgress | ApiError::IdempotencyKeyReused
+                ) {
+                    r.recorded = true;
+                }
                 r
             }
         };

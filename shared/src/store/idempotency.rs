@@ -85,6 +85,15 @@ fn record_put(
     e.put(table, record_item(t, intent, response)?)
 }
 
+/// A conditional put or delete refused on its condition.
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool {
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
 /// A stored record.
 pub(crate) fn parse_record(item: &Item) -> Result<Recorded, ApiError> {
     let at = Utc
@@ -114,6 +123,71 @@ pub(crate) fn parse_record(item: &Item) -> Result<Recorded, ApiError> {
 }
 
 impl Store {
+    /// Holds a key while a keyed plan's steps run (`store::steps`): a `pending` record
+    /// of the run `run` until `lease`, put only if the key is free — never used,
+    /// expired, or a pending lock whose lease ran out. `None`: held; else the record
+    /// that holds the key (a response to replay, or another run's live lock).
+    pub(crate) async fn hold_key(
+        &self,
+        t: &TenantId,
+        intent: &Intent,
+        run: &str,
+        lease: chrono::DateTime<Utc>,
+    ) -> Result<Option<Recorded>, ApiError> {
+        let at = intent.at.timestamp();
+        let mut item = record_key(t, &intent.key);
+        item.insert("fp".into(), s(&intent.fingerprint));
+        item.insert("state".into(), s("pending"));
+        item.insert("run".into(), s(run));
+        item.insert("createdAt".into(), n(at));
+        item.insert("leaseUntil".into(), n(lease.timestamp()));
+        item.insert("expiresAt".into(), n(at + RETENTION_SECS + 3600));
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(PK) OR #created <= :expired \
+                 OR (#state = :pending AND (attribute_not_exists(#lease) OR #lease < :now))",
+            )
+            .expression_attribute_names("#created", "createdAt")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "leaseUntil")
+            .expression_attribute_values(":expired", n(at - RETENTION_SECS))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":now", n(Utc::now().timestamp()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(e) if is_condition_failure(&e) => self.idempotency_record(t, &intent.key).await,
+            Err(e) => Err(sdk_error("hold_key", e)),
+        }
+    }
+
+    /// Gives up the key held by `run` (its steps undone or failed), if it still holds it:
+    /// a retry may take it at once. Best effort: a lock left runs out with its lease.
+    pub(crate) async fn release_key(&self, t: &TenantId, intent: &Intent, run: &str) {
+        let result = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(record_key(t, &intent.key)))
+            .condition_expression("#state = :pending AND #run = :run")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#run", "run")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":run", s(run))
+            .send()
+            .await;
+        if let Err(e) = result {
+            if !is_condition_failure(&e) {
+                tracing::warn!(error = %sdk_error("release_key", e), "key left to its lease");
+            }
+        }
+    }
+
     /// The transaction item that records a keyed request's response with its effect.
     pub(crate) fn idempotency_item(
         &self,

@@ -290,6 +290,12 @@ async fn in_parallel<F: std::future::Future>(futures: Vec<F>, n: usize) -> Vec<F
 impl Store {
     /// Applies `plan` in `steps` (see the module documentation). `Refused`: nothing is
     /// left of it; `KeyTaken`: its key's record, nothing left of it.
+    ///
+    /// A keyed plan with prepare steps holds its key while they run (a `pending`
+    /// record, `Store::hold_key`): a duplicate sent meanwhile answers `409
+    /// IDEMPOTENCY_IN_PROGRESS` instead of preparing too (and, short of rooms, recording
+    /// a refusal its twin would then replay). The key is given back when nothing
+    /// committed.
     pub(crate) async fn apply_steps(
         &self,
         t: &TenantId,
@@ -298,9 +304,44 @@ impl Store {
         event_item: Uuid,
     ) -> Result<Applied, ApiError> {
         let now = Utc::now();
+        let run = run_id();
+        let keyed = match plan.changes.last() {
+            Some(Change::Idempotency { intent, .. }) if !steps.prepare.is_empty() => Some(intent),
+            _ => None,
+        };
+        if let Some(intent) = keyed {
+            match self.hold_key(t, intent, &run, now + STEPS_LEASE).await? {
+                None => {}
+                Some(found) if found.response.is_some() => return Ok(Applied::KeyTaken(found)),
+                Some(found) if found.fingerprint != intent.fingerprint => {
+                    return Err(ApiError::IdempotencyKeyReused)
+                }
+                Some(_) => return Err(ApiError::IdempotencyInProgress),
+            }
+        }
+        let applied = self
+            .run_steps(t, plan, steps, event_item, (&run, now))
+            .await;
+        // (A request that dies gives nothing back: the test hook keeps the key too.)
+        if let Some(intent) = keyed.filter(|_| self.die_after_steps.is_none()) {
+            if !matches!(applied, Ok(Applied::Done)) {
+                self.release_key(t, intent, &run).await;
+            }
+        }
+        applied
+    }
+
+    async fn run_steps(
+        &self,
+        t: &TenantId,
+        plan: &Plan,
+        steps: Steps,
+        event_item: Uuid,
+        (run, now): (&str, DateTime<Utc>),
+    ) -> Result<Applied, ApiError> {
         let table = self.table();
         let owner = steps.owner;
-        let run = run_id();
+        let run = run.to_string();
         let prepared = !steps.prepare.is_empty();
         if prepared {
             if let Some(refusal) = self.prepare(t, &steps, &run, event_item, now).await? {

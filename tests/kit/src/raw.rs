@@ -98,3 +98,21 @@ pub async fn claim_membership(store: &Store, t: &TenantId, allotment: Uuid, grou
         .await
         .expect("put");
 }
+
+/// Ages the lock a keyed request in steps holds on `key` (as if its lease ran out).
+pub async fn expire_key_lock(store: &Store, t: &TenantId, key: &str) {
+    let digest = shared::domain::idempotency::key_digest(key);
+    client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S(format!("T#{t}#IDEM#{digest}")))
+        .key("SK", AttributeValue::S("IDEM".into()))
+        .update_expression("SET leaseUntil = :past")
+        .condition_expression("#state = :pending")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":past", AttributeValue::N("0".into()))
+        .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+        .send()
+        .await
+        .expect("a pending lock");
+}
