@@ -85,19 +85,24 @@ pub fn plan_release(
 }
 
 /// The last date before which a release's event lists at most [`MAX_RELEASED_RUNS`]
-/// runs: the day before the first night of the run past them (`None`: it fits).
+/// runs (`None`: it fits).
 fn part_through(plan: &ReleasePlan) -> Option<NaiveDate> {
     let runs = plan.allotment.plan.events().find_map(|e| match &e.data {
         EventData::Released(r) => Some(&r.nights),
         _ => None,
     })?;
-    if runs.len() <= MAX_RELEASED_RUNS {
+    part_end(runs.iter().map(|r| r.from).collect())
+}
+
+/// Where the first part of a release whose runs start on `starts` ends: the day before
+/// the first night of the run past [`MAX_RELEASED_RUNS`] (`None`: they fit one event).
+/// Every run starting on or before it counts (cut short, it stays one); a date starts
+/// at most one run per unit type (50 at most), so the part keeps a night.
+pub fn part_end(mut starts: Vec<NaiveDate>) -> Option<NaiveDate> {
+    if starts.len() <= MAX_RELEASED_RUNS {
         return None;
     }
-    let mut starts: Vec<NaiveDate> = runs.iter().map(|r| r.from).collect();
     starts.sort();
-    // Every run starting on or before the cut counts (cut short, it stays one); a date
-    // starts at most one run per unit type (50 at most), so the cut keeps a night.
     starts[MAX_RELEASED_RUNS].pred_opt()
 }
 

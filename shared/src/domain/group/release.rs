@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{GroupGrid, GroupNight, GroupPlan, LoadedGroup};
-use crate::domain::allotment::MAX_RELEASED_RUNS;
+use crate::domain::allotment::part_end;
 use crate::domain::dates::Month;
 use crate::domain::error::ApiError;
 use crate::domain::event::{
@@ -31,13 +31,7 @@ pub fn plan_group_release(g: &LoadedGroup, now: DateTime<Utc>) -> Option<GroupPl
         EventData::GroupReleased(r) => Some(&r.nights),
         _ => None,
     })?;
-    if runs.len() <= MAX_RELEASED_RUNS {
-        return Some(whole);
-    }
-    let mut starts: Vec<NaiveDate> = runs.iter().map(|r| r.from).collect();
-    starts.sort();
-    // A date starts at most one run per unit type (50 at most): the cut keeps a night.
-    match starts[MAX_RELEASED_RUNS].pred_opt() {
+    match part_end(runs.iter().map(|r| r.from).collect()) {
         Some(cut) if Some(cut) > g.record.released_through => {
             Some(plan_group_release_through(g, cut, now))
         }
@@ -423,7 +417,7 @@ mod tests {
             else {
                 panic!("no release event")
             };
-            assert!(data.nights.len() <= MAX_RELEASED_RUNS);
+            assert!(data.nights.len() <= crate::domain::allotment::MAX_RELEASED_RUNS);
             assert!(p.group.record.released_through > g.record.released_through);
             back += data
                 .nights
