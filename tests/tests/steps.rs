@@ -652,3 +652,30 @@ async fn a_duplicate_sent_while_its_twin_prepares_is_told_it_is_in_progress() {
     assert_eq!(again.headers["idempotency-replayed"], "true");
     kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
 }
+
+#[tokio::test]
+async fn a_commit_whose_answer_is_lost_is_told_from_its_marker() {
+    let to = "2027-08-31";
+    let a = hotel(12, to, 20).await;
+    let losing = Ctx::with_now(a.ctx.store.clone().losing_commit_answers(), kit::now());
+    // A creation: its commit deleted the marker, so it committed — 201, once.
+    let r = create(&body(&a, 12, to, 5))
+        .header("idempotency-key", "lost-answer")
+        .key(&a.key)
+        .send(&create_allotment::FUNCTION, &losing)
+        .await;
+    let id = r.expect(201)["allotmentId"].as_str().unwrap().to_string();
+    assert_eq!(listed(&a).await, 1);
+    assert_eq!(allotted(&a, to).await, 365 * 12 * 5);
+    assert_eq!(steps_left(&a, &id).await, 0);
+    // A cancel: its marker says `forward`, so it committed — its rooms given back.
+    let cancel = TestRequest::on_allotment("cancel-allotment", &id).json(json!({}));
+    let r = cancel
+        .key(&a.key)
+        .send(&cancel_allotment::FUNCTION, &losing)
+        .await;
+    assert_eq!(r.expect(200)["status"], "cancelled");
+    assert_eq!(allotted(&a, to).await, 0);
+    assert_eq!(steps_left(&a, &id).await, 0);
+    kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
+}

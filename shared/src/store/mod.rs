@@ -58,6 +58,9 @@ pub struct Store {
     /// A test's crash: a plan in steps stops after this many (see
     /// [`Store::dying_after_steps`]).
     die_after_steps: Option<usize>,
+    /// A test's lost answer: the commit of a plan in steps is applied but answered with
+    /// an error (see [`Store::losing_commit_answers`]).
+    lose_commit_answers: bool,
 }
 
 /// How many allotments [`Store::known_establishment`] remembers (then it starts over).
@@ -73,7 +76,15 @@ impl Store {
             event_settle: Duration::from_secs(crate::domain::event::DEFAULT_SETTLE_SECONDS),
             conflict_budget: CONFLICT_BUDGET,
             die_after_steps: None,
+            lose_commit_answers: false,
         }
+    }
+
+    /// This store as one whose commits of plans in steps are applied but their answers
+    /// lost (a test of how the request tells, from the steps' marker, that it committed).
+    pub fn losing_commit_answers(mut self) -> Self {
+        self.lose_commit_answers = true;
+        self
     }
 
     /// This store as a request that dies after `steps` steps of a plan too big for one

@@ -378,7 +378,13 @@ impl Store {
         }
         let last = items.len() - 1;
         let timeouts = Some(super::big_transaction_timeouts());
-        match self.transact_within(items, timeouts).await {
+        let answer = match self.transact_within(items, timeouts).await {
+            Ok(TxResult::Done) if self.lose_commit_answers => Err(ApiError::Unavailable(
+                "the commit's answer lost (a test)".into(),
+            )),
+            other => other,
+        };
+        match answer {
             Ok(TxResult::Done) => {}
             Ok(TxResult::ConditionFailed(failed)) => {
                 if prepared {
