@@ -44,6 +44,10 @@ use crate::domain::steps::Steps;
 /// How long a request applying steps may still be running: more than any function's
 /// timeout, so a marker whose lease ran out belongs to a request that is gone.
 pub const STEPS_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// How long a keyed request in steps holds its key: past the longest function timeout
+/// (28 s), so a retry after a crash waits at most this long (`409
+/// IDEMPOTENCY_IN_PROGRESS`, safe to retry) before it runs anew.
+pub const KEY_LEASE: chrono::Duration = chrono::Duration::seconds(30);
 /// Steps sent at once.
 const PARALLEL_STEPS: usize = 4;
 /// The sweeper's partition of `GSI2`.
@@ -310,7 +314,7 @@ impl Store {
             _ => None,
         };
         if let Some(intent) = keyed {
-            match self.hold_key(t, intent, &run, now + STEPS_LEASE).await? {
+            match self.hold_key(t, intent, &run, now + KEY_LEASE).await? {
                 None => {}
                 Some(found) if found.response.is_some() => return Ok(Applied::KeyTaken(found)),
                 Some(found) if found.fingerprint != intent.fingerprint => {
