@@ -679,3 +679,61 @@ async fn a_commit_whose_answer_is_lost_is_told_from_its_marker() {
     assert_eq!(steps_left(&a, &id).await, 0);
     kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_creations_in_steps_apply_once_under_lost_answers_and_drops() {
+    use kit::proxy::{Config, Fault, Proxy};
+    // Half of the transactions dropped or their answers lost (after the write), through
+    // the fault proxy: steps, undos and commits fail at any point, clients retry with
+    // their keys until answered.
+    let to = "2027-08-31";
+    let a = hotel(8, to, 40).await;
+    let proxy = Proxy::start_at(&kit::endpoint(), Config::default())
+        .await
+        .expect("start the proxy");
+    let conf = shared::store::Store::local_config(&proxy.endpoint()).build();
+    let client = aws_sdk_dynamodb::Client::from_conf(conf);
+    let faulty = Ctx::with_now(
+        shared::store::Store::new(client, a.ctx.store.table()),
+        kit::now(),
+    );
+    proxy.set_config(
+        Config::faults(22, 0.5, &[Fault::Drop, Fault::LoseAnswer]).only(&["TransactWriteItems"]),
+    );
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let key = format!("faulty-{i}");
+        let mut tries = 0;
+        let r = loop {
+            tries += 1;
+            let r = create(&body(&a, 8, to, 1))
+                .header("idempotency-key", &key)
+                .key(&a.key)
+                .send(&create_allotment::FUNCTION, &faulty)
+                .await;
+            if r.status == 201 || tries >= 25 {
+                break r;
+            }
+            assert!(
+                r.status >= 500 || r.code() == "IDEMPOTENCY_IN_PROGRESS",
+                "{} {}",
+                r.status,
+                r.code()
+            );
+        };
+        made.push(r.expect(201)["allotmentId"].as_str().unwrap().to_string());
+    }
+    proxy.set_config(Config::default());
+    let stats = proxy.stats();
+    println!("{stats}");
+    assert!(stats.faults_total() > 0, "faults were injected");
+    // What failed requests left (a marker whose undo failed too): swept.
+    let later = chrono::Utc::now() + shared::store::STEPS_LEASE + chrono::Duration::seconds(1);
+    a.ctx.store.sweep_steps(later).await.unwrap();
+    made.sort();
+    made.dedup();
+    assert_eq!(made.len(), 5, "one allotment per key");
+    assert_eq!(listed(&a).await, 5, "and no other");
+    assert_eq!(allotted(&a, to).await, 5 * 365 * 8, "rooms held once each");
+    kit::check_invariants(&a.ctx.store, "acme", a.est, None, FROM, to).await;
+}
