@@ -140,18 +140,17 @@ impl ApiRequest {
 
     /// Applies the parts `part` plans of a change too big for one (a release whose
     /// event would list too many nights), each its own command — read, plan, apply,
-    /// never under the request's key — until it plans none; how many it applied. What
-    /// is left, the request's own [`Self::change_allotment`] does (with the key): a
-    /// retry after a failure finds the parts applied and goes on.
+    /// never under the request's key — until it plans none. What is left, the
+    /// request's own [`Self::change_allotment`] does (with the key): a retry after a
+    /// failure finds the parts applied and goes on.
     pub async fn change_allotment_in_parts<F>(
         &self,
         ctx: &super::Ctx,
         part: F,
-    ) -> Result<usize, ApiError>
+    ) -> Result<(), ApiError>
     where
         F: Fn(&AllotmentRecord, &Grid, Attempt) -> Result<Option<AllotmentPlan>, ApiError> + Sync,
     {
-        let mut parts = 0;
         loop {
             let planned = std::sync::atomic::AtomicBool::new(false);
             let command = AllotmentCommand {
@@ -166,9 +165,8 @@ impl ApiRequest {
             };
             crate::command::execute(&ctx.store, &command).await?;
             if !planned.load(std::sync::atomic::Ordering::SeqCst) {
-                return Ok(parts);
+                return Ok(());
             }
-            parts += 1;
         }
     }
 

@@ -85,15 +85,6 @@ fn record_put(
     e.put(table, record_item(t, intent, response)?)
 }
 
-/// A conditional put or delete refused on its condition.
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
-    e: &aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> bool {
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
-}
-
 /// A stored record.
 pub(crate) fn parse_record(item: &Item) -> Result<Recorded, ApiError> {
     let at = Utc
@@ -159,10 +150,9 @@ impl Store {
             .expression_attribute_values(":now", n(Utc::now().timestamp()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(None),
-            Err(e) if is_condition_failure(&e) => self.idempotency_record(t, &intent.key).await,
-            Err(e) => Err(sdk_error("hold_key", e)),
+        match super::written("hold_key", result)? {
+            true => Ok(None),
+            false => self.idempotency_record(t, &intent.key).await,
         }
     }
 
@@ -181,10 +171,8 @@ impl Store {
             .expression_attribute_values(":run", s(run))
             .send()
             .await;
-        if let Err(e) = result {
-            if !is_condition_failure(&e) {
-                tracing::warn!(error = %sdk_error("release_key", e), "key left to its lease");
-            }
+        if super::written("release_key", result).is_err() {
+            tracing::warn!("key left to its lease");
         }
     }
 

@@ -64,6 +64,24 @@ struct Resolution {
 }
 
 impl Resolution {
+    /// The pool nights of `nights` moved, `sign` -1 to undo them.
+    fn move_rooms(&mut self, establishment_id: Uuid, nights: &[PoolDelta], sign: i64) {
+        self.pool.extend(nights.iter().map(|d| {
+            (
+                establishment_id,
+                d.unit.to_string(),
+                d.date,
+                sign * d.allotted,
+            )
+        }));
+    }
+
+    /// The membership of `allotment` deleted if it is still `group`'s.
+    fn give_up_claim(&mut self, t: &TenantId, allotment: Uuid, group: Uuid) {
+        let (pk, sk) = keys::membership(t, allotment);
+        self.delete.push((pk, sk, Some(group)));
+    }
+
     /// Undoing a prepare step: its rooms back, its items gone.
     fn undoing(t: &TenantId, step: &Plan) -> Self {
         let mut r = Resolution::default();
@@ -73,11 +91,7 @@ impl Resolution {
                     establishment_id,
                     nights,
                     ..
-                } => r.pool.extend(
-                    nights
-                        .iter()
-                        .map(|d| (*establishment_id, d.unit.to_string(), d.date, -d.allotted)),
-                ),
+                } => r.move_rooms(*establishment_id, nights, -1),
                 Change::AllotmentNights {
                     allotment_id,
                     months,
@@ -105,10 +119,7 @@ impl Resolution {
                     allotment_id,
                     group_id,
                     claim: true,
-                } => {
-                    let (pk, sk) = keys::membership(t, *allotment_id);
-                    r.delete.push((pk, sk, Some(*group_id)));
-                }
+                } => r.give_up_claim(t, *allotment_id, *group_id),
                 _ => {}
             }
         }
@@ -125,19 +136,12 @@ impl Resolution {
                     establishment_id,
                     nights,
                     ..
-                } => r.pool.extend(
-                    nights
-                        .iter()
-                        .map(|d| (*establishment_id, d.unit.to_string(), d.date, d.allotted)),
-                ),
+                } => r.move_rooms(*establishment_id, nights, 1),
                 Change::Membership {
                     allotment_id,
                     group_id,
                     claim: false,
-                } => {
-                    let (pk, sk) = keys::membership(t, *allotment_id);
-                    r.delete.push((pk, sk, Some(*group_id)));
-                }
+                } => r.give_up_claim(t, *allotment_id, *group_id),
                 Change::GroupNightsGone { group_id, months } => {
                     r.delete.extend(months.iter().map(|m| {
                         let (pk, sk) = keys::group_grid(t, *group_id, *m);
